@@ -1,0 +1,5 @@
+//! One module per applet: lexopt parsing into options, then `run`.
+
+pub mod init;
+pub mod join;
+pub mod nsinit;

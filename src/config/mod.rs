@@ -1,0 +1,350 @@
+//! The resolved, validated container configuration the runtime uses.
+//!
+//! `input` mirrors container.json (libcontainer's 2014 schema plus the cheap 2015
+//! additions) as tolerant serde structs; `validate` turns it into [`Config`],
+//! rejecting every conflict before the first side effect. Nothing below this
+//! module reads JSON.
+
+pub mod input;
+pub mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use validate::{load, load_str};
+
+/// A namespace kind, in the order nsinit joins them (user first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Ns {
+    User,
+    Ipc,
+    Uts,
+    Net,
+    Pid,
+    Mnt,
+    Cgroup,
+    Time,
+}
+
+impl Ns {
+    /// Every kind, in join order.
+    pub const ALL: [Ns; 8] =
+        [Ns::User, Ns::Ipc, Ns::Uts, Ns::Net, Ns::Pid, Ns::Mnt, Ns::Cgroup, Ns::Time];
+
+    /// The container.json key (`NEWNS`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Ns::User => "NEWUSER",
+            Ns::Ipc => "NEWIPC",
+            Ns::Uts => "NEWUTS",
+            Ns::Net => "NEWNET",
+            Ns::Pid => "NEWPID",
+            Ns::Mnt => "NEWNS",
+            Ns::Cgroup => "NEWCGROUP",
+            Ns::Time => "NEWTIME",
+        }
+    }
+
+    /// The file under `/proc/PID/ns/`.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            Ns::User => "user",
+            Ns::Ipc => "ipc",
+            Ns::Uts => "uts",
+            Ns::Net => "net",
+            Ns::Pid => "pid",
+            Ns::Mnt => "mnt",
+            Ns::Cgroup => "cgroup",
+            Ns::Time => "time",
+        }
+    }
+
+    /// The `CLONE_NEW*` flag.
+    pub fn clone_flag(self) -> u64 {
+        use linux_raw_sys::general as g;
+        u64::from(match self {
+            Ns::User => g::CLONE_NEWUSER,
+            Ns::Ipc => g::CLONE_NEWIPC,
+            Ns::Uts => g::CLONE_NEWUTS,
+            Ns::Net => g::CLONE_NEWNET,
+            Ns::Pid => g::CLONE_NEWPID,
+            Ns::Mnt => g::CLONE_NEWNS,
+            Ns::Cgroup => g::CLONE_NEWCGROUP,
+            Ns::Time => g::CLONE_NEWTIME,
+        })
+    }
+
+    pub fn from_key(key: &str) -> Option<Ns> {
+        Ns::ALL.into_iter().find(|n| n.key() == key)
+    }
+}
+
+/// A set of namespaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NsSet(u16);
+
+impl NsSet {
+    pub fn insert(&mut self, ns: Ns) {
+        self.0 |= 1 << ns as u16;
+    }
+    pub fn remove(&mut self, ns: Ns) {
+        self.0 &= !(1 << ns as u16);
+    }
+    pub fn contains(self, ns: Ns) -> bool {
+        self.0 & (1 << ns as u16) != 0
+    }
+    /// Members, in join order.
+    pub fn iter(self) -> impl Iterator<Item = Ns> {
+        Ns::ALL.into_iter().filter(move |n| self.contains(*n))
+    }
+    /// The OR of the members' clone flags.
+    pub fn clone_flags(self) -> u64 {
+        self.iter().fold(0, |f, n| f | n.clone_flag())
+    }
+}
+
+impl Serialize for NsSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(Ns::ALL.iter().filter(|n| self.contains(**n)).map(|n| (n.key(), true)))
+    }
+}
+
+/// The resolved container configuration.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Config {
+    /// Absolute path of the root filesystem (`root_fs`, or the container directory).
+    pub rootfs: PathBuf,
+    pub hostname: Option<String>,
+    /// `name`, `uid`, `name:group` or `uid:gid`, looked up inside the container.
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// `K=V` entries; the container's environment is exactly this.
+    pub environment: Vec<String>,
+    pub tty: bool,
+    /// Run the built-in init shim as PID 1 (`"init": true` or `exec --init`).
+    pub init: bool,
+    pub namespaces: NsSet,
+    /// Capabilities to keep, as a bit mask of capability numbers.
+    pub capabilities: u64,
+    pub mount: MountConfig,
+    pub networks: Vec<Network>,
+    pub routes: Vec<Route>,
+    pub cgroups: Option<Cgroups>,
+    pub restrict_sys: bool,
+    /// Paths made read-only inside the container (restrict_sys adds the usual /proc ones).
+    pub readonly_paths: Vec<String>,
+    /// Paths masked inside the container (restrict_sys adds /proc/kcore and friends).
+    pub mask_paths: Vec<String>,
+    pub uid_mappings: Vec<IdMap>,
+    pub gid_mappings: Vec<IdMap>,
+    pub rlimits: Vec<Rlimit>,
+    /// `ipc`: an IPC namespace file to join instead of creating one.
+    pub ipc_path: Option<PathBuf>,
+    /// Accepted for compatibility; nsinit has no AppArmor/SELinux support and says so.
+    pub apparmor_profile: Option<String>,
+    pub process_label: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MountConfig {
+    pub no_pivot_root: bool,
+    pub readonly_fs: bool,
+    pub mounts: Vec<Mount>,
+    pub device_nodes: Vec<Device>,
+    pub mount_label: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Tmpfs,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Host path (bind mounts only), absolute.
+    pub source: Option<PathBuf>,
+    /// Absolute path inside the container, normalised, without `..`.
+    pub destination: String,
+    pub writable: bool,
+    pub private: bool,
+    pub slave: bool,
+    /// Extra mount data for tmpfs (`size=…,mode=…`), if any.
+    pub data: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum DeviceKind {
+    Char,
+    Block,
+    /// `a`: every device (cgroup rules only).
+    All,
+}
+
+impl DeviceKind {
+    /// The letter used in cgroup rules.
+    pub fn letter(self) -> char {
+        match self {
+            DeviceKind::Char => 'c',
+            DeviceKind::Block => 'b',
+            DeviceKind::All => 'a',
+        }
+    }
+}
+
+/// A device node to create and/or a cgroup device rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub kind: DeviceKind,
+    /// Path inside the container; empty for cgroup-only wildcard rules.
+    pub path: Option<String>,
+    /// `None` is the `-1` wildcard (`*`).
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    /// Subset of `rwm`.
+    pub permissions: String,
+    /// Permission bits for mknod (e.g. 0o666).
+    pub file_mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Device {
+    /// The v1 `devices.allow` rule: `c 136:* rwm`.
+    pub fn cgroup_rule(&self) -> String {
+        let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
+        format!("{} {}:{} {}", self.kind.letter(), num(self.major), num(self.minor), self.permissions)
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cgroups {
+    /// Leaf name; defaults to one derived from the container directory.
+    pub name: String,
+    /// Parent path; relative to the caller's own cgroup unless absolute.
+    pub parent: String,
+    pub allow_all_devices: bool,
+    pub allowed_devices: Vec<Device>,
+    /// Bytes; `None` = not set.
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    /// memory+swap total in bytes; `Some(-1)` = unlimited swap.
+    pub memory_swap: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    /// Page size (`2MB`) → limit in bytes.
+    pub hugetlb_limit: Vec<(String, u64)>,
+    /// `FROZEN` / `THAWED` requested at start, if any.
+    pub freezer: Option<String>,
+}
+
+impl Cgroups {
+    /// The cgroup path relative to the placement base: `parent/name`.
+    pub fn relative_path(&self) -> PathBuf {
+        Path::new(&self.parent).join(&self.name)
+    }
+}
+
+/// An IPv4 or IPv6 address with its prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Network {
+    Loopback,
+    Veth(Veth),
+    Netns { ns_path: PathBuf },
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Veth {
+    pub bridge: String,
+    pub veth_prefix: String,
+    pub mac_address: Option<[u8; 6]>,
+    pub address: Option<Cidr>,
+    pub ipv6_address: Option<Cidr>,
+    pub gateway: Option<IpAddr>,
+    pub ipv6_gateway: Option<IpAddr>,
+    /// 0 = leave the kernel's default.
+    pub mtu: u32,
+    pub txqueuelen: u32,
+    /// Create the bridge (and give it the gateway address) when it is missing.
+    pub create_bridge: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Route {
+    pub destination: Option<Cidr>,
+    pub source: Option<IpAddr>,
+    pub gateway: Option<IpAddr>,
+    pub interface_name: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct IdMap {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Rlimit {
+    /// `RLIMIT_*` number.
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Capability names without `CAP_`, indexed by number.
+pub const CAPABILITY_NAMES: [&str; 41] = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+];
+
+/// The capability number for a name, with or without the `CAP_` prefix.
+pub fn capability_number(name: &str) -> Option<u32> {
+    let bare = name.strip_prefix("CAP_").unwrap_or(name);
+    CAPABILITY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(bare)).map(|i| i as u32)
+}
+
+/// `/proc` paths made read-only under `restrict_sys`.
+pub const RESTRICT_READONLY: [&str; 5] =
+    ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"];
+
+/// Paths masked under `restrict_sys` (as runc and crun mask them by default).
+pub const RESTRICT_MASKED: [&str; 11] = [
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];

@@ -1,0 +1,86 @@
+//! nsinit: a Linux container runtime in one static multi-call binary.
+//!
+//! This file holds the applet table and the dispatch on argv[0], nothing else.
+#![deny(unsafe_code)]
+
+mod applet;
+mod cgroup;
+mod cli;
+mod config;
+mod console;
+mod container;
+mod error;
+mod log;
+mod network;
+mod rootfs;
+mod sys;
+mod user;
+mod caps;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use error::{EXIT_NOT_FOUND, Result};
+
+/// One entry of the applet table: the single registry of entry points.
+pub struct Applet {
+    pub name: &'static str,
+    pub entry: fn(Vec<OsString>) -> Result<ExitCode>,
+    pub help: &'static str,
+}
+
+pub static APPLETS: &[Applet] = &[
+    Applet {
+        name: "nsinit",
+        entry: applet::nsinit::main,
+        help: "run, join and manage a container described by container.json",
+    },
+    Applet {
+        name: "nsinit-join",
+        entry: applet::join::main,
+        help: "enter a running container (by directory, or nsenter-style by PID)",
+    },
+    Applet {
+        name: "nsinit-init",
+        entry: applet::init::main,
+        help: "tiny PID 1: spawn a command, forward signals, reap zombies",
+    },
+];
+
+/// Find an applet by name; `join` and `init` are short for `nsinit-join`/`nsinit-init`.
+pub fn find_applet(name: &str) -> Option<&'static Applet> {
+    APPLETS
+        .iter()
+        .find(|a| a.name == name || a.name.strip_prefix("nsinit-") == Some(name))
+}
+
+/// The applet table as `--list` prints it.
+pub fn applet_list() -> String {
+    APPLETS.iter().map(|a| format!("  {:<12} {}\n", a.name, a.help)).collect()
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // argv[0] is untrusted: it only picks the CLI, never privileges.
+    let argv0 = args.first().cloned().unwrap_or_default();
+    let base = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let applet = match find_applet(&base) {
+        Some(a) => a,
+        None => {
+            eprintln!("{base}: unknown applet; this binary provides:\n{}", applet_list());
+            return ExitCode::from(EXIT_NOT_FOUND);
+        }
+    };
+    args.remove(0);
+    log::set_applet(applet.name);
+    match (applet.entry)(args) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error(&e);
+            ExitCode::from(e.code())
+        }
+    }
+}

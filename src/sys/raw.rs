@@ -1,0 +1,264 @@
+//! Raw system calls, written with `core::arch::asm!` and numbered from
+//! linux-raw-sys. Each wrapper is small, documented with its C prototype, and each
+//! `unsafe` block carries its safety argument.
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+use linux_raw_sys::general as g;
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+/// Issue a raw syscall with up to six arguments; returns the kernel's result
+/// (negative errno on failure).
+///
+/// # Safety
+/// The caller must pass arguments that are valid for syscall `nr`: pointers must
+/// point to memory of the size and lifetime the kernel expects.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall ABI: number in rax, args in rdi, rsi, rdx, r10,
+    // r8, r9; rcx and r11 are clobbered. Argument validity is the caller's duty.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0], in("rsi") a[1], in("rdx") a[2],
+            in("r10") a[3], in("r8") a[4], in("r9") a[5],
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Issue a raw syscall with up to six arguments (aarch64).
+///
+/// # Safety
+/// As for the x86_64 variant.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the aarch64 syscall ABI: number in x8, args in x0..x5, result in x0.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("x8") nr as usize,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1], in("x2") a[2], in("x3") a[3], in("x4") a[4], in("x5") a[5],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+fn check(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw_os_error(-ret as i32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// `clone(flags | SIGCHLD, NULL, NULL, NULL, 0)`: fork into new namespaces.
+///
+/// Returns `Some(pid)` in the parent and `None` in the child, like fork(2). The
+/// child runs on a copy of the caller's stack and memory.
+///
+/// The caller must be single-threaded (nsinit never starts threads): only the
+/// calling thread exists in the child, so any lock held by another thread would
+/// stay locked forever. <https://man7.org/linux/man-pages/man2/clone.2.html>
+pub fn clone_process(flags: u64) -> Result<Option<Pid>, Errno> {
+    let flags = flags | u64::from(g::SIGCHLD);
+    // SAFETY: without CLONE_VM, CLONE_SETTLS or CLONE_*TID the kernel copies the
+    // address space exactly as fork(2) does, and a NULL stack means "the same
+    // stack pointer" in the copy, so the child returns here on its own stack
+    // copy. No pointers are passed. The x86_64 argument order is
+    // (flags, stack, parent_tid, child_tid, tls); aarch64 uses
+    // (flags, stack, parent_tid, tls, child_tid); all but flags are zero here.
+    let ret = unsafe { syscall6(g::__NR_clone, [flags as usize, 0, 0, 0, 0, 0]) };
+    let pid = check(ret)?;
+    Ok(Pid::from_raw(pid as i32))
+}
+
+/// `execve(path, argv, envp)`. Returns only on failure.
+///
+/// `argv` and `envp` must be NUL-terminated pointer arrays built by
+/// [`CStringArray`]. <https://man7.org/linux/man-pages/man2/execve.2.html>
+pub fn execve(path: &CStr, argv: &CStringArray, envp: &CStringArray) -> Errno {
+    // SAFETY: path is a valid C string; argv and envp point to NULL-terminated
+    // arrays of valid C strings that outlive the call (CStringArray owns them).
+    let ret = unsafe {
+        syscall6(
+            g::__NR_execve,
+            [path.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0, 0, 0],
+        )
+    };
+    match check(ret) {
+        Err(e) => e,
+        Ok(_) => Errno::INVAL,
+    }
+}
+
+/// A NULL-terminated array of C strings, as execve wants for argv and envp.
+pub struct CStringArray {
+    strings: Vec<std::ffi::CString>,
+    ptrs: Vec<*const u8>,
+}
+
+impl CStringArray {
+    pub fn new(strings: Vec<std::ffi::CString>) -> Self {
+        let mut ptrs: Vec<*const u8> = strings.iter().map(|s| s.as_ptr().cast()).collect();
+        ptrs.push(std::ptr::null());
+        CStringArray { strings, ptrs }
+    }
+
+    pub fn as_ptr(&self) -> *const *const u8 {
+        self.ptrs.as_ptr()
+    }
+
+    pub fn strings(&self) -> &[std::ffi::CString] {
+        &self.strings
+    }
+}
+
+/// `exit_group(code)`: leave at once, without running atexit handlers or
+/// flushing stdio buffers shared with the parent. Used in cloned children.
+pub fn exit_now(code: u8) -> ! {
+    // SAFETY: exit_group takes an integer and never returns.
+    unsafe {
+        syscall6(g::__NR_exit_group, [code as usize, 0, 0, 0, 0, 0]);
+    }
+    unreachable!("exit_group returned")
+}
+
+/// A kernel signal set (64 signals, as `rt_sigprocmask` takes it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    pub fn of(signals: &[i32]) -> Self {
+        SigSet(signals.iter().fold(0u64, |m, &s| m | (1u64 << (s - 1))))
+    }
+
+    /// Every signal a process may catch (all but KILL and STOP).
+    pub fn catchable() -> Self {
+        let all = u64::MAX;
+        SigSet(all & !(1 << (g::SIGKILL - 1)) & !(1 << (g::SIGSTOP - 1)))
+    }
+
+    pub fn contains(self, sig: i32) -> bool {
+        (1..=64).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
+    }
+}
+
+fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet, Errno> {
+    let mut old = 0u64;
+    // SAFETY: `set` and `old` are valid 8-byte signal sets for the duration of
+    // the call, and the size argument (8) matches them.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_rt_sigprocmask,
+            [how as usize, &set.0 as *const u64 as usize, &mut old as *mut u64 as usize, 8, 0, 0],
+        )
+    };
+    check(ret)?;
+    Ok(SigSet(old))
+}
+
+/// Block `set` and return the previous mask. `rt_sigprocmask(SIG_BLOCK, …)`.
+pub fn block_signals(set: SigSet) -> Result<SigSet, Errno> {
+    sigprocmask(g::SIG_BLOCK, set)
+}
+
+/// Install `old` as the signal mask. `rt_sigprocmask(SIG_SETMASK, …)`.
+pub fn restore_signal_mask(old: SigSet) -> Result<(), Errno> {
+    sigprocmask(g::SIG_SETMASK, old).map(|_| ())
+}
+
+/// `signalfd4(-1, set, 8, SFD_CLOEXEC)`: a descriptor that reads the blocked
+/// signals in `set`. <https://man7.org/linux/man-pages/man2/signalfd.2.html>
+pub fn signalfd(set: SigSet, nonblock: bool) -> Result<OwnedFd, Errno> {
+    let mut flags = g::O_CLOEXEC as usize;
+    if nonblock {
+        flags |= g::O_NONBLOCK as usize;
+    }
+    // SAFETY: `set` is a valid 8-byte signal set; -1 asks for a new descriptor.
+    let ret = unsafe {
+        syscall6(g::__NR_signalfd4, [-1isize as usize, &set.0 as *const u64 as usize, 8, flags, 0, 0])
+    };
+    let fd = check(ret)? as i32;
+    // SAFETY: the kernel just returned this new descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// One record read from a signalfd: the signal and the sending pid.
+#[derive(Clone, Copy, Debug)]
+pub struct SignalInfo {
+    pub signo: i32,
+    pub pid: i32,
+}
+
+/// Read one `struct signalfd_siginfo` (128 bytes) from a signalfd.
+pub fn read_signal(fd: impl AsFd) -> Result<Option<SignalInfo>, Errno> {
+    let mut buf = [0u8; 128];
+    match rustix::io::read(fd.as_fd(), &mut buf) {
+        Ok(128) => Ok(Some(SignalInfo {
+            signo: u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as i32,
+            pid: u32::from_ne_bytes([buf[12], buf[13], buf[14], buf[15]]) as i32,
+        })),
+        Ok(_) => Ok(None),
+        Err(Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `kill(pid, sig)` with a raw signal number (rustix's `Signal` rejects
+/// real-time signals, which nsinit forwards too).
+pub fn kill_raw(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill takes two integers.
+    check(unsafe { syscall6(g::__NR_kill, [pid as isize as usize, sig as usize, 0, 0, 0, 0]) })
+        .map(|_| ())
+}
+
+/// Reset every catchable signal to its default disposition
+/// (`rt_sigaction(sig, {SIG_DFL}, NULL, 8)`), as a new container process expects.
+pub fn reset_signal_dispositions() {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let act = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    for sig in 1..=64usize {
+        if sig == g::SIGKILL as usize || sig == g::SIGSTOP as usize {
+            continue;
+        }
+        // SAFETY: `act` is a valid kernel sigaction (SIG_DFL, no flags) that
+        // outlives the call; the old-action pointer is NULL; size 8 matches the
+        // kernel's sigset. Failures (signals reserved by the kernel) are ignored.
+        unsafe {
+            syscall6(g::__NR_rt_sigaction, [sig, &act as *const _ as usize, 0, 8, 0, 0]);
+        }
+    }
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the signal this process gets when its parent dies.
+pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
+    // SAFETY: PR_SET_PDEATHSIG takes an integer signal number.
+    check(unsafe {
+        syscall6(g::__NR_prctl, [linux_raw_sys::prctl::PR_SET_PDEATHSIG as usize, sig as usize, 0, 0, 0, 0])
+    })
+    .map(|_| ())
+}
+
+/// Raw descriptor number, for building `/proc/self/fd/N` paths.
+pub fn fd_number(fd: impl AsFd) -> i32 {
+    fd.as_fd().as_raw_fd()
+}
