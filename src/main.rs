@@ -1,26 +1,15 @@
 //! nsinit: a Linux container runtime in one static multi-call binary.
 //!
 //! This file holds the applet table and the dispatch on argv[0], nothing else.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
-mod applet;
-mod cgroup;
-mod cli;
-mod config;
-mod console;
-mod container;
-mod error;
-mod log;
-mod network;
-mod rootfs;
-mod sys;
-mod user;
-mod caps;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use error::{EXIT_NOT_FOUND, Result};
+use nsinit::applet;
+use nsinit::error::{EXIT_NOT_FOUND, Result};
+use nsinit::log;
 
 /// One entry of the applet table: the single registry of entry points.
 pub struct Applet {

@@ -1,0 +1,17 @@
+//! nsinit as a library: the runtime's modules, used by the `nsinit` binary
+//! (whose `main.rs` holds only the applet table) and by the integration tests.
+#![deny(unsafe_code)]
+
+pub mod applet;
+pub mod caps;
+pub mod cgroup;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod container;
+pub mod error;
+pub mod log;
+pub mod network;
+pub mod rootfs;
+pub mod sys;
+pub mod user;
