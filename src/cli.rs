@@ -11,8 +11,9 @@ pub fn usage_error(e: lexopt::Error, usage: &str) -> Error {
 
 /// A value that must be UTF-8.
 pub fn string(v: OsString, what: &str) -> Result<String, Error> {
-    v.into_string()
-        .map_err(|v| Error::new(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())).with_code(2))
+    v.into_string().map_err(|v| {
+        Error::new(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())).with_code(2)
+    })
 }
 
 /// Print usage to stdout (for `--help`).

@@ -22,5 +22,19 @@ pub fn load(dir: &Path) -> Result<Loaded> {
 
 /// Validate container.json text; every error is one line naming the field.
 pub fn load_str(_text: &str, dir: &Path) -> std::result::Result<Loaded, Vec<String>> {
-    Ok(Loaded { config: Config { rootfs: dir.to_path_buf(), ..Config::default() }, warnings: vec![] })
+    Ok(Loaded {
+        config: Config {
+            rootfs: dir.to_path_buf(),
+            ..Config::default()
+        },
+        warnings: vec![],
+    })
+}
+
+/// FNV-1a 64 of the config text, hex.
+pub fn config_hash(text: &str) -> String {
+    let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    format!("{h:016x}")
 }
