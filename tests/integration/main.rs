@@ -1,0 +1,5 @@
+//! Root integration tests: real containers on the busybox rootfs.
+//! Run by `make test` (which builds the rootfs first); skipped without root.
+
+mod common;
+mod exec;
