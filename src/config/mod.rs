@@ -5,15 +5,23 @@
 //! rejecting every conflict before the first side effect. Nothing below this
 //! module reads JSON.
 
+mod cgroups;
 pub mod input;
+pub mod json;
+pub mod net;
+pub mod suggest;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use validate::{load, load_str};
+pub use cgroups::default_name as default_cgroup_name;
+pub use validate::{Loaded, config_hash, load, load_str};
 
 /// A namespace kind, in the order nsinit joins them (user first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -139,7 +147,9 @@ pub struct Config {
     /// Run the built-in init shim as PID 1 (`"init": true` or `exec --init`).
     pub init: bool,
     pub namespaces: NsSet,
-    /// Capabilities to keep, as a bit mask of capability numbers.
+    /// Capabilities to keep, as a bit mask of capability numbers
+    /// (serialised as the list of names).
+    #[serde(serialize_with = "serialize_caps")]
     pub capabilities: u64,
     pub mount: MountConfig,
     pub networks: Vec<Network>,
@@ -298,6 +308,7 @@ pub enum Network {
 pub struct Veth {
     pub bridge: String,
     pub veth_prefix: String,
+    #[serde(serialize_with = "serialize_mac")]
     pub mac_address: Option<[u8; 6]>,
     pub address: Option<Cidr>,
     pub ipv6_address: Option<Cidr>,
@@ -410,3 +421,27 @@ pub const RESTRICT_MASKED: [&str; 11] = [
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ];
+
+/// The names of the capabilities in `mask`, in number order.
+pub fn capability_names(mask: u64) -> Vec<&'static str> {
+    CAPABILITY_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+fn serialize_caps<S: serde::Serializer>(mask: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(capability_names(*mask))
+}
+
+fn serialize_mac<S: serde::Serializer>(mac: &Option<[u8; 6]>, s: S) -> Result<S::Ok, S::Error> {
+    match mac {
+        Some(m) => s.serialize_str(&format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )),
+        None => s.serialize_none(),
+    }
+}
