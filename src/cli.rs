@@ -16,7 +16,9 @@ pub fn string(v: OsString, what: &str) -> Result<String, Error> {
     })
 }
 
-/// Print usage to stdout (for `--help`).
-pub fn print_usage(usage: &str) {
-    print!("{usage}");
+/// Write to stdout without panicking on a closed pipe (`nsinit config | head`).
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|_| o.flush());
 }

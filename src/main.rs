@@ -83,16 +83,12 @@ fn main() -> ExitCode {
     log::set_applet(applet.name);
     match args.first().and_then(|a| a.to_str()) {
         Some("--list") if applet.name == "nsinit" => {
-            print!("{}", applet_list());
+            nsinit::cli::out(&applet_list());
             return ExitCode::SUCCESS;
         }
         Some("--version" | "-V") => {
-            println!(
-                "{} {} (commit {})",
-                applet.name,
-                env!("CARGO_PKG_VERSION"),
-                env!("NSINIT_COMMIT")
-            );
+            let v = format!("{} {} (commit {})\n", applet.name, env!("CARGO_PKG_VERSION"), env!("NSINIT_COMMIT"));
+            nsinit::cli::out(&v);
             return ExitCode::SUCCESS;
         }
         _ => {}

@@ -55,7 +55,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             Some(Long("root")) => root = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into()),
             Some(Long("debug")) => log::set_debug(true),
             Some(Short('h') | Long("help")) => {
-                print!("{USAGE}");
+                crate::cli::out(USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
             Some(Value(v)) => break string(v, "command")?,
@@ -85,7 +85,7 @@ fn no_args(mut p: lexopt::Parser) -> Result<()> {
     match p.next().map_err(|e| usage_error(e, USAGE))? {
         None => Ok(()),
         Some(Short('h') | Long("help")) => {
-            print!("{USAGE}");
+            crate::cli::out(USAGE);
             std::process::exit(0)
         }
         Some(a) => Err(usage_error(a.unexpected(), USAGE)),
@@ -140,7 +140,7 @@ impl ProcessOptions {
                     o.env.push(kv);
                 }
                 Some(Short('h') | Long("help")) => {
-                    print!("{usage}");
+                    crate::cli::out(usage);
                     std::process::exit(0)
                 }
                 Some(Value(v)) => {
@@ -229,7 +229,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
         match a {
             Long("validate") => validate = true,
             Short('h') | Long("help") => {
-                print!("{USAGE}");
+                crate::cli::out(USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
             a => return Err(usage_error(a.unexpected(), USAGE)),
@@ -243,11 +243,11 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
                 log::warn(w);
             }
             if validate {
-                println!("{}: valid", path.display());
+                crate::cli::out(&format!("{}: valid\n", path.display()));
             } else {
                 let json = serde_json::to_string_pretty(&loaded.config)
                     .map_err(|e| Error::new(format!("encode config: {e}")))?;
-                println!("{json}");
+                crate::cli::out(&format!("{json}\n"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -279,7 +279,7 @@ fn show_state(dir: &Path) -> Result<ExitCode> {
             serde_json::json!({"running": false, "status": "stopped", "stale": why})
         }
     };
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    crate::cli::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -288,7 +288,7 @@ fn stats(dir: &Path) -> Result<ExitCode> {
     let cg = CgroupManager::from_paths(&st.cgroup_paths).stats()?;
     let net = network::stats(&st.network_state)?;
     let out = serde_json::json!({"cgroups": cg, "network": net});
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    crate::cli::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -329,7 +329,7 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
         match a {
             Value(v) => sig = parse_signal(&string(v, "signal")?)?,
             Short('h') | Long("help") => {
-                print!("{USAGE}");
+                crate::cli::out(USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
             a => return Err(usage_error(a.unexpected(), USAGE)),
@@ -350,7 +350,7 @@ fn ps(dir: &Path) -> Result<ExitCode> {
         pids = container::same_pid_namespace(st.init_pid);
     }
     pids.sort_unstable();
-    println!("{:>8} {:<16} CMD", "PID", "COMM");
+    let mut text = format!("{:>8} {:<16} CMD\n", "PID", "COMM");
     for pid in pids {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -359,8 +359,9 @@ fn ps(dir: &Path) -> Result<ExitCode> {
             .filter(|a| !a.is_empty())
             .map(|a| String::from_utf8_lossy(a).into())
             .collect();
-        println!("{pid:>8} {:<16} {}", comm.trim(), cmd.join(" "));
+        text.push_str(&format!("{pid:>8} {:<16} {}\n", comm.trim(), cmd.join(" ")));
     }
+    crate::cli::out(&text);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ use rustix::io::Errno;
 use crate::config::{Config, MountKind, Ns};
 use crate::error::{Context, Result};
 use mount::{
-    DEFAULT_FLAGS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
     MS_SLAVE, SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
 };
 use paths::{create_target, fd_path};
@@ -208,8 +208,7 @@ pub fn restrict_paths(cfg: &Config) -> Result<()> {
             }
             Ok(_) => bind_mount(c"/dev/null", &p, false),
         };
-        r.ctx(|| format!("mask {path}"))?;
+        r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
     }
-    let _ = MS_BIND;
     Ok(())
 }
