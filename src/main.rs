@@ -87,7 +87,12 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("--version" | "-V") => {
-            let v = format!("{} {} (commit {})\n", applet.name, env!("CARGO_PKG_VERSION"), env!("NSINIT_COMMIT"));
+            let v = format!(
+                "{} {} (commit {})\n",
+                applet.name,
+                env!("CARGO_PKG_VERSION"),
+                env!("NSINIT_COMMIT")
+            );
             nsinit::cli::out(&v);
             return ExitCode::SUCCESS;
         }

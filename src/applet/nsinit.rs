@@ -279,7 +279,10 @@ fn show_state(dir: &Path) -> Result<ExitCode> {
             serde_json::json!({"running": false, "status": "stopped", "stale": why})
         }
     };
-    crate::cli::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+    crate::cli::out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -288,7 +291,10 @@ fn stats(dir: &Path) -> Result<ExitCode> {
     let cg = CgroupManager::from_paths(&st.cgroup_paths).stats()?;
     let net = network::stats(&st.network_state)?;
     let out = serde_json::json!({"cgroups": cg, "network": net});
-    crate::cli::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+    crate::cli::out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

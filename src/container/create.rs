@@ -330,7 +330,7 @@ fn become_userns_root() -> Result<()> {
 }
 
 /// Make the pty slave the controlling terminal and stdin/stdout/stderr.
-fn attach_console(slave: &OwnedFd) -> Result<()> {
+pub fn attach_console(slave: &OwnedFd) -> Result<()> {
     rustix::process::ioctl_tiocsctty(slave).ctx(|| "ioctl TIOCSCTTY")?;
     rustix::stdio::dup2_stdin(slave).ctx(|| "dup2 console to stdin")?;
     rustix::stdio::dup2_stdout(slave).ctx(|| "dup2 console to stdout")?;

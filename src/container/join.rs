@@ -1,10 +1,230 @@
-//! Join a running container (placeholder until the join path lands).
+//! Join a running container: enter its cgroups, then its namespaces (user
+//! first), fork into its PID namespace, apply its process settings, exec.
+//!
+//! Parent (nsinit, stays on the host): open the namespace files → check the
+//! init is still the recorded one → pty → sync pair → block signals → fork the
+//! middle child → put it in the container's cgroups → SYNC 1 (release) →
+//! SYNC 1b (the joined PID) → SYNC 2 (exec'd or error) → supervise.
+//! Middle child: setns into every namespace → clone(CLONE_PARENT) so the new
+//! process is nsinit's child inside the PID namespace → report its PID → exit.
+//! Joined process: setsid and console → process settings → exec.
 
-use super::process::ProcessSpec;
-use super::state::State;
-use crate::config::Config;
-use crate::error::{Error, Result};
+use std::os::fd::{AsFd, OwnedFd};
 
-pub fn join_container(_cfg: &Config, _st: &State, _spec: ProcessSpec) -> Result<u8> {
-    Err(Error::new("join: not implemented yet"))
+use linux_raw_sys::general as g;
+use rustix::process::{Pid, WaitOptions};
+
+use super::process::{self, Prepared, ProcessSpec};
+use super::state::{self, State};
+use super::supervise::{self, supervised_signals};
+use super::sync;
+use crate::cgroup::CgroupManager;
+use crate::config::{Config, Ns};
+use crate::console::{self, Pty, RawMode};
+use crate::error::{Context, Error, Result};
+use crate::sys::{self, SigSet};
+
+/// How to set up the joined process once inside the namespaces.
+pub enum Finish<'a> {
+    /// The container's user, capabilities, rlimits, env and cwd (from container.json).
+    Container(&'a ProcessSpec),
+    /// nsenter-style: keep our credentials and environment; optionally chroot
+    /// to and chdir into the target's root and cwd (opened before entering).
+    Plain {
+        args: &'a [String],
+        env: Vec<String>,
+        root: Option<OwnedFd>,
+        cwd: Option<OwnedFd>,
+    },
+}
+
+/// What to enter.
+pub struct JoinPlan<'a> {
+    pub target: i32,
+    /// Opened namespace files, in join order (user first).
+    pub namespaces: Vec<(Ns, OwnedFd)>,
+    pub cgroup: Option<CgroupManager>,
+    pub tty: bool,
+    pub finish: Finish<'a>,
+}
+
+/// Open `/proc/PID/ns/<kind>` for each kind, in join order, skipping those we already share.
+pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<(Ns, OwnedFd)>> {
+    let mut out = Vec::new();
+    for ns in kinds {
+        let path = format!("/proc/{pid}/ns/{}", ns.proc_name());
+        let mine = format!("/proc/self/ns/{}", ns.proc_name());
+        match (std::fs::read_link(&path), std::fs::read_link(&mine)) {
+            (Ok(a), Ok(b)) if a == b => continue,
+            (Err(e), _)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && !std::path::Path::new(&format!("/proc/{pid}")).exists() =>
+            {
+                return Err(Error::new(format!("process {pid} is gone")));
+            }
+            _ => {}
+        }
+        let fd = rustix::fs::open(
+            path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ctx(|| format!("open {path}"))?;
+        out.push((ns, fd));
+    }
+    Ok(out)
+}
+
+/// Join the container recorded in `st` with the process `spec`.
+pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8> {
+    let mut kinds = cfg.namespaces;
+    for key in st.namespace_paths.keys() {
+        if let Some(ns) = Ns::from_key(key) {
+            kinds.insert(ns);
+        }
+    }
+    let namespaces = open_namespaces(st.init_pid, kinds.iter())?;
+    // The descriptors are open: if the init still has its recorded start
+    // time, they belong to the container and not to a reused PID.
+    if state::start_time(st.init_pid).as_deref() != Some(st.init_start_time.as_str()) {
+        return Err(Error::new(format!("init {} is gone", st.init_pid)));
+    }
+    if !st.config_hash.is_empty()
+        && st.config_hash
+            != crate::config::config_hash(
+                &std::fs::read_to_string(st.rootfs.join("container.json")).unwrap_or_default(),
+            )
+    {
+        crate::log::debug(&"container.json changed since the container started");
+    }
+    let plan = JoinPlan {
+        target: st.init_pid,
+        namespaces,
+        cgroup: Some(CgroupManager::from_paths(&st.cgroup_paths)),
+        tty: cfg.tty,
+        finish: Finish::Container(&spec),
+    };
+    join(plan)
+}
+
+/// Run a process inside the planned namespaces and supervise it.
+pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
+    let pty = if plan.tty {
+        Some(console::open_pty()?)
+    } else {
+        None
+    };
+    let (parent_sock, child_sock) = sync::sync_pair()?;
+    let mask = sys::block_signals(supervised_signals()).ctx(|| "block signals")?;
+    let sigfd = sys::signalfd(supervised_signals(), true).ctx(|| "signalfd")?;
+    let mid = match sys::clone_process(0).ctx(|| "fork")? {
+        None => {
+            drop(parent_sock);
+            drop(sigfd);
+            let (slave, master) = match pty {
+                Some(Pty { master, slave, .. }) => (Some(slave), Some(master)),
+                None => (None, None),
+            };
+            drop(master);
+            middle_main(&plan, child_sock, slave, mask)
+        }
+        Some(pid) => pid,
+    };
+    drop(child_sock);
+    let joined = match release(&plan, mid, &parent_sock) {
+        Ok(pid) => pid,
+        Err(e) => {
+            supervise::kill_and_wait(mid);
+            return Err(e);
+        }
+    };
+    let _raw = match &pty {
+        Some(_) => RawMode::enter()?,
+        None => None,
+    };
+    supervise::supervise(joined, &sigfd, pty.as_ref().map(|p| &p.master))
+}
+
+/// Parent: cgroups, release, and collect the joined PID.
+fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<Pid> {
+    // Why before release: the joined process must be accounted before it can fork.
+    if let Some(cg) = &plan.cgroup {
+        cg.add_process(mid.as_raw_nonzero().get())
+            .ctx(|| "join the container's cgroups")?;
+    }
+    sync::release_child(sock, &Default::default())?; // SYNC 1
+    let pid = sync::wait_pid(sock); // SYNC 1b
+    let _ = rustix::process::waitpid(Some(mid), WaitOptions::empty());
+    let pid = Pid::from_raw(pid?).ok_or_else(|| Error::new("sync: bad pid"))?;
+    if let Err(e) = sync::wait_exec(sock) {
+        // SYNC 2
+        let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+        return Err(e);
+    }
+    Ok(pid)
+}
+
+/// The middle child: enter the namespaces and fork the joined process.
+fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
+    let r = (|| -> Result<()> {
+        sync::wait_release(&sock)?; // SYNC 1
+        for (ns, fd) in &plan.namespaces {
+            rustix::thread::move_into_link_name_space(fd.as_fd(), None).ctx(|| {
+                format!(
+                    "setns into the {} namespace of {}",
+                    ns.proc_name(),
+                    plan.target
+                )
+            })?;
+        }
+        // CLONE_PARENT: the joined process becomes nsinit's child, inside the PID namespace.
+        match sys::clone_process(u64::from(g::CLONE_PARENT)).ctx(|| "fork into the container")? {
+            None => joined_main(plan, &sock, slave, mask),
+            Some(pid) => sync::send_pid(&sock, pid.as_raw_nonzero().get()), // SYNC 1b
+        }
+    })();
+    match r {
+        Ok(()) => sys::exit_now(0),
+        Err(e) => {
+            sync::report_error(&sock, &e);
+            sys::exit_now(e.code())
+        }
+    }
+}
+
+/// The joined process: console, process settings, exec (SYNC 2 at EOF).
+fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
+    let r = (|| -> Result<Prepared> {
+        sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+        rustix::process::setsid().ctx(|| "setsid")?;
+        if let Some(slave) = &slave {
+            super::create::attach_console(slave)?;
+        }
+        let prepared = match &plan.finish {
+            Finish::Container(spec) => process::finalize(spec)?,
+            Finish::Plain {
+                args,
+                env,
+                root,
+                cwd,
+            } => {
+                if let Some(root) = root {
+                    rustix::process::fchdir(root).ctx(|| "chdir to the target's root")?;
+                    rustix::process::chroot(".").ctx(|| "chroot to the target's root")?;
+                }
+                if let Some(cwd) = cwd {
+                    rustix::process::fchdir(cwd).ctx(|| "chdir to the target's cwd")?;
+                }
+                process::prepare_command(args, env)?
+            }
+        };
+        sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+        Ok(prepared)
+    })();
+    let err = match r {
+        Ok(p) => process::exec(&p, mask),
+        Err(e) => e,
+    };
+    sync::report_error(sock, &err);
+    sys::exit_now(err.code())
 }

@@ -46,13 +46,17 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     set_identity(&user, spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
+    prepare_command(&spec.args, &env)
+}
+
+/// Resolve `args[0]` through the PATH of `env` and build execve's arrays.
+pub fn prepare_command(args: &[String], env: &[String]) -> Result<Prepared> {
     let path_var = env
         .iter()
         .rev()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(DEFAULT_PATH);
-    let cmd = spec
-        .args
+    let cmd = args
         .first()
         .ok_or_else(|| Error::new("no command given").with_code(2))?;
     let path = find_command(cmd, path_var)?;
@@ -60,8 +64,8 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     Ok(Prepared {
         path: cstr_lossy(&path),
         display: cmd.clone(),
-        argv: cstrings(&spec.args),
-        envp: cstrings(&env),
+        argv: cstrings(args),
+        envp: cstrings(env),
     })
 }
 

@@ -62,6 +62,25 @@ pub fn wait_release(fd: impl AsFd) -> Result<NetState> {
     serde_json::from_slice(&msg).map_err(|e| Error::new(format!("sync: bad release message: {e}")))
 }
 
+/// SYNC 1b (join's middle child): the host PID of the process it forked into
+/// the container's PID namespace.
+pub fn send_pid(fd: impl AsFd, pid: i32) -> Result<()> {
+    send(fd, format!("PID {pid}").as_bytes())
+}
+
+/// SYNC 1b (parent): the joined process's PID, or the middle child's error.
+pub fn wait_pid(fd: impl AsFd) -> Result<i32> {
+    let msg = recv(fd)?;
+    match msg.strip_prefix(b"PID ") {
+        Some(n) => std::str::from_utf8(n)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::new("sync: bad pid message")),
+        None if msg.is_empty() => Err(Error::new("sync: the joining process exited early")),
+        None => Err(Error::decode(&msg)),
+    }
+}
+
 /// SYNC 2 (child): report a failure.
 pub fn report_error(fd: impl AsFd, err: &Error) {
     let _ = send(fd, &err.encode());

@@ -20,8 +20,8 @@ use rustix::io::Errno;
 use crate::config::{Config, MountKind, Ns};
 use crate::error::{Context, Result};
 use mount::{
-    DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
-    MS_SLAVE, SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
+    DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE,
+    SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
 };
 use paths::{create_target, fd_path};
 

@@ -16,7 +16,10 @@ pub fn can_run() -> bool {
         return false;
     }
     if !rootfs().join("bin/busybox").exists() {
-        eprintln!("SKIP: no busybox rootfs at {} (run `make rootfs`)", rootfs().display());
+        eprintln!(
+            "SKIP: no busybox rootfs at {} (run `make rootfs`)",
+            rootfs().display()
+        );
         return false;
     }
     true
@@ -31,7 +34,9 @@ pub fn rootfs() -> PathBuf {
 
 /// The nsinit binary under test (`NSINIT_BIN`, else cargo's build of it).
 pub fn bin() -> PathBuf {
-    std::env::var_os("NSINIT_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nsinit")))
+    std::env::var_os("NSINIT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nsinit")))
 }
 
 /// The default allow-list of device rules (libcontainer's DefaultAllowedDevices).
@@ -54,7 +59,14 @@ pub fn allowed_devices() -> Value {
 /// The six simple device nodes.
 pub fn device_nodes() -> Value {
     let all = allowed_devices();
-    Value::Array(all.as_array().unwrap().iter().filter(|d| d.get("file_mode").is_some()).cloned().collect())
+    Value::Array(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d.get("file_mode").is_some())
+            .cloned()
+            .collect(),
+    )
 }
 
 /// A config like sample_configs/minimal.json, rooted at the shared rootfs.
@@ -97,13 +109,20 @@ impl Container {
     }
 
     pub fn write_config(&self, config: &Value) {
-        std::fs::write(self.dir.join("container.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        std::fs::write(
+            self.dir.join("container.json"),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
     }
 
     /// `nsinit --root DIR ARGS…` with stdin closed.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.arg("--root").arg(&self.dir).args(args).stdin(Stdio::null());
+        c.arg("--root")
+            .arg(&self.dir)
+            .args(args)
+            .stdin(Stdio::null());
         c
     }
 
@@ -118,7 +137,12 @@ impl Container {
     pub fn spawn(&self, args: &[&str]) -> Child {
         let mut full = vec!["exec"];
         full.extend_from_slice(args);
-        let child = self.cmd(&full).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let child = self
+            .cmd(&full)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         self.wait_for_state();
         child
     }
@@ -168,7 +192,13 @@ pub fn err(o: &Output) -> String {
 
 /// Assert success and return stdout.
 pub fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "status {:?}\nstdout: {}\nstderr: {}", o.status, out(o), err(o));
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        out(o),
+        err(o)
+    );
     out(o)
 }
 
@@ -177,11 +207,15 @@ pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
                 let p = e.path();
-                if p.file_name().is_some_and(|n| n.to_string_lossy().contains(needle)) {
+                if p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(needle))
+                {
                     found.push(p.clone());
                 }
                 stack.push(p);

@@ -10,11 +10,16 @@ use crate::common::*;
 
 /// The 12 default capabilities as a CapEff/CapBnd mask.
 fn default_caps_mask() -> u64 {
-    [0, 1, 3, 5, 6, 7, 8, 10, 13, 18, 27, 31].iter().fold(0, |m, b| m | (1u64 << b))
+    [0, 1, 3, 5, 6, 7, 8, 10, 13, 18, 27, 31]
+        .iter()
+        .fold(0, |m, b| m | (1u64 << b))
 }
 
 fn status_field(status: &str, key: &str) -> u64 {
-    let line = status.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("{key} missing"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("{key} missing"));
     u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
 }
 
@@ -51,8 +56,15 @@ fn non_root_user_gets_ambient_caps_and_groups() {
     cfg["user"] = json!("daemon");
     cfg["capabilities"] = json!(["NET_BIND_SERVICE"]);
     let c = Container::new("user", &cfg);
-    let s = ok(&c.exec(&["sh", "-c", "id; grep -E '^Cap(Eff|Amb)' /proc/self/status; echo $HOME"]));
-    assert!(s.starts_with("uid=1(daemon) gid=1(daemon) groups=29(audio)\n"), "{s}");
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        "id; grep -E '^Cap(Eff|Amb)' /proc/self/status; echo $HOME",
+    ]));
+    assert!(
+        s.starts_with("uid=1(daemon) gid=1(daemon) groups=29(audio)\n"),
+        "{s}"
+    );
     assert!(s.contains("CapEff:\t0000000000000400"), "{s}");
     assert!(s.contains("CapAmb:\t0000000000000400"), "{s}");
     assert!(s.ends_with("/\n"), "HOME from config wins: {s}");
@@ -87,9 +99,13 @@ fn mounts_devices_and_masks() {
     if Path::new("/proc/kcore").exists() {
         assert!(s.contains(" /proc/kcore "), "{s}");
     }
-    let s = ok(&c.exec(&["sh", "-c", "stat -c '%F %t:%T %a' /dev/null /dev/zero /dev/urandom; \
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        "stat -c '%F %t:%T %a' /dev/null /dev/zero /dev/urandom; \
         stat -c '%t:%T' /proc/keys; wc -c < /proc/keys; readlink /dev/ptmx; readlink /dev/fd; \
-        echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo writable || echo readonly"]));
+        echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo writable || echo readonly",
+    ]));
     assert_eq!(
         s,
         "character special file 1:3 666\ncharacter special file 1:5 666\ncharacter special file 1:9 666\n\
@@ -104,8 +120,15 @@ fn host_files_are_invisible_and_env_is_exactly_the_configured_one() {
     }
     assert!(Path::new("/etc/debian_version").exists() || Path::new("/etc/os-release").exists());
     let c = Container::new("env", &base_config());
-    let s = ok(&c.exec(&["sh", "-c", "ls /etc; test -e /etc/os-release && echo HOST-VISIBLE; ls /"]));
-    assert!(!s.contains("HOST-VISIBLE") && !s.contains("os-release"), "{s}");
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        "ls /etc; test -e /etc/os-release && echo HOST-VISIBLE; ls /",
+    ]));
+    assert!(
+        !s.contains("HOST-VISIBLE") && !s.contains("os-release"),
+        "{s}"
+    );
     let o = Command::new(bin())
         .args(["--root"])
         .arg(&c.dir)
@@ -117,7 +140,12 @@ fn host_files_are_invisible_and_env_is_exactly_the_configured_one() {
     env.sort();
     assert_eq!(
         env,
-        ["HOME=/", "HOSTNAME=koye", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]
+        [
+            "HOME=/",
+            "HOSTNAME=koye",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "TERM=xterm"
+        ]
     );
 }
 
@@ -129,7 +157,11 @@ fn readonly_rootfs_with_writable_tmp() {
     let mut cfg = base_config();
     cfg["mount_config"]["readonly_fs"] = json!(true);
     let c = Container::new("rofs", &cfg);
-    let s = ok(&c.exec(&["sh", "-c", "touch /tmp/ok && echo tmp-ok; touch /nope 2>/dev/null && echo root-rw || echo root-ro"]));
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        "touch /tmp/ok && echo tmp-ok; touch /nope 2>/dev/null && echo root-rw || echo root-ro",
+    ]));
     assert_eq!(s, "tmp-ok\nroot-ro\n");
 }
 
@@ -143,7 +175,10 @@ fn exit_codes_are_propagated() {
     assert_eq!(c.exec(&["sh", "-c", "exit 3"]).status.code(), Some(3));
     let o = c.exec(&["/bin/nope"]);
     assert_eq!(o.status.code(), Some(127));
-    assert_eq!(err(&o), "nsinit: exec \"/bin/nope\": No such file or directory\n");
+    assert_eq!(
+        err(&o),
+        "nsinit: exec \"/bin/nope\": No such file or directory\n"
+    );
     let o = c.exec(&["nope-not-in-path"]);
     assert_eq!(o.status.code(), Some(127));
     let o = c.exec(&["/etc/passwd"]);
@@ -163,9 +198,16 @@ fn signals_to_nsinit_reach_pid_1() {
         return;
     }
     let c = Container::new("signal", &base_config());
-    let child = c.spawn(&["sh", "-c", "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done"]);
+    let child = c.spawn(&[
+        "sh",
+        "-c",
+        "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done",
+    ]);
     std::thread::sleep(Duration::from_millis(200));
-    Command::new("kill").args(["-USR1", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-USR1", &child.id().to_string()])
+        .status()
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(out(&o), "ready\ngot-usr1\n");
     assert_eq!(o.status.code(), Some(5));
@@ -212,24 +254,39 @@ fn state_json_lives_with_the_container_and_stale_state_is_replaced() {
     let st = c.state();
     let pid = st["init_pid"].as_i64().unwrap();
     assert!(Path::new(&format!("/proc/{pid}")).exists());
-    assert_eq!(st["namespace_paths"]["NEWPID"], json!(format!("/proc/{pid}/ns/pid")));
-    let shown: serde_json::Value = serde_json::from_str(&ok(&c.cmd(&["state"]).output().unwrap())).unwrap();
+    assert_eq!(
+        st["namespace_paths"]["NEWPID"],
+        json!(format!("/proc/{pid}/ns/pid"))
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&c.cmd(&["state"]).output().unwrap())).unwrap();
     assert_eq!(shown["running"], json!(true));
     assert_eq!(shown["pid"], json!(pid));
     // The kernel's PID 1 rule: sleep has no TERM handler, so TERM is ignored.
     ok(&c.cmd(&["kill"]).output().unwrap());
     std::thread::sleep(Duration::from_millis(200));
-    assert!(Path::new(&format!("/proc/{pid}")).exists(), "TERM killed a handler-less PID 1");
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "TERM killed a handler-less PID 1"
+    );
     ok(&c.cmd(&["kill", "KILL"]).output().unwrap());
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(137));
     assert!(!c.dir.join("state.json").exists());
 
     // A state.json whose init is gone is reported and replaced.
-    std::fs::write(c.dir.join("state.json"), r#"{"init_pid": 999999, "init_start_time": "1"}"#).unwrap();
+    std::fs::write(
+        c.dir.join("state.json"),
+        r#"{"init_pid": 999999, "init_start_time": "1"}"#,
+    )
+    .unwrap();
     let o = c.exec(&["true"]);
     assert!(o.status.success(), "{}", err(&o));
-    assert!(err(&o).contains("stale state.json: init 999999 is gone"), "{}", err(&o));
+    assert!(
+        err(&o).contains("stale state.json: init 999999 is gone"),
+        "{}",
+        err(&o)
+    );
     assert!(!c.dir.join("state.json").exists());
 }
 
@@ -240,7 +297,8 @@ fn a_failing_start_leaves_nothing_behind() {
     }
     let mut cfg = base_config();
     cfg["cgroups"]["name"] = json!(format!("nsinit-it-failmount-{}", std::process::id()));
-    cfg["mount_config"]["mounts"] = json!([{"type": "tmpfs", "destination": "/mnt", "data": "size=bogus"}]);
+    cfg["mount_config"]["mounts"] =
+        json!([{"type": "tmpfs", "destination": "/mnt", "data": "size=bogus"}]);
     let c = Container::new("failmount", &cfg);
     let o = c.exec(&["sleep", "4244"]);
     assert_eq!(o.status.code(), Some(1));
@@ -254,7 +312,12 @@ fn a_failing_start_leaves_nothing_behind() {
 /// A private, writable copy of the rootfs with escape symlinks.
 fn escape_rootfs(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("rootfs");
-    let st = Command::new("cp").arg("-a").arg(rootfs()).arg(&root).status().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
     assert!(st.success());
     std::os::unix::fs::symlink("/etc", root.join("evil")).unwrap();
     std::os::unix::fs::symlink("../../../../../../../../..", root.join("up")).unwrap();
@@ -281,7 +344,11 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_or_mknod_to_the_host() {
     );
     cfg["mount_config"]["device_nodes"] = nodes;
     c.write_config(&cfg);
-    let s = ok(&c.exec(&["sh", "-c", &format!("grep -c {marker} /proc/mounts; ls /dev | grep -c {marker}")]));
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        &format!("grep -c {marker} /proc/mounts; ls /dev | grep -c {marker}"),
+    ]));
     assert_eq!(s, "2\n1\n");
     // Inside the rootfs, not on the host.
     assert!(root.join("etc").join(&marker).is_dir());
