@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::input::{CgroupsIn, HugetlbIn};
 use super::json::{Diag, Indexed, Raw, index, join, shown};
-use super::validate::resolve_device;
+use super::mounts::resolve_device;
 use super::{Cgroups, Device, DeviceKind};
 
 /// Memory values above this are typos, not limits.

@@ -8,7 +8,9 @@
 mod cgroups;
 pub mod input;
 pub mod json;
+mod mounts;
 pub mod net;
+mod process;
 pub mod suggest;
 pub mod validate;
 

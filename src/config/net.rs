@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::input::{NetworkIn, RouteIn};
 use super::json::{Diag, Indexed, index, join};
-use super::validate::host_path;
+use super::mounts::host_path;
 use super::{Cidr, Network, Ns, NsSet, Route, Veth};
 
 /// Bridge used by `create_bridge` when `bridge` is empty.
