@@ -222,6 +222,19 @@ fn unknown_keys_warn_with_the_nearest_key_and_do_not_fail() {
 }
 
 #[test]
+fn keys_moved_by_the_2015_schema_point_to_their_2014_place() {
+    let l = load_ok(json!({"rootfs": "/srv", "readonlyfs": true, "devices": []}));
+    assert_eq!(
+        l.warnings,
+        [
+            "container.json: unknown key \"devices\" (did you mean \"mount_config.device_nodes\"?)",
+            "container.json: unknown key \"readonlyfs\" (did you mean \"mount_config.readonly_fs\"?)",
+            "container.json: unknown key \"rootfs\" (did you mean \"root_fs\"?)",
+        ]
+    );
+}
+
+#[test]
 fn warnings_follow_the_errors_they_may_explain() {
     let e = errors_of(r#"{"namespace": {"NEWUTS": true}, "hostname": "x"}"#);
     assert_eq!(
