@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::input::{CgroupsIn, HugetlbIn};
 use super::json::{Diag, Indexed, Raw, index, join, shown};
-use super::validate::resolve_device;
+use super::mounts::resolve_device;
 use super::{Cgroups, Device, DeviceKind};
 
 /// Memory values above this are typos, not limits.
@@ -358,5 +358,175 @@ pub(super) fn check_device_nodes_allowed(nodes: &[Device], cg: &Cgroups, d: &mut
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{errors, load_ok};
+    use super::*;
+
+    fn cgroups(v: serde_json::Value) -> Cgroups {
+        load_ok(json!({ "cgroups": v })).config.cgroups.unwrap()
+    }
+
+    #[test]
+    fn bytes_accept_numbers_and_suffixes() {
+        for (text, want) in [
+            (json!(536870912), Some(512 << 20)),
+            (json!("512m"), Some(512 << 20)),
+            (json!("1g"), Some(1 << 30)),
+            (json!("64MiB"), Some(64 << 20)),
+            (json!("2GB"), Some(2 << 30)),
+            (json!("100k"), Some(100 << 10)),
+            (json!("4096"), Some(4096)),
+            (json!("10b"), Some(10)),
+            (json!("-1"), Some(-1)),
+            (json!("512x"), None),
+            (json!("1.5g"), None),
+            (json!("ib"), None),
+            (json!("64ib"), None),
+            (json!(1.5), None),
+            (json!(true), None),
+        ] {
+            assert_eq!(parse_bytes(&text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn limits_resolve_and_zero_means_unset() {
+        let cg = cgroups(json!({
+            "name": "web", "parent": "nsinit", "memory": "512m", "memory_reservation": 0, "memory_swap": -1,
+            "cpu_shares": 0, "cpu_quota": -1, "cpuset_cpus": "0-1,3", "cpuset_mems": "0", "pids_limit": -1,
+            "blkio_weight": 500, "freezer": "thawed",
+            "hugetlb_limit": [{"page_size": "2MB", "limit": "1g"}, {"page_size": "1GB", "limit": 0}]
+        }));
+        assert_eq!(cg.relative_path(), Path::new("nsinit/web"));
+        assert_eq!(
+            (cg.memory, cg.memory_reservation, cg.memory_swap),
+            (Some(512 << 20), None, Some(-1))
+        );
+        assert_eq!(
+            (cg.cpu_shares, cg.cpu_quota, cg.cpu_period),
+            (None, Some(-1), None)
+        );
+        assert_eq!(
+            (cg.cpuset_cpus.as_deref(), cg.cpuset_mems.as_deref()),
+            (Some("0-1,3"), Some("0"))
+        );
+        assert_eq!(
+            (cg.pids_limit, cg.blkio_weight, cg.freezer.as_deref()),
+            (Some(-1), Some(500), Some("THAWED"))
+        );
+        assert_eq!(
+            cg.hugetlb_limit,
+            [("2MB".to_string(), 1 << 30), ("1GB".to_string(), 0)]
+        );
+        assert!(!cg.allow_all_devices && cg.allowed_devices.is_empty());
+    }
+
+    #[test]
+    fn memory_values_must_be_sane() {
+        assert_eq!(
+            errors(
+                json!({"cgroups": {"memory": "512x", "memory_reservation": -5,
+                                      "memory_swap": -2, "hugetlb_limit": [{"page_size": "2MB", "limit": 2000000000000000000u64}]}})
+            ),
+            [
+                "container.json: cgroups.memory: expected bytes, got \"512x\"",
+                "container.json: cgroups.memory_reservation: must not be negative, got -5",
+                "container.json: cgroups.memory_swap: must be -1 (unlimited) or a size in bytes, got -2",
+                "container.json: cgroups.hugetlb_limit[0].limit: too large (more than 1 PiB), got 2000000000000000000",
+            ]
+        );
+        assert_eq!(
+            errors(json!({"cgroups": {"memory": "1g", "memory_swap": "512m"}})),
+            [
+                "container.json: cgroups.memory_swap: must be at least cgroups.memory (1073741824), got 536870912"
+            ]
+        );
+        assert_eq!(
+            errors(json!({"cgroups": {"memory_swap": "2p"}})),
+            ["container.json: cgroups.memory_swap: too large (more than 1 PiB), got \"2p\"",]
+        );
+        assert_eq!(
+            errors(json!({"cgroups": {"memory_swap": 1024}})),
+            [
+                "container.json: cgroups.memory_swap: 1024 requires cgroups.memory (memory+swap must be at least the memory limit)"
+            ]
+        );
+    }
+
+    #[test]
+    fn cpu_pids_blkio_and_freezer_ranges() {
+        assert_eq!(
+            errors(
+                json!({"cgroups": {"cpu_shares": 1, "cpu_quota": 500, "cpu_period": 50, "cpuset_cpus": "0-",
+                                      "cpuset_mems": "3-1", "pids_limit": -2, "blkio_weight": 5, "freezer": "PAUSED",
+                                      "hugetlb_limit": [{"page_size": "2M", "limit": 1}, {"limit": 1}, {"page_size": "1GB"}]}})
+            ),
+            [
+                "container.json: cgroups.cpu_shares: must be between 2 and 262144 (0 for the default), got 1",
+                "container.json: cgroups.cpu_quota: must be -1 (unlimited) or at least 1000 (microseconds), got 500",
+                "container.json: cgroups.cpu_period: must be between 1000 and 1000000 (0 for the default), got 50",
+                "container.json: cgroups.cpuset_cpus: expected a list like \"0-3,6\", got \"0-\"",
+                "container.json: cgroups.cpuset_mems: expected a list like \"0-3,6\", got \"3-1\"",
+                "container.json: cgroups.pids_limit: must be -1 (unlimited) or positive, got -2",
+                "container.json: cgroups.blkio_weight: must be between 10 and 1000 (0 for the default), got 5",
+                "container.json: cgroups.hugetlb_limit[0].page_size: expected a size like \"2MB\" or \"1GB\", got \"2M\"",
+                "container.json: cgroups.hugetlb_limit[1].page_size: required (e.g. \"2MB\")",
+                "container.json: cgroups.hugetlb_limit[2].limit: required (bytes)",
+                "container.json: cgroups.freezer: expected \"FROZEN\" or \"THAWED\", got \"PAUSED\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn placement_and_device_rules() {
+        assert_eq!(
+            errors(
+                json!({"cgroups": {"name": "a/b", "parent": "x/../..", "allowed_devices": [
+                    {"type": 97, "cgroup_permissions": "rwm"},
+                    {"type": 99, "major_number": 1, "minor_number": 3, "cgroup_permissions": "rwm"},
+                    {"type": 99, "major_number": 1, "minor_number": 3},
+                    {"type": 100, "major_number": -1},
+                    {"type": 99, "major_number": -2},
+                ]}})
+            ),
+            [
+                "container.json: cgroups.name: expected a single path component, got \"a/b\"",
+                "container.json: cgroups.parent: must not contain \"..\", got \"x/../..\"",
+                "container.json: cgroups.allowed_devices[3].type: expected 99 ('c'), 98 ('b') or 97 ('a'), got 100",
+                "container.json: cgroups.allowed_devices[4].major_number: expected a number from 0 to 4095 or -1 (any), got -2",
+            ]
+        );
+        let cg = cgroups(
+            json!({"allowed_devices": [{"type": "a", "major_number": -1, "minor_number": -1, "cgroup_permissions": "rwm"}],
+                                "slice": "system.slice"}),
+        );
+        assert_eq!(cg.allowed_devices[0].cgroup_rule(), "a *:* rwm");
+        assert_eq!(cg.allowed_devices[0].path, None);
+        let l = load_ok(json!({"cgroups": {"slice": "system.slice"}}));
+        assert_eq!(
+            l.warnings,
+            ["container.json: cgroups.slice: ignored (nsinit has no systemd cgroup driver)"]
+        );
+    }
+
+    #[test]
+    fn default_name_is_readable_and_unique_per_directory() {
+        let a = default_name(Path::new("/var/lib/nsinit/web one!"));
+        assert!(a.starts_with("nsinit-web_one_-"), "{a}");
+        assert_eq!(a.len(), "nsinit-web_one_-".len() + 8);
+        assert_ne!(a, default_name(Path::new("/srv/web one!")));
+        assert_eq!(a, default_name(Path::new("/var/lib/nsinit/web one!")));
+        let long = default_name(Path::new(&format!("/x/{}", "a".repeat(100))));
+        assert_eq!(long.len(), "nsinit-".len() + 32 + 1 + 8);
+        assert!(default_name(Path::new("/")).starts_with("nsinit-root-"));
+        // The hash is FNV-1a 32 of the path bytes: one round for "/".
+        let h = (0x811c_9dc5_u32 ^ u32::from(b'/')).wrapping_mul(0x0100_0193);
+        assert_eq!(default_name(Path::new("/")), format!("nsinit-root-{h:08x}"));
     }
 }

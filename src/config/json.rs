@@ -36,13 +36,27 @@ impl Diag {
     /// An object key nobody reads: a warning naming the nearest known key.
     pub fn unknown_key(&mut self, parent: &str, key: &str, known: &[&str]) {
         let full = join(parent, key);
-        let hint = match suggest::nearest(key, known.iter().copied()) {
-            Some(k) => format!(" (did you mean \"{}\"?)", join(parent, k)),
-            None => " (ignored)".to_string(),
+        let moved = MOVED_IN_2015
+            .iter()
+            .find(|(new, _)| parent.is_empty() && *new == key);
+        let hint = match (moved, suggest::nearest(key, known.iter().copied())) {
+            (Some((_, old)), _) => format!(" (did you mean \"{old}\"?)"),
+            (None, Some(k)) => format!(" (did you mean \"{}\"?)", join(parent, k)),
+            (None, None) => " (ignored)".to_string(),
         };
         self.warn("", format_args!("unknown key \"{full}\"{hint}"));
     }
 }
+
+/// Top-level keys of the 2015 schema and where the 2014 schema keeps them.
+const MOVED_IN_2015: [(&str, &str); 6] = [
+    ("rootfs", "root_fs"),
+    ("mounts", "mount_config.mounts"),
+    ("devices", "mount_config.device_nodes"),
+    ("readonlyfs", "mount_config.readonly_fs"),
+    ("no_pivot_root", "mount_config.no_pivot_root"),
+    ("mount_label", "mount_config.mount_label"),
+];
 
 fn line(path: &str, msg: impl Display) -> String {
     if path.is_empty() {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::input::{NetworkIn, RouteIn};
 use super::json::{Diag, Indexed, index, join};
-use super::validate::host_path;
+use super::mounts::host_path;
 use super::{Cidr, Network, Ns, NsSet, Route, Veth};
 
 /// Bridge used by `create_bridge` when `bridge` is empty.
@@ -413,5 +413,196 @@ fn from_bits(like: IpAddr, bits: u128) -> IpAddr {
     match like {
         IpAddr::V4(_) => IpAddr::V4((bits as u32).into()),
         IpAddr::V6(_) => IpAddr::V6(bits.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{errors, errors_of, load_ok};
+    use super::*;
+
+    fn veth(extra: serde_json::Value) -> serde_json::Value {
+        let mut v = json!({"type": "veth", "bridge": "br0", "address": "10.88.0.2/24", "gateway": "10.88.0.1"});
+        if let (serde_json::Value::Object(b), serde_json::Value::Object(e)) = (&mut v, extra) {
+            b.extend(e);
+        }
+        v
+    }
+
+    #[test]
+    fn veth_defaults_and_values() {
+        let c = load_ok(json!({"networks": [
+            {"type": "loopback", "address": "127.0.0.1/0", "gateway": "localhost", "mtu": 1500},
+            veth(json!({"bridge": null, "create_bridge": true, "mac_address": "02:42:AC:11:00:02",
+                        "ipv6_address": "fd00::2/64", "ipv6_gateway": "fd00::1", "mtu": 9000, "txqueuelen": 1000})),
+        ]}))
+        .config;
+        let Network::Veth(v) = &c.networks[1] else {
+            panic!("{:?}", c.networks)
+        };
+        assert_eq!(
+            (v.bridge.as_str(), v.veth_prefix.as_str()),
+            (DEFAULT_BRIDGE, DEFAULT_VETH_PREFIX)
+        );
+        assert_eq!(v.mac_address, Some([0x02, 0x42, 0xac, 0x11, 0, 2]));
+        assert_eq!(v.address.unwrap().to_string(), "10.88.0.2/24");
+        assert_eq!(v.ipv6_gateway.unwrap().to_string(), "fd00::1");
+        assert_eq!((v.mtu, v.txqueuelen, v.create_bridge), (9000, 1000, true));
+        let printed = serde_json::to_value(&c.networks[1]).unwrap();
+        assert_eq!(printed["mac_address"], "02:42:ac:11:00:02");
+    }
+
+    #[test]
+    fn veth_needs_a_bridge_and_a_short_prefix() {
+        assert_eq!(
+            errors(json!({"networks": [
+                veth(json!({"bridge": ""})),
+                veth(json!({"bridge": "a-very-long-bridge0", "veth_prefix": "container"})),
+            ]})),
+            [
+                "container.json: networks[0].bridge: required for a veth network (or set create_bridge)",
+                "container.json: networks[1]: only one veth network is supported (each becomes eth0), networks[0] is one",
+                "container.json: networks[1].bridge: \"a-very-long-bridge0\" is too long (at most 15 bytes)",
+                "container.json: networks[1].veth_prefix: \"container\" is too long (at most 8 bytes, as 7 random hex characters are appended)",
+            ]
+        );
+        assert_eq!(
+            errors(json!({"networks": [veth(json!({"veth_prefix": "ve/th"}))]})),
+            ["container.json: networks[0].veth_prefix: invalid interface name \"ve/th\""]
+        );
+    }
+
+    #[test]
+    fn addresses_gateways_mtu_and_mac_are_checked() {
+        assert_eq!(
+            errors(json!({"networks": [veth(json!({
+                "address": "10.88.0.300/24", "gateway": "10.88.0", "ipv6_address": "10.0.0.1/8",
+                "ipv6_gateway": "fe80::1", "mtu": 20, "mac_address": "02:42:ac:11:00", "txqueuelen": -1}))]})),
+            [
+                "container.json: networks[0].mac_address: expected a MAC address like 02:42:0a:58:00:02, got \"02:42:ac:11:00\"",
+                "container.json: networks[0].address: expected an IPv4 address with a prefix length like 10.88.0.2/24, got \"10.88.0.300/24\"",
+                "container.json: networks[0].ipv6_address: expected an IPv6 address with a prefix length like fd00::2/64, got \"10.0.0.1/8\"",
+                "container.json: networks[0].gateway: expected an IPv4 address, got \"10.88.0\"",
+                "container.json: networks[0].mtu: must be between 68 and 65535 (0 for the default), got 20",
+                "container.json: networks[0].txqueuelen: must be between 0 and 4294967295, got -1",
+            ]
+        );
+        assert_eq!(
+            errors(
+                json!({"networks": [veth(json!({"address": "10.88.0.2", "mtu": 65536, "mac_address": "01:00:5e:00:00:01"}))]})
+            ),
+            [
+                "container.json: networks[0].mac_address: \"01:00:5e:00:00:01\" is a multicast address",
+                "container.json: networks[0].address: expected an IPv4 address with a prefix length like 10.88.0.2/24, got \"10.88.0.2\"",
+                "container.json: networks[0].mtu: must be between 68 and 65535 (0 for the default), got 65536",
+            ]
+        );
+        assert_eq!(
+            errors(
+                json!({"networks": [veth(json!({"gateway": "10.89.0.1", "address": "10.88.0.2/33"}))]})
+            ),
+            [
+                "container.json: networks[0].address: expected an IPv4 address with a prefix length like 10.88.0.2/24, got \"10.88.0.2/33\""
+            ]
+        );
+        assert_eq!(
+            errors(json!({"networks": [veth(json!({"gateway": "10.89.0.1"}))]})),
+            [
+                "container.json: networks[0].gateway: 10.89.0.1 is outside networks[0].address 10.88.0.2/24"
+            ]
+        );
+        assert_eq!(
+            errors(json!({"networks": [veth(json!({"gateway": "10.88.0.2"}))]})),
+            ["container.json: networks[0].gateway: 10.88.0.2 is the container's own address"]
+        );
+    }
+
+    #[test]
+    fn network_types_and_namespaces() {
+        assert_eq!(
+            errors(
+                json!({"networks": [{"type": "bridge"}, {"bridge": "x"}, {"type": "netns"}, {"type": "netns", "ns_path": "run/netns/x"}]})
+            ),
+            [
+                "container.json: networks[0].type: unknown network type \"bridge\" (expected loopback, veth or netns)",
+                "container.json: networks[1].type: required (loopback, veth or netns)",
+                "container.json: networks[2].ns_path: required for a netns network",
+                "container.json: networks[3]: a netns network cannot be combined with networks[2]",
+                "container.json: networks[3].ns_path: must be an absolute path, got \"run/netns/x\"",
+            ]
+        );
+        assert_eq!(
+            errors_of(&json!({"networks": [{"type": "loopback"}, veth(json!({}))], "routes": [{"gateway": "10.0.0.1"}]}).to_string()),
+            [
+                "container.json: networks[0]: a loopback network requires namespaces.NEWNET",
+                "container.json: networks[1]: a veth network requires namespaces.NEWNET",
+                "container.json: routes: requires namespaces.NEWNET (or a netns network)",
+            ]
+        );
+        // Joining an existing network namespace needs no new one, and routes go there.
+        let c = load_ok(json!({"namespaces": {"NEWNS": true}, "networks": [{"type": "netns", "ns_path": "/run/netns/x"}],
+                               "routes": [{"destination": "10.0.0.0/8", "gateway": "10.1.0.1"}]}))
+        .config;
+        assert!(
+            matches!(&c.networks[0], Network::Netns { ns_path } if ns_path.as_os_str() == "/run/netns/x")
+        );
+        assert_eq!(c.routes[0].destination.unwrap().to_string(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn routes_are_checked() {
+        let c = load_ok(json!({"routes": [
+            {"destination": "fd00:1::/64", "gateway": "fd00::1", "interface_name": "eth0"},
+            {"gateway": "10.0.0.1", "source": "10.0.0.2/24"},
+        ]}))
+        .config;
+        assert_eq!(c.routes[0].interface_name.as_deref(), Some("eth0"));
+        assert_eq!(c.routes[1].source.unwrap().to_string(), "10.0.0.2");
+        assert_eq!(
+            errors(json!({"routes": [
+                {"destination": "10.0.0.1/8"},
+                {"interface_name": "eth0"},
+                {"destination": "10.0.0.0/8", "gateway": "fd00::1", "source": "x"},
+                {"destination": "nope", "interface_name": "a b"},
+            ]})),
+            [
+                "container.json: routes[0].destination: 10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)",
+                "container.json: routes[1]: needs a destination or a gateway",
+                "container.json: routes[2].source: expected an IP address, got \"x\"",
+                "container.json: routes[2].gateway: fd00::1 is not an IPv4 address like the rest of the route",
+                "container.json: routes[3].destination: expected an IP address with a prefix length like 10.88.0.2/24, got \"nope\"",
+                "container.json: routes[3].interface_name: invalid interface name \"a b\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn cidr_parsing_and_containment() {
+        assert_eq!(parse_cidr("10.0.0.1/8").map(|c| c.prefix), Some(8));
+        assert_eq!(parse_cidr("::/0").map(|c| c.prefix), Some(0));
+        for bad in [
+            "10.0.0.1",
+            "10.0.0.1/",
+            "10.0.0.1/+8",
+            "10.0.0.1/33",
+            "fd00::/129",
+            "x/8",
+        ] {
+            assert_eq!(parse_cidr(bad), None, "{bad}");
+        }
+        let net = parse_cidr("10.88.0.2/24").unwrap();
+        assert!(contains(net, "10.88.0.254".parse().unwrap()));
+        assert!(!contains(net, "10.88.1.1".parse().unwrap()));
+        assert!(!contains(net, "::1".parse().unwrap()));
+        assert!(contains(
+            parse_cidr("0.0.0.0/0").unwrap(),
+            "1.2.3.4".parse().unwrap()
+        ));
+        assert!(contains(
+            parse_cidr("fd00::2/64").unwrap(),
+            "fd00::ffff".parse().unwrap()
+        ));
     }
 }

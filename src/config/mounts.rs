@@ -1,0 +1,334 @@
+//! `mount_config` (mounts and device nodes) and the in-container path rules
+//! shared with `readonly_paths`, `mask_paths` and `cgroups.allowed_devices`.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+use super::input::{DeviceIn, MountConfigIn, MountIn};
+use super::json::{Diag, Raw, index, join, shown};
+use super::{Device, DeviceKind, Mount, MountConfig, MountKind};
+
+/// An absolute path inside the container, normalised (`/a/./b//c` → `/a/b/c`).
+/// `..` is refused outright: it could only be meant to climb out of the rootfs.
+pub(super) fn container_path(p: &str, path: &str, d: &mut Diag) -> Option<String> {
+    if !p.starts_with('/') {
+        d.error(path, format_args!("must be an absolute path, got {p:?}"));
+        return None;
+    }
+    if p.contains('\0') {
+        d.error(path, format_args!("must not contain a NUL byte, got {p:?}"));
+        return None;
+    }
+    let mut parts = Vec::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                d.error(path, format_args!("must not contain \"..\", got {p:?}"));
+                return None;
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// An absolute host path (bind source, namespace file), kept as written.
+pub(super) fn host_path(p: &str, path: &str, d: &mut Diag) -> Option<PathBuf> {
+    if !p.starts_with('/') {
+        d.error(path, format_args!("must be an absolute path, got {p:?}"));
+        None
+    } else if p.contains('\0') {
+        d.error(path, format_args!("must not contain a NUL byte, got {p:?}"));
+        None
+    } else {
+        Some(PathBuf::from(p))
+    }
+}
+
+pub(super) fn container_paths(list: Vec<String>, path: &str, d: &mut Diag) -> Vec<String> {
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, p)| container_path(p, &index(path, i), d))
+        .collect()
+}
+
+pub(super) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfig {
+    const P: &str = "mount_config";
+    let mounts = m
+        .mounts
+        .unwrap_or_default()
+        .0
+        .into_iter()
+        .filter_map(|(i, mnt)| resolve_mount(mnt, &index(&join(P, "mounts"), i), d))
+        .collect();
+    let nodes_path = join(P, "device_nodes");
+    let mut device_nodes: Vec<Device> = Vec::new();
+    let mut node_index: Vec<usize> = Vec::new();
+    for (i, dev) in m.device_nodes.unwrap_or_default().0 {
+        let here = index(&nodes_path, i);
+        let Some(dev) = resolve_device(dev, &here, true, d) else {
+            continue;
+        };
+        if let Some(prev) = device_nodes.iter().position(|p| p.path == dev.path) {
+            let first = index(&nodes_path, node_index[prev]);
+            d.error(
+                &join(&here, "path"),
+                format_args!(
+                    "{:?} is already created by {first}",
+                    dev.path.unwrap_or_default()
+                ),
+            );
+            continue;
+        }
+        device_nodes.push(dev);
+        node_index.push(i);
+    }
+    let mount_label = m.mount_label.filter(|s| !s.is_empty());
+    if mount_label.is_some() {
+        d.warn(
+            &join(P, "mount_label"),
+            "ignored (nsinit has no SELinux support)",
+        );
+    }
+    MountConfig {
+        no_pivot_root: m.no_pivot_root.unwrap_or(false),
+        readonly_fs: m.readonly_fs.unwrap_or(false),
+        mounts,
+        device_nodes,
+        mount_label,
+    }
+}
+
+fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
+    let kind = match m.kind.as_deref() {
+        Some("bind") => Some(MountKind::Bind),
+        Some("tmpfs") => Some(MountKind::Tmpfs),
+        Some(other) => {
+            d.error(
+                &join(path, "type"),
+                format_args!("unsupported mount type {other:?} (expected bind or tmpfs)"),
+            );
+            None
+        }
+        None => {
+            d.error(&join(path, "type"), "required (bind or tmpfs)");
+            None
+        }
+    };
+    let destination = match m.destination.as_deref() {
+        None | Some("") => {
+            d.error(&join(path, "destination"), "required");
+            None
+        }
+        Some(p) => container_path(p, &join(path, "destination"), d),
+    };
+    if destination.as_deref() == Some("/") {
+        d.error(
+            &join(path, "destination"),
+            "must not be \"/\" (the rootfs itself)",
+        );
+    }
+    let source = m.source.filter(|s| !s.is_empty());
+    let source = match (&kind, source) {
+        (Some(MountKind::Bind), None) => {
+            d.error(&join(path, "source"), "required for a bind mount");
+            None
+        }
+        (Some(MountKind::Bind), Some(s)) => host_path(&s, &join(path, "source"), d),
+        (Some(MountKind::Tmpfs), Some(_)) => {
+            d.warn(&join(path, "source"), "ignored for a tmpfs mount");
+            None
+        }
+        _ => None,
+    };
+    let data = m.data.filter(|s| !s.is_empty());
+    if let Some(data) = &data {
+        if kind == Some(MountKind::Bind) {
+            d.error(
+                &join(path, "data"),
+                format_args!("only tmpfs mounts take data, got {data:?}"),
+            );
+        } else if data.contains('\0') {
+            d.error(
+                &join(path, "data"),
+                format_args!("must not contain a NUL byte, got {data:?}"),
+            );
+        }
+    }
+    if m.relabel.as_deref().is_some_and(|r| !r.is_empty()) {
+        d.warn(
+            &join(path, "relabel"),
+            "ignored (nsinit has no SELinux support)",
+        );
+    }
+    let (private, slave) = (m.private.unwrap_or(false), m.slave.unwrap_or(false));
+    if private && slave {
+        d.error(path, "private and slave exclude each other");
+    }
+    let kind = kind?;
+    // `writable` is about bind mounts (read-only unless set, as in
+    // libcontainer); a tmpfs is writable unless explicitly `false`.
+    let writable = m.writable.unwrap_or(kind == MountKind::Tmpfs);
+    Some(Mount {
+        kind,
+        source,
+        destination: destination?,
+        writable,
+        private,
+        slave,
+        data,
+    })
+}
+
+/// A device from `device_nodes` (`node`: mknod needs a real type and numbers)
+/// or from `cgroups.allowed_devices` (wildcards and `a` allowed).
+pub(super) fn resolve_device(
+    dev: DeviceIn,
+    path: &str,
+    node: bool,
+    d: &mut Diag,
+) -> Option<Device> {
+    let expected = if node {
+        "99 ('c') or 98 ('b')"
+    } else {
+        "99 ('c'), 98 ('b') or 97 ('a')"
+    };
+    let kind = match &dev.kind {
+        None => {
+            d.error(
+                &join(path, "type"),
+                format_args!("required, expected {expected}"),
+            );
+            None
+        }
+        Some(Raw(v)) => match device_kind(v) {
+            Some(DeviceKind::All) if node => None,
+            Some(k) => Some(k),
+            None => None,
+        }
+        .or_else(|| {
+            d.error(
+                &join(path, "type"),
+                format_args!("expected {expected}, got {}", shown(v)),
+            );
+            None
+        }),
+    };
+    let dev_path = dev.path.filter(|p| !p.is_empty());
+    let dev_path = match dev_path {
+        Some(p) => container_path(&p, &join(path, "path"), d),
+        None if node => {
+            d.error(&join(path, "path"), "required for a device node");
+            None
+        }
+        None => None,
+    };
+    let major = device_number(dev.major_number, &join(path, "major_number"), 4095, node, d);
+    let minor = device_number(
+        dev.minor_number,
+        &join(path, "minor_number"),
+        0xf_ffff,
+        node,
+        d,
+    );
+    let permissions = match dev.cgroup_permissions.filter(|p| !p.is_empty()) {
+        None => "rwm".to_string(),
+        Some(p) => {
+            let mut seen = String::new();
+            for c in p.chars() {
+                if !"rwm".contains(c) || seen.contains(c) {
+                    d.error(
+                        &join(path, "cgroup_permissions"),
+                        format_args!("expected letters from \"rwm\", got {p:?}"),
+                    );
+                    break;
+                }
+                seen.push(c);
+            }
+            p
+        }
+    };
+    let file_mode = match &dev.file_mode {
+        None => 0,
+        Some(Raw(v)) => file_mode(v).unwrap_or_else(|| {
+            d.error(
+                &join(path, "file_mode"),
+                format_args!(
+                    "expected permission bits up to 4095 (0o7777), got {}",
+                    shown(v)
+                ),
+            );
+            0
+        }),
+    };
+    if node && (dev_path.is_none() || major.is_none() || minor.is_none()) {
+        return None;
+    }
+    Some(Device {
+        kind: kind?,
+        path: dev_path,
+        major: major?,
+        minor: minor?,
+        permissions,
+        file_mode,
+        uid: dev.uid.unwrap_or(0),
+        gid: dev.gid.unwrap_or(0),
+    })
+}
+
+fn device_kind(v: &Value) -> Option<DeviceKind> {
+    let code = match v {
+        Value::Number(_) => super::json::integer(v)?,
+        Value::String(s) if s.len() == 1 => i128::from(s.as_bytes()[0]),
+        _ => return None,
+    };
+    match code {
+        99 => Some(DeviceKind::Char),
+        98 => Some(DeviceKind::Block),
+        97 => Some(DeviceKind::All),
+        _ => None,
+    }
+}
+
+/// `Some(None)` is the `-1` wildcard; absent is 0 (Go's omitempty drops zeros).
+fn device_number(
+    n: Option<i64>,
+    path: &str,
+    max: i64,
+    node: bool,
+    d: &mut Diag,
+) -> Option<Option<u32>> {
+    match n.unwrap_or(0) {
+        -1 if node => {
+            d.error(
+                path,
+                "a device node needs a real number, not the -1 wildcard",
+            );
+            None
+        }
+        -1 => Some(None),
+        n if (0..=max).contains(&n) => Some(Some(n as u32)),
+        n => {
+            d.error(
+                path,
+                format_args!("expected a number from 0 to {max} or -1 (any), got {n}"),
+            );
+            None
+        }
+    }
+}
+
+/// A permission-bits number (`438`) or an octal string (`"0666"`).
+fn file_mode(v: &Value) -> Option<u32> {
+    let n = match v {
+        Value::Number(_) => super::json::integer(v)?,
+        Value::String(s) => {
+            let digits = s.strip_prefix("0o").unwrap_or(s);
+            i128::from_str_radix(digits, 8).ok()?
+        }
+        _ => return None,
+    };
+    u32::try_from(n).ok().filter(|m| *m <= 0o7777)
+}
