@@ -258,6 +258,18 @@ impl CgroupManager {
         self.require_freezer()?.set(false).ctx(|| "cgroups: thaw")
     }
 
+    /// Is the container frozen (v1 `freezer.state` FROZEN, v2 `frozen 1`)?
+    /// `false` when there is no freezer or it cannot be read.
+    pub fn is_frozen(&self) -> bool {
+        match self.freezer() {
+            Some(Freezer::V1(dir)) => fs::read(&dir, "freezer.state").is_ok_and(|s| s == "FROZEN"),
+            Some(Freezer::V2(dir)) => {
+                fs::read(&dir, "cgroup.events").is_ok_and(|s| fs::keyed(&s, "frozen") == Some(1))
+            }
+            None => false,
+        }
+    }
+
     fn require_freezer(&self) -> Result<Freezer> {
         self.freezer().ok_or_else(|| {
             Error::new(

@@ -212,10 +212,13 @@ fn hybrid_limits_go_to_v1_and_hugetlb_to_v2() {
     let back: CgroupManager = serde_json::from_str(&json).unwrap();
     assert_eq!(back, m);
 
+    assert!(!again.is_frozen());
     again.freeze().unwrap();
     assert_eq!(f.read("freezer/nsinit/c1", "freezer.state"), "FROZEN");
+    assert!(again.is_frozen());
     again.thaw().unwrap();
     assert_eq!(f.read("freezer/nsinit/c1", "freezer.state"), "THAWED");
+    assert!(!again.is_frozen());
 
     assert!(!again.oom_killed());
     f.file(
@@ -309,6 +312,7 @@ fn pure_v2_limits_and_controller_enabling() {
     f.file(leaf, "cgroup.events", "populated 0\nfrozen 1\n");
     m.freeze().unwrap();
     assert_eq!(f.read(leaf, "cgroup.freeze"), "1");
+    assert!(m.is_frozen());
     f.file(
         leaf,
         "memory.events",
