@@ -1,56 +1,476 @@
-//! cgroups (placeholder until the cgroup branch lands).
+//! cgroups v1, v2 and hybrid: placement, limits, the device allow-list,
+//! freezing, stats, and clean removal.
+//!
+//! [`CgroupManager::create`] finds every mounted hierarchy ([`Layout`], from
+//! `/proc/self/mountinfo` and `/proc/self/cgroup`), makes the container's
+//! directory in each (`parent/name` below the caller's own cgroup, or below
+//! the hierarchy's top when `parent` is absolute) and applies every limit.
+//! Each limit goes to the v1 hierarchy of its controller when one is
+//! mounted, else to cgroup v2 when the v2 hierarchy offers the controller;
+//! a limit with neither is an error naming it. The device allow-list is
+//! `devices.allow` on v1 and an eBPF program ([`bpf`]) on v2.
+//!
+//! The manager is just the directories, keyed by controller (`memory`,
+//! `cpu`, `name=systemd`, …, and [`UNIFIED`] for v2), so other nsinit
+//! processes rebuild it from state.json with [`CgroupManager::from_paths`].
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+pub mod bpf;
+mod freezer;
+mod fs;
+pub mod layout;
+mod stats;
+mod v1;
+mod v2;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::Cgroups;
-use crate::error::Result;
+use crate::error::{Context, Error, Result};
+use freezer::Freezer;
+pub use layout::{Hierarchy, Layout};
 
-#[derive(Debug, Default)]
+/// The key of the cgroup v2 directory in [`CgroupManager::paths`].
+pub const UNIFIED: &str = "unified";
+
+/// How long removal retries a cgroup directory that is still busy.
+const RMDIR_PATIENCE: Duration = Duration::from_secs(1);
+
+/// v2 controllers enabled for accounting (stats) when cgroup v2 offers them
+/// and no v1 hierarchy carries them; failing to enable them is not an error.
+const ACCOUNTING: [&str; 4] = ["memory", "cpu", "io", "pids"];
+
+/// A container's cgroup directories in every hierarchy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupManager {
+    /// Controller (or `name=…`, or [`UNIFIED`]) → the container's directory.
     paths: BTreeMap<String, PathBuf>,
+    /// Ancestors `create` made for `parent`, deepest first; `destroy`
+    /// removes those no other cgroup uses any more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    created_parents: Vec<PathBuf>,
+}
+
+/// A group of limits handled by one controller.
+struct Group {
+    /// The v1 controller name.
+    v1: &'static str,
+    /// The v2 controller name; empty when the v2 core does the job (devices).
+    v2: &'static str,
+    /// The config fields of this group that are set.
+    requested: fn(&Cgroups) -> Vec<&'static str>,
+    apply_v1: fn(&Path, &Cgroups) -> Result<()>,
+    apply_v2: fn(&Path, &Cgroups) -> Result<()>,
+}
+
+fn set_fields(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
+    fields.iter().filter(|f| f.1).map(|f| f.0).collect()
+}
+
+const GROUPS: [Group; 7] = [
+    Group {
+        v1: "memory",
+        v2: "memory",
+        requested: |c| {
+            set_fields(&[
+                ("memory", c.memory.is_some()),
+                ("memory_reservation", c.memory_reservation.is_some()),
+                ("memory_swap", c.memory_swap.is_some()),
+            ])
+        },
+        apply_v1: v1::set_memory,
+        apply_v2: v2::set_memory,
+    },
+    Group {
+        v1: "cpu",
+        v2: "cpu",
+        requested: |c| {
+            set_fields(&[
+                ("cpu_shares", c.cpu_shares.is_some()),
+                ("cpu_quota", c.cpu_quota.is_some()),
+                ("cpu_period", c.cpu_period.is_some()),
+            ])
+        },
+        apply_v1: v1::set_cpu,
+        apply_v2: v2::set_cpu,
+    },
+    Group {
+        v1: "cpuset",
+        v2: "cpuset",
+        requested: |c| {
+            set_fields(&[
+                ("cpuset_cpus", c.cpuset_cpus.is_some()),
+                ("cpuset_mems", c.cpuset_mems.is_some()),
+            ])
+        },
+        apply_v1: v1::set_cpuset,
+        apply_v2: v2::set_cpuset,
+    },
+    Group {
+        v1: "pids",
+        v2: "pids",
+        requested: |c| set_fields(&[("pids_limit", c.pids_limit.is_some())]),
+        apply_v1: v1::set_pids,
+        apply_v2: v2::set_pids,
+    },
+    Group {
+        v1: "blkio",
+        v2: "io",
+        requested: |c| set_fields(&[("blkio_weight", c.blkio_weight.is_some())]),
+        apply_v1: v1::set_blkio,
+        apply_v2: v2::set_io,
+    },
+    Group {
+        v1: "hugetlb",
+        v2: "hugetlb",
+        requested: |c| set_fields(&[("hugetlb_limit", !c.hugetlb_limit.is_empty())]),
+        apply_v1: v1::set_hugetlb,
+        apply_v2: v2::set_hugetlb,
+    },
+    Group {
+        v1: "devices",
+        v2: "",
+        requested: |c| set_fields(&[("allowed_devices", !c.allow_all_devices)]),
+        apply_v1: v1::set_devices,
+        apply_v2: v2::set_devices,
+    },
+];
+
+/// Where one group of limits is applied.
+enum Target {
+    V1(PathBuf),
+    V2(PathBuf),
 }
 
 impl CgroupManager {
-    pub fn create(_cfg: &Cgroups) -> Result<CgroupManager> {
-        Ok(CgroupManager::default())
+    /// Create the container's cgroups in every hierarchy this process sees
+    /// and apply every limit of `cfg`. Nothing joins them yet
+    /// ([`CgroupManager::add_process`]). On error nothing created is left.
+    pub fn create(cfg: &Cgroups) -> Result<CgroupManager> {
+        let layout = Layout::detect().ctx(|| "cgroups")?;
+        CgroupManager::create_at(cfg, &layout)
     }
+
+    /// [`CgroupManager::create`] on an explicit layout (tests point one at a
+    /// fake cgroupfs in a temporary directory; see [`Layout::parse`] and
+    /// [`Layout::rebased`]).
+    pub fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
+        create_at(cfg, layout).ctx(|| "cgroups")
+    }
+
+    /// The manager of cgroups recorded earlier (state.json).
     pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> CgroupManager {
         CgroupManager {
             paths: paths.clone(),
+            created_parents: Vec::new(),
         }
     }
+
+    /// Controller → directory, for state.json.
     pub fn paths(&self) -> BTreeMap<String, PathBuf> {
         self.paths.clone()
     }
-    pub fn add_process(&self, _pid: i32) -> Result<()> {
+
+    /// The directory of one controller (or [`UNIFIED`]).
+    pub fn path(&self, controller: &str) -> Option<&Path> {
+        self.paths.get(controller).map(PathBuf::as_path)
+    }
+
+    /// Every distinct directory (co-mounted controllers share one).
+    fn dirs(&self) -> Vec<&Path> {
+        let set: BTreeSet<&Path> = self.paths.values().map(PathBuf::as_path).collect();
+        set.into_iter().collect()
+    }
+
+    /// Move `pid` into the container's cgroup in every hierarchy (write it
+    /// to each `cgroup.procs`). Its future children start there too.
+    pub fn add_process(&self, pid: i32) -> Result<()> {
+        for dir in self.dirs() {
+            fs::write(dir, "cgroup.procs", pid).ctx(|| format!("cgroups: add process {pid}"))?;
+        }
         Ok(())
     }
+
+    /// The processes in the container's cgroups, sorted.
     pub fn pids(&self) -> Result<Vec<i32>> {
-        Ok(vec![])
+        let mut all = BTreeSet::new();
+        for dir in self.dirs() {
+            all.extend(fs::procs(dir).ctx(|| "cgroups")?);
+        }
+        Ok(all.into_iter().collect())
     }
+
+    fn freezer(&self) -> Option<Freezer> {
+        if let Some(dir) = self.path("freezer") {
+            return Some(Freezer::V1(dir.to_path_buf()));
+        }
+        self.path(UNIFIED)
+            .filter(|d| fs::exists(d, "cgroup.freeze"))
+            .map(|d| Freezer::V2(d.to_path_buf()))
+    }
+
+    /// SIGKILL every process of the container and wait until none is left:
+    /// v2 `cgroup.kill` when the kernel has it, else freeze, kill each, thaw.
     pub fn kill_all(&self) -> Result<()> {
-        Ok(())
+        let what = self
+            .dirs()
+            .first()
+            .map(|d| d.to_path_buf())
+            .unwrap_or_default();
+        let result = match self.path(UNIFIED).filter(|d| fs::exists(d, "cgroup.kill")) {
+            Some(dir) => freezer::kill_v2(dir),
+            None => freezer::kill_each(self.freezer().as_ref(), &mut || self.pids(), &what),
+        };
+        result.ctx(|| "cgroups")
     }
+
+    /// Kill every process, then remove the container's directories (and any
+    /// cgroups made inside them) in every hierarchy, retrying busy ones
+    /// briefly; then the ancestors `create` made, when nothing else uses them.
+    /// Already removed directories are fine. The first error is returned
+    /// after everything has been tried.
     pub fn destroy(&self) -> Result<()> {
-        Ok(())
+        let mut first = self.kill_all().err();
+        let mut dirs = self.dirs();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in dirs {
+            if let Err(e) = fs::remove_tree(dir, RMDIR_PATIENCE) {
+                first.get_or_insert(e.context("cgroups"));
+            }
+        }
+        for parent in &self.created_parents {
+            // Busy or not empty: another container lives there; leave it.
+            let _ = rustix::fs::rmdir(parent);
+        }
+        first.map_or(Ok(()), Err)
     }
+
+    /// Freeze every process of the container and wait until they are frozen.
     pub fn freeze(&self) -> Result<()> {
-        Ok(())
+        self.require_freezer()?.set(true).ctx(|| "cgroups: freeze")
     }
+
+    /// Thaw the container's processes and wait until they run again.
     pub fn thaw(&self) -> Result<()> {
-        Ok(())
+        self.require_freezer()?.set(false).ctx(|| "cgroups: thaw")
     }
+
+    /// Is the container frozen (v1 `freezer.state` FROZEN, v2 `frozen 1`)?
+    /// `false` when there is no freezer or it cannot be read.
+    pub fn is_frozen(&self) -> bool {
+        match self.freezer() {
+            Some(Freezer::V1(dir)) => fs::read(&dir, "freezer.state").is_ok_and(|s| s == "FROZEN"),
+            Some(Freezer::V2(dir)) => {
+                fs::read(&dir, "cgroup.events").is_ok_and(|s| fs::keyed(&s, "frozen") == Some(1))
+            }
+            None => false,
+        }
+    }
+
+    fn require_freezer(&self) -> Result<Freezer> {
+        self.freezer().ok_or_else(|| {
+            Error::new(
+                "cgroups: no freezer: neither a v1 freezer hierarchy nor cgroup v2's cgroup.freeze",
+            )
+        })
+    }
+
+    /// Resource usage as JSON, with the same fields on v1 and v2 (see the
+    /// `stats` module): `memory`, `cpu`, `pids`, `blkio`.
     pub fn stats(&self) -> Result<serde_json::Value> {
-        Ok(serde_json::Value::Null)
+        let unified = |file: &str| self.path(UNIFIED).filter(|d| fs::exists(d, file));
+        let memory = match (self.path("memory"), unified("memory.current")) {
+            (Some(d), _) => stats::memory_v1(d)?,
+            (None, Some(d)) => stats::memory_v2(d)?,
+            _ => stats::absent("memory"),
+        };
+        let cpu = match (self.path("cpuacct"), unified("cpu.stat")) {
+            (Some(d), _) => stats::cpu_v1(d)?,
+            (None, Some(d)) => stats::cpu_v2(d)?,
+            _ => stats::absent("cpu"),
+        };
+        let pids = match self.path("pids").or(unified("pids.current")) {
+            Some(d) => stats::pids(d)?,
+            None => stats::absent("pids"),
+        };
+        let blkio = match (self.path("blkio"), unified("io.stat")) {
+            (Some(d), _) => stats::blkio_v1(d)?,
+            (None, Some(d)) => stats::io_v2(d)?,
+            _ => stats::absent("blkio"),
+        };
+        Ok(serde_json::json!({"memory": memory, "cpu": cpu, "pids": pids, "blkio": blkio}))
     }
+
+    /// Did the kernel's OOM killer kill a process of the container? (v1
+    /// `memory.oom_control` / v2 `memory.events`: `oom_kill N`, N > 0).
     pub fn oom_killed(&self) -> bool {
-        false
+        let count = |dir: Option<&Path>, file: &str| {
+            dir.and_then(|d| fs::read_opt(d, file).ok().flatten())
+                .and_then(|s| fs::keyed(&s, "oom_kill"))
+        };
+        let n = match self.path("memory") {
+            Some(d) => count(Some(d), "memory.oom_control"),
+            None => count(self.path(UNIFIED), "memory.events"),
+        };
+        n.unwrap_or(0) > 0
     }
 }
 
-impl CgroupManager {
-    pub fn is_frozen(&self) -> bool {
-        false
-    }
+/// The controllers the v2 hierarchy offers at its top.
+fn v2_offered(unified: &Hierarchy) -> Result<Vec<String>> {
+    let s = fs::read(&unified.mount_point, "cgroup.controllers")?;
+    Ok(s.split_whitespace().map(str::to_string).collect())
 }
+
+fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
+    // Placement: every hierarchy's directory.
+    let mut paths = BTreeMap::new();
+    let mut tops = Vec::new();
+    for h in &layout.v1 {
+        let dir = h.dir_of(&layout::cgroup_path(&h.own, &cfg.parent, &cfg.name)?)?;
+        for c in &h.controllers {
+            paths.insert(c.clone(), dir.clone());
+        }
+        tops.push((h, dir));
+    }
+    let mut v2_dir = None;
+    let mut offered = Vec::new();
+    if let Some(u) = &layout.unified {
+        let dir = u.dir_of(&layout::cgroup_path(&u.own, &cfg.parent, &cfg.name)?)?;
+        paths.insert(UNIFIED.to_string(), dir.clone());
+        offered = v2_offered(u)?;
+        v2_dir = Some((u, dir));
+    }
+    if paths.is_empty() {
+        return Err(Error::new(
+            "no cgroup hierarchy is mounted (see /proc/self/mountinfo)",
+        ));
+    }
+
+    // Plan: where each requested limit goes, or which one cannot be applied,
+    // before the first side effect.
+    let mut plan = Vec::new();
+    let mut v2_needed = Vec::new();
+    for g in &GROUPS {
+        let fields = (g.requested)(cfg);
+        if fields.is_empty() {
+            continue;
+        }
+        if let Some(dir) = paths.get(g.v1) {
+            plan.push((g, Target::V1(dir.clone())));
+        } else if let Some((_, dir)) = v2_dir
+            .as_ref()
+            .filter(|_| g.v2.is_empty() || offered.iter().any(|c| c == g.v2))
+        {
+            plan.push((g, Target::V2(dir.clone())));
+            if !g.v2.is_empty() {
+                v2_needed.push(g.v2);
+            }
+        } else {
+            return Err(Error::new(format!(
+                "cannot apply {}: no {} controller (no cgroup v1 hierarchy has it mounted{})",
+                fields.join(", "),
+                g.v1,
+                match &layout.unified {
+                    Some(_) => format!(", and cgroup v2 offers only {:?}", offered.join(" ")),
+                    None => ", and cgroup v2 is not mounted".to_string(),
+                }
+            )));
+        }
+    }
+    if let Some((leaf, _)) = existing_with_processes(&paths)? {
+        return Err(Error::new(format!(
+            "{} already exists and has processes (is another container using name {:?}?)",
+            leaf.display(),
+            cfg.name
+        )));
+    }
+
+    let mut created = Vec::new();
+    let result = apply(
+        cfg,
+        &tops,
+        v2_dir.as_ref(),
+        &v2_needed,
+        &offered,
+        &plan,
+        layout,
+        &mut created,
+    );
+    if let Err(e) = result {
+        created.sort_by_key(|d: &PathBuf| d.components().count());
+        fs::remove_dirs(&created);
+        return Err(e);
+    }
+    let leaves: BTreeSet<&PathBuf> = paths.values().collect();
+    let mut created_parents: Vec<PathBuf> = created
+        .iter()
+        .filter(|d| !leaves.contains(d))
+        .cloned()
+        .collect();
+    created_parents.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    Ok(CgroupManager {
+        paths,
+        created_parents,
+    })
+}
+
+/// A container directory that already exists with processes in it.
+fn existing_with_processes(
+    paths: &BTreeMap<String, PathBuf>,
+) -> Result<Option<(PathBuf, Vec<i32>)>> {
+    for dir in paths.values() {
+        let pids = fs::procs(dir)?;
+        if !pids.is_empty() {
+            return Ok(Some((dir.clone(), pids)));
+        }
+    }
+    Ok(None)
+}
+
+/// The side effects of create: mkdir, cpuset copy-down, v2 controller
+/// enabling, the limits. `created` collects every directory made.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    cfg: &Cgroups,
+    tops: &[(&Hierarchy, PathBuf)],
+    v2_dir: Option<&(&Hierarchy, PathBuf)>,
+    v2_needed: &[&str],
+    offered: &[String],
+    plan: &[(&Group, Target)],
+    layout: &Layout,
+    created: &mut Vec<PathBuf>,
+) -> Result<()> {
+    for (h, dir) in tops {
+        created.extend(fs::mkdir_all(dir)?);
+        if h.has("cpuset") {
+            v1::copy_cpuset_down(&h.mount_point, dir)?;
+        }
+    }
+    if let Some((u, dir)) = v2_dir {
+        created.extend(fs::mkdir_all(dir)?);
+        v2::enable_controllers(&u.mount_point, dir, v2_needed)?;
+        let accounting: Vec<&str> = ACCOUNTING
+            .into_iter()
+            .filter(|c| {
+                !v2_needed.contains(c)
+                    && layout.v1_for(c).is_none()
+                    && offered.iter().any(|o| o == c)
+            })
+            .collect();
+        let _ = v2::enable_controllers(&u.mount_point, dir, &accounting);
+    }
+    for (g, target) in plan {
+        match target {
+            Target::V1(dir) => (g.apply_v1)(dir, cfg)?,
+            Target::V2(dir) => (g.apply_v2)(dir, cfg)?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,7 @@ use rustix::process::Pid;
 /// point to memory of the size and lifetime the kernel expects.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
+pub(super) unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: the x86_64 syscall ABI: number in rax, args in rdi, rsi, rdx, r10,
     // r8, r9; rcx and r11 are clobbered. Argument validity is the caller's duty.
@@ -41,7 +41,7 @@ unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
 /// As for the x86_64 variant.
 #[cfg(target_arch = "aarch64")]
 #[inline(always)]
-unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
+pub(super) unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: the aarch64 syscall ABI: number in x8, args in x0..x5, result in x0.
     unsafe {
@@ -56,7 +56,7 @@ unsafe fn syscall6(nr: u32, a: [usize; 6]) -> isize {
     ret
 }
 
-fn check(ret: isize) -> Result<usize, Errno> {
+pub(super) fn check(ret: isize) -> Result<usize, Errno> {
     if (-4095..0).contains(&ret) {
         Err(Errno::from_raw_os_error(-ret as i32))
     } else {

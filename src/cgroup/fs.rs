@@ -1,0 +1,196 @@
+//! Reading and writing cgroupfs control files, with errors that name the
+//! value, the file and the kernel's reason.
+//!
+//! Writes never create a file: on cgroupfs every knob a controller offers
+//! exists, so a missing file means the knob is unavailable, and that must be
+//! an error rather than a stray regular file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::io::Errno;
+
+use crate::error::{Context, Error, Result};
+
+/// Write `value` to `dir/file` (`O_WRONLY|O_TRUNC`, no `O_CREAT`), in one write.
+pub fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<()> {
+    let path = dir.join(file);
+    let value = value.to_string();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(value.as_bytes()))
+        .ctx(|| format!("write {value} to {}", path.display()))
+}
+
+/// The contents of `dir/file`, trimmed.
+pub fn read(dir: &Path, file: &str) -> Result<String> {
+    let path = dir.join(file);
+    let s = std::fs::read_to_string(&path).ctx(|| format!("read {}", path.display()))?;
+    Ok(s.trim().to_string())
+}
+
+/// Like [`read`], but `None` when the file does not exist.
+pub fn read_opt(dir: &Path, file: &str) -> Result<Option<String>> {
+    match read(dir, file) {
+        Err(e) if e.errno() == Some(Errno::NOENT) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Does `dir/file` exist?
+pub fn exists(dir: &Path, file: &str) -> bool {
+    dir.join(file).exists()
+}
+
+/// A decimal number from `dir/file`, or `None` when the file is missing or
+/// holds `max`.
+pub fn read_u64(dir: &Path, file: &str) -> Result<Option<u64>> {
+    match read_opt(dir, file)? {
+        None => Ok(None),
+        Some(s) if s == "max" => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::new(format!("{}: not a number: {s:?}", dir.join(file).display()))),
+    }
+}
+
+/// The value of `key` in a flat-keyed file (`key value` per line), such as
+/// `memory.events`, `cgroup.events`, `cpu.stat` or `memory.oom_control`.
+pub fn keyed(content: &str, key: &str) -> Option<u64> {
+    content.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        if k == key {
+            v.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// The pids listed in `dir/cgroup.procs`; an already removed cgroup has none.
+pub fn procs(dir: &Path) -> Result<Vec<i32>> {
+    let Some(s) = read_opt(dir, "cgroup.procs")? else {
+        return Ok(Vec::new());
+    };
+    s.lines()
+        .map(|l| {
+            l.trim().parse().map_err(|_| {
+                Error::new(format!(
+                    "{}: bad pid {l:?}",
+                    dir.join("cgroup.procs").display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `mkdir -p dir`; returns the directories it created, shallowest first.
+pub fn mkdir_all(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.is_dir() {
+        missing.push(cur.to_path_buf());
+        cur = match cur.parent() {
+            Some(p) => p,
+            None => break,
+        };
+    }
+    missing.reverse();
+    let mut created = Vec::new();
+    for d in missing {
+        match rustix::fs::mkdir(&d, rustix::fs::Mode::from_raw_mode(0o755)) {
+            Ok(()) => created.push(d),
+            Err(Errno::EXIST) => {}
+            Err(e) => {
+                remove_dirs(&created);
+                return Err(Error::sys(format!("mkdir {}", d.display()), e));
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Best-effort `rmdir` of `dirs`, deepest first, for undoing a failed create.
+pub fn remove_dirs(dirs: &[PathBuf]) {
+    for d in dirs.iter().rev() {
+        let _ = rmdir_retry(d, Duration::from_millis(200));
+    }
+}
+
+/// `rmdir dir`, retrying `EBUSY` (processes still leaving) for up to `patience`.
+/// A directory that is already gone counts as removed.
+pub fn rmdir_retry(dir: &Path, patience: Duration) -> Result<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match rustix::fs::rmdir(dir) {
+            Ok(()) | Err(Errno::NOENT) => return Ok(()),
+            Err(Errno::BUSY) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(Error::sys(format!("rmdir {}", dir.display()), e)),
+        }
+    }
+}
+
+/// Remove `dir` and every cgroup below it, deepest first (a container may
+/// have made sub-cgroups of its own).
+pub fn remove_tree(dir: &Path, patience: Duration) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => return Ok(()),
+        Err(e) => return Err(e).ctx(|| format!("read directory {}", dir.display())),
+    };
+    for entry in entries {
+        let entry = entry.ctx(|| format!("read directory {}", dir.display()))?;
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path(), patience)?;
+        }
+    }
+    rmdir_retry(dir, patience)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_files() {
+        let s = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
+        assert_eq!(keyed(s, "oom_kill"), Some(3));
+        assert_eq!(keyed(s, "oom"), None);
+        assert_eq!(keyed("populated 1\nfrozen 0\n", "frozen"), Some(0));
+    }
+
+    #[test]
+    fn write_never_creates_and_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("nsinit-cgfs-{}", std::process::id()));
+        let created = mkdir_all(&dir.join("a/b")).unwrap();
+        assert_eq!(created, [dir.clone(), dir.join("a"), dir.join("a/b")]);
+        assert_eq!(mkdir_all(&dir.join("a/b")).unwrap(), Vec::<PathBuf>::new());
+        let err = write(&dir, "pids.max", 10).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "write 10 to {}/pids.max: No such file or directory",
+                dir.display()
+            )
+        );
+        assert!(!dir.join("pids.max").exists());
+        std::fs::write(dir.join("pids.max"), "max\n").unwrap();
+        write(&dir, "pids.max", 10).unwrap();
+        assert_eq!(read(&dir, "pids.max").unwrap(), "10");
+        assert_eq!(read_u64(&dir, "pids.max").unwrap(), Some(10));
+        assert_eq!(read_u64(&dir, "nope").unwrap(), None);
+        std::fs::write(dir.join("cgroup.procs"), "12\n34\n").unwrap();
+        assert_eq!(procs(&dir).unwrap(), [12, 34]);
+        assert_eq!(procs(&dir.join("a")).unwrap(), Vec::<i32>::new());
+        std::fs::remove_file(dir.join("pids.max")).unwrap();
+        std::fs::remove_file(dir.join("cgroup.procs")).unwrap();
+        remove_tree(&dir, Duration::ZERO).unwrap();
+        assert!(!dir.exists());
+    }
+}

@@ -1,0 +1,446 @@
+//! cgroup v1 limit writers: one function per controller, each writing into
+//! the container's directory of that controller's hierarchy.
+
+use std::path::Path;
+
+use super::fs;
+use crate::config::Cgroups;
+use crate::error::{Error, Result};
+
+/// memory: `memory.limit_in_bytes`, `memory.memsw.limit_in_bytes`,
+/// `memory.soft_limit_in_bytes`.
+///
+/// The kernel keeps `limit <= memsw.limit` at every moment, so which of the
+/// two goes first depends on the current limit (see [`memsw_first`]).
+pub fn set_memory(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    const LIMIT: &str = "memory.limit_in_bytes";
+    const MEMSW: &str = "memory.memsw.limit_in_bytes";
+    match cfg.memory_swap {
+        Some(swap) => {
+            if !fs::exists(dir, MEMSW) {
+                return Err(Error::new(format!(
+                    "memory_swap: {} does not exist (swap accounting is disabled in this kernel)",
+                    dir.join(MEMSW).display()
+                )));
+            }
+            check_swap_not_below_memory(cfg.memory, swap)?;
+            let current = fs::read_u64(dir, LIMIT)?;
+            if memsw_first(current, swap) {
+                fs::write(dir, MEMSW, swap)?;
+                if let Some(m) = cfg.memory {
+                    fs::write(dir, LIMIT, m)?;
+                }
+            } else {
+                if let Some(m) = cfg.memory {
+                    fs::write(dir, LIMIT, m)?;
+                }
+                fs::write(dir, MEMSW, swap)?;
+            }
+        }
+        None => {
+            if let Some(m) = cfg.memory {
+                fs::write(dir, LIMIT, m)?;
+            }
+        }
+    }
+    if let Some(r) = cfg.memory_reservation {
+        fs::write(dir, "memory.soft_limit_in_bytes", r)?;
+    }
+    Ok(())
+}
+
+/// `memory_swap` is the memory+swap total, so it cannot be below `memory`.
+pub fn check_swap_not_below_memory(memory: Option<i64>, swap: i64) -> Result<()> {
+    match memory {
+        Some(m) if m > 0 && swap >= 0 && swap < m => Err(Error::new(format!(
+            "memory_swap ({swap}) must not be below memory ({m}): it is memory plus swap"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Write memsw before the memory limit? Yes when the new memsw value is not
+/// below the current memory limit (raising, or `-1`); otherwise the memory
+/// limit must come down first. `current` is `None` when unreadable.
+pub fn memsw_first(current: Option<u64>, swap: i64) -> bool {
+    swap < 0 || current.is_some_and(|c| swap as u64 >= c)
+}
+
+/// cpu: `cpu.shares`, then `cpu.cfs_period_us` before `cpu.cfs_quota_us`
+/// (a quota is checked against the period in force).
+pub fn set_cpu(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if let Some(s) = cfg.cpu_shares.filter(|s| *s != 0) {
+        fs::write(dir, "cpu.shares", s)?;
+    }
+    if let Some(p) = cfg.cpu_period {
+        fs::write(dir, "cpu.cfs_period_us", p)?;
+    }
+    if let Some(q) = cfg.cpu_quota {
+        fs::write(dir, "cpu.cfs_quota_us", if q > 0 { q } else { -1 })?;
+    }
+    Ok(())
+}
+
+/// cpuset: copy `cpuset.cpus` and `cpuset.mems` down from the parent where a
+/// level's file is empty (a task cannot join a cpuset with no cpus or mems),
+/// for every level from below `top` down to `dir`.
+pub fn copy_cpuset_down(top: &Path, dir: &Path) -> Result<()> {
+    let Ok(rel) = dir.strip_prefix(top) else {
+        return Ok(());
+    };
+    let mut parent = top.to_path_buf();
+    for part in rel.components() {
+        let cur = parent.join(part);
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            if fs::read(&cur, file)?.is_empty() {
+                let value = fs::read(&parent, file)?;
+                fs::write(&cur, file, value)?;
+            }
+        }
+        parent = cur;
+    }
+    Ok(())
+}
+
+/// cpuset: `cpuset.cpus`, `cpuset.mems`.
+pub fn set_cpuset(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if let Some(c) = &cfg.cpuset_cpus {
+        fs::write(dir, "cpuset.cpus", c)?;
+    }
+    if let Some(m) = &cfg.cpuset_mems {
+        fs::write(dir, "cpuset.mems", m)?;
+    }
+    Ok(())
+}
+
+/// pids: `pids.max` (`max` for a limit of 0 or less).
+pub fn set_pids(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if let Some(limit) = cfg.pids_limit {
+        fs::write(dir, "pids.max", pids_max(limit))?;
+    }
+    Ok(())
+}
+
+/// The `pids.max` value for a configured limit.
+pub fn pids_max(limit: i64) -> String {
+    if limit > 0 {
+        limit.to_string()
+    } else {
+        "max".to_string()
+    }
+}
+
+/// blkio: `blkio.weight` (CFQ), or `blkio.bfq.weight` when that is what the
+/// kernel offers (BFQ).
+pub fn set_blkio(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    let Some(w) = cfg.blkio_weight else {
+        return Ok(());
+    };
+    match ["blkio.weight", "blkio.bfq.weight"]
+        .into_iter()
+        .find(|f| fs::exists(dir, f))
+    {
+        Some(file) => fs::write(dir, file, w),
+        None => Err(Error::new(format!(
+            "blkio_weight: neither blkio.weight nor blkio.bfq.weight exists in {} \
+             (no CFQ or BFQ I/O scheduler)",
+            dir.display()
+        ))),
+    }
+}
+
+/// hugetlb: `hugetlb.<size>.limit_in_bytes` per page size.
+pub fn set_hugetlb(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    for (size, limit) in &cfg.hugetlb_limit {
+        let file = format!("hugetlb.{size}.limit_in_bytes");
+        if !fs::exists(dir, &file) {
+            return Err(Error::new(format!(
+                "hugetlb_limit: page size {size} is not supported here (no {})",
+                dir.join(&file).display()
+            )));
+        }
+        fs::write(dir, &file, limit)?;
+    }
+    Ok(())
+}
+
+/// devices: deny everything (`a` to `devices.deny`), then allow each rule
+/// (`c 136:* rwm` to `devices.allow`). Left alone under `allow_all_devices`.
+pub fn set_devices(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if cfg.allow_all_devices {
+        return Ok(());
+    }
+    fs::write(dir, "devices.deny", "a")?;
+    for d in &cfg.allowed_devices {
+        fs::write(dir, "devices.allow", d.cgroup_rule())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Device, DeviceKind};
+    use std::path::PathBuf;
+
+    struct TempDir(PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A directory holding `files` with the given initial contents.
+    fn knobs(tag: &str, files: &[(&str, &str)]) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("nsinit-v1-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, v) in files {
+            std::fs::write(dir.join(f), v).unwrap();
+        }
+        TempDir(dir)
+    }
+
+    fn get(d: &TempDir, f: &str) -> String {
+        std::fs::read_to_string(d.0.join(f)).unwrap()
+    }
+
+    const UNLIMITED: &str = "9223372036854771712\n";
+
+    #[test]
+    fn memory_limits_and_reservation() {
+        let d = knobs(
+            "mem",
+            &[
+                ("memory.limit_in_bytes", UNLIMITED),
+                ("memory.memsw.limit_in_bytes", UNLIMITED),
+                ("memory.soft_limit_in_bytes", UNLIMITED),
+            ],
+        );
+        let cfg = Cgroups {
+            memory: Some(33554432),
+            memory_swap: Some(67108864),
+            memory_reservation: Some(16777216),
+            ..Default::default()
+        };
+        set_memory(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "memory.limit_in_bytes"), "33554432");
+        assert_eq!(get(&d, "memory.memsw.limit_in_bytes"), "67108864");
+        assert_eq!(get(&d, "memory.soft_limit_in_bytes"), "16777216");
+    }
+
+    #[test]
+    fn swap_requested_without_memsw_file_is_an_error() {
+        let d = knobs("noswap", &[("memory.limit_in_bytes", UNLIMITED)]);
+        let cfg = Cgroups {
+            memory: Some(1 << 25),
+            memory_swap: Some(-1),
+            ..Default::default()
+        };
+        let err = set_memory(&d.0, &cfg).unwrap_err().to_string();
+        assert!(err.starts_with("memory_swap: "), "{err}");
+        assert!(
+            err.contains("memory.memsw.limit_in_bytes does not exist"),
+            "{err}"
+        );
+        assert_eq!(
+            get(&d, "memory.limit_in_bytes"),
+            UNLIMITED,
+            "nothing written"
+        );
+        // Without swap, memory alone is fine.
+        let cfg = Cgroups {
+            memory: Some(1 << 25),
+            ..Default::default()
+        };
+        set_memory(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "memory.limit_in_bytes"), "33554432");
+    }
+
+    #[test]
+    fn swap_below_memory_is_rejected() {
+        let err = check_swap_not_below_memory(Some(100), 50)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("memory_swap (50) must not be below memory (100)"),
+            "{err}"
+        );
+        assert!(check_swap_not_below_memory(Some(100), -1).is_ok());
+        assert!(check_swap_not_below_memory(Some(100), 100).is_ok());
+        assert!(check_swap_not_below_memory(None, 5).is_ok());
+    }
+
+    #[test]
+    fn memsw_order_follows_the_current_limit() {
+        // Fresh cgroup (unlimited): a finite memsw must wait for the memory limit.
+        assert!(!memsw_first(Some(9223372036854771712), 1 << 26));
+        // Raising above the current limit: memsw first.
+        assert!(memsw_first(Some(1 << 25), 1 << 26));
+        // Lowering below it: memory first.
+        assert!(!memsw_first(Some(1 << 27), 1 << 26));
+        // Unlimited swap can always go first.
+        assert!(memsw_first(Some(1 << 25), -1));
+        assert!(memsw_first(None, -1));
+    }
+
+    #[test]
+    fn cpu_shares_period_quota() {
+        let d = knobs(
+            "cpu",
+            &[
+                ("cpu.shares", "1024"),
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.cfs_quota_us", "-1"),
+            ],
+        );
+        let cfg = Cgroups {
+            cpu_shares: Some(512),
+            cpu_period: Some(50000),
+            cpu_quota: Some(25000),
+            ..Default::default()
+        };
+        set_cpu(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "cpu.shares"), "512");
+        assert_eq!(get(&d, "cpu.cfs_period_us"), "50000");
+        assert_eq!(get(&d, "cpu.cfs_quota_us"), "25000");
+        set_cpu(
+            &d.0,
+            &Cgroups {
+                cpu_quota: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(get(&d, "cpu.cfs_quota_us"), "-1");
+        assert_eq!(get(&d, "cpu.shares"), "512", "unset knobs untouched");
+    }
+
+    #[test]
+    fn cpuset_is_copied_down_where_empty() {
+        let d = knobs(
+            "cpuset",
+            &[("cpuset.cpus", "0-3\n"), ("cpuset.mems", "0\n")],
+        );
+        let a = d.0.join("a");
+        let b = a.join("b");
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("cpuset.cpus"), "1-2\n").unwrap();
+        std::fs::write(a.join("cpuset.mems"), "\n").unwrap();
+        std::fs::write(b.join("cpuset.cpus"), "").unwrap();
+        std::fs::write(b.join("cpuset.mems"), "").unwrap();
+        copy_cpuset_down(&d.0, &b).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(a.join("cpuset.cpus")).unwrap(),
+            "1-2\n",
+            "kept"
+        );
+        assert_eq!(std::fs::read_to_string(a.join("cpuset.mems")).unwrap(), "0");
+        assert_eq!(
+            std::fs::read_to_string(b.join("cpuset.cpus")).unwrap(),
+            "1-2"
+        );
+        assert_eq!(std::fs::read_to_string(b.join("cpuset.mems")).unwrap(), "0");
+        let cfg = Cgroups {
+            cpuset_cpus: Some("1".into()),
+            ..Default::default()
+        };
+        set_cpuset(&b, &cfg).unwrap();
+        assert_eq!(std::fs::read_to_string(b.join("cpuset.cpus")).unwrap(), "1");
+        assert_eq!(std::fs::read_to_string(b.join("cpuset.mems")).unwrap(), "0");
+    }
+
+    #[test]
+    fn pids_blkio_hugetlb() {
+        let d = knobs(
+            "misc",
+            &[
+                ("pids.max", "max"),
+                ("blkio.bfq.weight", "100"),
+                ("hugetlb.2MB.limit_in_bytes", "0"),
+            ],
+        );
+        let cfg = Cgroups {
+            pids_limit: Some(10),
+            blkio_weight: Some(300),
+            hugetlb_limit: vec![("2MB".into(), 4 << 20)],
+            ..Default::default()
+        };
+        set_pids(&d.0, &cfg).unwrap();
+        set_blkio(&d.0, &cfg).unwrap();
+        set_hugetlb(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "pids.max"), "10");
+        assert_eq!(get(&d, "blkio.bfq.weight"), "300");
+        assert_eq!(get(&d, "hugetlb.2MB.limit_in_bytes"), "4194304");
+        set_pids(
+            &d.0,
+            &Cgroups {
+                pids_limit: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(get(&d, "pids.max"), "max");
+
+        let cfg = Cgroups {
+            hugetlb_limit: vec![("1GB".into(), 1 << 30)],
+            ..Default::default()
+        };
+        let err = set_hugetlb(&d.0, &cfg).unwrap_err().to_string();
+        assert!(
+            err.starts_with("hugetlb_limit: page size 1GB is not supported"),
+            "{err}"
+        );
+        std::fs::remove_file(d.0.join("blkio.bfq.weight")).unwrap();
+        let err = set_blkio(
+            &d.0,
+            &Cgroups {
+                blkio_weight: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("blkio_weight: neither blkio.weight nor blkio.bfq.weight"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn devices_deny_all_then_allow_each_rule() {
+        let d = knobs("dev", &[("devices.deny", ""), ("devices.allow", "")]);
+        let rule = |kind, major, minor, p: &str| Device {
+            kind,
+            path: None,
+            major,
+            minor,
+            permissions: p.into(),
+            file_mode: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let cfg = Cgroups {
+            allowed_devices: vec![
+                rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
+                rule(DeviceKind::Char, Some(136), None, "rwm"),
+            ],
+            ..Default::default()
+        };
+        set_devices(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "devices.deny"), "a");
+        // Each rule is its own write; the file keeps the last one.
+        assert_eq!(get(&d, "devices.allow"), "c 136:* rwm");
+
+        let d = knobs("devall", &[("devices.deny", "untouched")]);
+        set_devices(
+            &d.0,
+            &Cgroups {
+                allow_all_devices: true,
+                ..cfg
+            },
+        )
+        .unwrap();
+        assert_eq!(get(&d, "devices.deny"), "untouched");
+    }
+}

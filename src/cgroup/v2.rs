@@ -1,0 +1,301 @@
+//! cgroup v2 limit writers (all in the container's one unified directory),
+//! controller enabling along the path, and the eBPF device filter.
+
+use std::ffi::CStr;
+use std::path::Path;
+
+use super::{bpf, fs};
+use crate::config::Cgroups;
+use crate::error::{Context, Error, Result};
+
+/// Enable `controllers` for the children of every level from `top` (the v2
+/// mount point) down to `dir`'s parent, by writing `+c …` to each level's
+/// `cgroup.subtree_control` where they are not enabled yet.
+pub fn enable_controllers(top: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
+    if controllers.is_empty() {
+        return Ok(());
+    }
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let Ok(rel) = parent.strip_prefix(top) else {
+        return Ok(());
+    };
+    let mut level = top.to_path_buf();
+    let mut levels = vec![level.clone()];
+    for part in rel.components() {
+        level = level.join(part);
+        levels.push(level.clone());
+    }
+    for level in levels {
+        let enabled = fs::read(&level, "cgroup.subtree_control")?;
+        let missing: Vec<String> = controllers
+            .iter()
+            .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        fs::write(&level, "cgroup.subtree_control", missing.join(" ")).map_err(|e| {
+            if e.errno() == Some(rustix::io::Errno::BUSY) {
+                e.context("enable controllers (a cgroup with processes cannot delegate them in cgroup v2; \
+                           use an absolute cgroups.parent outside the caller's own cgroup)")
+            } else {
+                e.context("enable controllers")
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// memory: `memory.max`, `memory.low` (reservation), `memory.swap.max`.
+///
+/// v2 limits swap alone, so `memory.swap.max = memory_swap - memory`
+/// (`memory_swap` is the v1-style memory+swap total); `-1` is `max`.
+pub fn set_memory(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if let Some(swap) = cfg.memory_swap {
+        let value = swap_max(cfg.memory, swap)?;
+        if !fs::exists(dir, "memory.swap.max") {
+            return Err(Error::new(format!(
+                "memory_swap: {} does not exist (swap accounting is disabled in this kernel)",
+                dir.join("memory.swap.max").display()
+            )));
+        }
+        fs::write(dir, "memory.swap.max", value)?;
+    }
+    if let Some(m) = cfg.memory {
+        fs::write(dir, "memory.max", max_or(m))?;
+    }
+    if let Some(r) = cfg.memory_reservation {
+        fs::write(dir, "memory.low", max_or(r))?;
+    }
+    Ok(())
+}
+
+/// `N`, or `max` for a negative value.
+fn max_or(v: i64) -> String {
+    if v < 0 {
+        "max".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// The `memory.swap.max` value for a v1-style memory+swap total.
+pub fn swap_max(memory: Option<i64>, swap: i64) -> Result<String> {
+    match memory {
+        _ if swap < 0 => Ok("max".to_string()),
+        Some(m) if m < 0 => Ok("max".to_string()),
+        Some(m) if swap >= m => Ok((swap - m).to_string()),
+        Some(m) => Err(Error::new(format!(
+            "memory_swap ({swap}) must not be below memory ({m}): it is memory plus swap"
+        ))),
+        None => Err(Error::new(
+            "memory_swap needs memory to be set on cgroup v2 (swap is limited separately)",
+        )),
+    }
+}
+
+/// `cpu.weight` for v1 `cpu.shares`, with the formula runc (1.3.2+,
+/// opencontainers/cgroups `ConvertCPUSharesToCgroupV2Value`) and crun 1.23+
+/// use: with l = log2(shares), weight = ceil(10^((l² + 125·l) / 612 − 7/34)).
+/// It maps the ranges onto each other ([2, 262144] to [1, 10000]) and, unlike
+/// the older linear `1 + (shares − 2)·9999/262142`, maps the v1 default 1024
+/// to the v2 default 100 (the linear one gave 39).
+pub fn cpu_weight(shares: u64) -> u64 {
+    if shares <= 2 {
+        return 1;
+    }
+    if shares >= 262144 {
+        return 10000;
+    }
+    let l = (shares as f64).log2();
+    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+    10f64.powf(exponent).ceil() as u64
+}
+
+/// `cpu.max`: `QUOTA PERIOD` (`max` for no quota; the period is left as it
+/// is when not configured).
+pub fn cpu_max(quota: Option<i64>, period: Option<u64>) -> Option<String> {
+    let q = match quota {
+        Some(q) if q > 0 => q.to_string(),
+        _ => "max".to_string(),
+    };
+    match (quota, period) {
+        (None, None) => None,
+        (_, Some(p)) => Some(format!("{q} {p}")),
+        (Some(_), None) => Some(q),
+    }
+}
+
+/// cpu: `cpu.weight` (converted from shares), `cpu.max`.
+pub fn set_cpu(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if let Some(s) = cfg.cpu_shares.filter(|s| *s != 0) {
+        fs::write(dir, "cpu.weight", cpu_weight(s))?;
+    }
+    if let Some(v) = cpu_max(cfg.cpu_quota, cfg.cpu_period) {
+        fs::write(dir, "cpu.max", v)?;
+    }
+    Ok(())
+}
+
+/// cpuset: `cpuset.cpus`, `cpuset.mems` (empty means "the parent's" in v2,
+/// so nothing needs copying down).
+pub fn set_cpuset(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    super::v1::set_cpuset(dir, cfg)
+}
+
+/// pids: `pids.max`.
+pub fn set_pids(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    super::v1::set_pids(dir, cfg)
+}
+
+/// The `io.weight` value ([1, 10000]) for a v1 blkio weight ([10, 1000]).
+pub fn io_weight(blkio: u16) -> u64 {
+    let b = u64::from(blkio.clamp(10, 1000));
+    1 + (b - 10) * 9999 / 990
+}
+
+/// io: `io.bfq.weight` (same scale as blkio) when BFQ is in use, else
+/// `io.weight` converted.
+pub fn set_io(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    let Some(w) = cfg.blkio_weight else {
+        return Ok(());
+    };
+    if fs::exists(dir, "io.bfq.weight") {
+        fs::write(dir, "io.bfq.weight", w)
+    } else if fs::exists(dir, "io.weight") {
+        fs::write(dir, "io.weight", format!("default {}", io_weight(w)))
+    } else {
+        Err(Error::new(format!(
+            "blkio_weight: neither io.weight nor io.bfq.weight exists in {}",
+            dir.display()
+        )))
+    }
+}
+
+/// hugetlb: `hugetlb.<size>.max` per page size.
+pub fn set_hugetlb(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    for (size, limit) in &cfg.hugetlb_limit {
+        let file = format!("hugetlb.{size}.max");
+        if !fs::exists(dir, &file) {
+            return Err(Error::new(format!(
+                "hugetlb_limit: page size {size} is not supported here (no {})",
+                dir.join(&file).display()
+            )));
+        }
+        fs::write(dir, &file, limit)?;
+    }
+    Ok(())
+}
+
+/// devices: load the allow-list program and attach it to `dir`.
+pub fn set_devices(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    if cfg.allow_all_devices {
+        return Ok(());
+    }
+    let insns = bpf::encode(&bpf::device_program(&cfg.allowed_devices));
+    let prog = load_program(&insns)?;
+    let cgroup = rustix::fs::open(
+        dir,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| format!("open {}", dir.display()))?;
+    crate::sys::bpf::attach_cgroup_device_program(
+        std::os::fd::AsFd::as_fd(&cgroup),
+        std::os::fd::AsFd::as_fd(&prog),
+    )
+    .ctx(|| format!("attach the device filter to {}", dir.display()))
+}
+
+/// `BPF_PROG_LOAD`; on failure, load again with a log to report the verifier's words.
+fn load_program(insns: &[crate::sys::bpf::RawInsn]) -> Result<std::os::fd::OwnedFd> {
+    const LICENSE: &CStr = c"Apache-2.0";
+    const NAME: &str = "nsinit_devices";
+    match crate::sys::bpf::load_cgroup_device_program(insns, LICENSE, NAME, &mut []) {
+        Ok(fd) => Ok(fd),
+        Err(e) => {
+            let mut log = vec![0u8; 1 << 16];
+            let _ = crate::sys::bpf::load_cgroup_device_program(insns, LICENSE, NAME, &mut log);
+            let end = log.iter().position(|&b| b == 0).unwrap_or(0);
+            let text = String::from_utf8_lossy(&log[..end]);
+            let text = text.trim();
+            let op = if text.is_empty() {
+                "load the device filter (bpf BPF_PROG_LOAD)".to_string()
+            } else {
+                format!(
+                    "load the device filter (verifier: {})",
+                    text.replace('\n', "; ")
+                )
+            };
+            Err(Error::sys(op, e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_to_weight() {
+        assert_eq!(cpu_weight(2), 1);
+        assert_eq!(cpu_weight(0), 1);
+        assert_eq!(cpu_weight(1024), 100, "v1 default maps to v2 default");
+        assert_eq!(cpu_weight(262144), 10000);
+        assert_eq!(cpu_weight(1 << 20), 10000);
+        // Values published with the runc change (opencontainers/runc#4896).
+        assert_eq!(cpu_weight(2000), 170);
+        // Monotonic over the range.
+        let mut last = 0;
+        for s in (2..=262144).step_by(97) {
+            let w = cpu_weight(s);
+            assert!(w >= last && (1..=10000).contains(&w), "shares {s} -> {w}");
+            last = w;
+        }
+    }
+
+    #[test]
+    fn cpu_max_values() {
+        assert_eq!(
+            cpu_max(Some(50000), Some(100000)).as_deref(),
+            Some("50000 100000")
+        );
+        assert_eq!(cpu_max(Some(50000), None).as_deref(), Some("50000"));
+        assert_eq!(
+            cpu_max(Some(-1), Some(100000)).as_deref(),
+            Some("max 100000")
+        );
+        assert_eq!(cpu_max(None, Some(20000)).as_deref(), Some("max 20000"));
+        assert_eq!(cpu_max(None, None), None);
+    }
+
+    #[test]
+    fn swap_is_limited_separately() {
+        assert_eq!(swap_max(Some(100), 150).unwrap(), "50");
+        assert_eq!(swap_max(Some(100), 100).unwrap(), "0");
+        assert_eq!(swap_max(Some(100), -1).unwrap(), "max");
+        assert_eq!(swap_max(Some(-1), 100).unwrap(), "max");
+        assert!(
+            swap_max(Some(100), 50)
+                .unwrap_err()
+                .to_string()
+                .contains("must not be below")
+        );
+        assert!(
+            swap_max(None, 50)
+                .unwrap_err()
+                .to_string()
+                .contains("needs memory")
+        );
+    }
+
+    #[test]
+    fn blkio_to_io_weight() {
+        assert_eq!(io_weight(10), 1);
+        assert_eq!(io_weight(1000), 10000);
+        assert_eq!(io_weight(500), 1 + 490 * 9999 / 990);
+    }
+}
