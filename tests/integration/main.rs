@@ -1,0 +1,3 @@
+//! Root integration tests, one module per feature.
+
+mod network;
