@@ -11,11 +11,14 @@ pub fn usage_error(e: lexopt::Error, usage: &str) -> Error {
 
 /// A value that must be UTF-8.
 pub fn string(v: OsString, what: &str) -> Result<String, Error> {
-    v.into_string()
-        .map_err(|v| Error::new(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())).with_code(2))
+    v.into_string().map_err(|v| {
+        Error::new(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())).with_code(2)
+    })
 }
 
-/// Print usage to stdout (for `--help`).
-pub fn print_usage(usage: &str) {
-    print!("{usage}");
+/// Write to stdout without panicking on a closed pipe (`nsinit config | head`).
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|_| o.flush());
 }

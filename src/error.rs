@@ -27,12 +27,20 @@ pub struct Error {
 impl Error {
     /// A failure described by a message alone.
     pub fn new(msg: impl Into<String>) -> Self {
-        Error { msg: msg.into(), errno: None, code: EXIT_FAILURE }
+        Error {
+            msg: msg.into(),
+            errno: None,
+            code: EXIT_FAILURE,
+        }
     }
 
     /// A failed system call: `op` names the call and its subject.
     pub fn sys(op: impl Into<String>, errno: Errno) -> Self {
-        Error { msg: op.into(), errno: Some(errno), code: EXIT_FAILURE }
+        Error {
+            msg: op.into(),
+            errno: Some(errno),
+            code: EXIT_FAILURE,
+        }
     }
 
     /// The same error with a different exit code.
@@ -139,9 +147,15 @@ mod tests {
     #[test]
     fn renders_operation_then_strerror() {
         let e = Error::sys("mount proc on /proc", Errno::PERM);
-        assert_eq!(e.to_string(), "mount proc on /proc: Operation not permitted");
+        assert_eq!(
+            e.to_string(),
+            "mount proc on /proc: Operation not permitted"
+        );
         let e = e.context("create");
-        assert_eq!(e.to_string(), "create: mount proc on /proc: Operation not permitted");
+        assert_eq!(
+            e.to_string(),
+            "create: mount proc on /proc: Operation not permitted"
+        );
     }
 
     #[test]

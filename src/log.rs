@@ -3,8 +3,8 @@
 //! `NSINIT_DEBUG=1` (or `--debug`) enables debug lines.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static APPLET: OnceLock<&'static str> = OnceLock::new();
 static DEBUG: AtomicBool = AtomicBool::new(false);

@@ -3,7 +3,6 @@
 //! This file holds the applet table and the dispatch on argv[0], nothing else.
 #![forbid(unsafe_code)]
 
-
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -45,7 +44,10 @@ pub fn find_applet(name: &str) -> Option<&'static Applet> {
 
 /// The applet table as `--list` prints it.
 pub fn applet_list() -> String {
-    APPLETS.iter().map(|a| format!("  {:<12} {}\n", a.name, a.help)).collect()
+    APPLETS
+        .iter()
+        .map(|a| format!("  {:<12} {}\n", a.name, a.help))
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -59,12 +61,38 @@ fn main() -> ExitCode {
     let applet = match find_applet(&base) {
         Some(a) => a,
         None => {
-            eprintln!("{base}: unknown applet; this binary provides:\n{}", applet_list());
+            eprintln!(
+                "{base}: unknown applet; this binary provides:\n{}",
+                applet_list()
+            );
             return ExitCode::from(EXIT_NOT_FOUND);
         }
     };
     args.remove(0);
+    // `nsinit <applet> ARGS…` reaches every applet without a symlink.
+    let applet = match args.first().and_then(|a| a.to_str()) {
+        Some(name) if applet.name == "nsinit" && name != "nsinit" => match find_applet(name) {
+            Some(other) => {
+                args.remove(0);
+                other
+            }
+            None => applet,
+        },
+        _ => applet,
+    };
     log::set_applet(applet.name);
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--list") if applet.name == "nsinit" => {
+            nsinit::cli::out(&applet_list());
+            return ExitCode::SUCCESS;
+        }
+        Some("--version" | "-V") => {
+            let v = format!("{} {} (commit {})\n", applet.name, env!("CARGO_PKG_VERSION"), env!("NSINIT_COMMIT"));
+            nsinit::cli::out(&v);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     match (applet.entry)(args) {
         Ok(code) => code,
         Err(e) => {

@@ -5,15 +5,23 @@
 //! rejecting every conflict before the first side effect. Nothing below this
 //! module reads JSON.
 
+mod cgroups;
 pub mod input;
+pub mod json;
+pub mod net;
+pub mod suggest;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use validate::{load, load_str};
+pub use cgroups::default_name as default_cgroup_name;
+pub use validate::{Loaded, config_hash, load, load_str};
 
 /// A namespace kind, in the order nsinit joins them (user first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -30,8 +38,16 @@ pub enum Ns {
 
 impl Ns {
     /// Every kind, in join order.
-    pub const ALL: [Ns; 8] =
-        [Ns::User, Ns::Ipc, Ns::Uts, Ns::Net, Ns::Pid, Ns::Mnt, Ns::Cgroup, Ns::Time];
+    pub const ALL: [Ns; 8] = [
+        Ns::User,
+        Ns::Ipc,
+        Ns::Uts,
+        Ns::Net,
+        Ns::Pid,
+        Ns::Mnt,
+        Ns::Cgroup,
+        Ns::Time,
+    ];
 
     /// The container.json key (`NEWNS`, …).
     pub fn key(self) -> &'static str {
@@ -107,7 +123,12 @@ impl NsSet {
 
 impl Serialize for NsSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(Ns::ALL.iter().filter(|n| self.contains(**n)).map(|n| (n.key(), true)))
+        s.collect_map(
+            Ns::ALL
+                .iter()
+                .filter(|n| self.contains(**n))
+                .map(|n| (n.key(), true)),
+        )
     }
 }
 
@@ -126,7 +147,9 @@ pub struct Config {
     /// Run the built-in init shim as PID 1 (`"init": true` or `exec --init`).
     pub init: bool,
     pub namespaces: NsSet,
-    /// Capabilities to keep, as a bit mask of capability numbers.
+    /// Capabilities to keep, as a bit mask of capability numbers
+    /// (serialised as the list of names).
+    #[serde(serialize_with = "serialize_caps")]
     pub capabilities: u64,
     pub mount: MountConfig,
     pub networks: Vec<Network>,
@@ -217,7 +240,13 @@ impl Device {
     /// The v1 `devices.allow` rule: `c 136:* rwm`.
     pub fn cgroup_rule(&self) -> String {
         let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
-        format!("{} {}:{} {}", self.kind.letter(), num(self.major), num(self.minor), self.permissions)
+        format!(
+            "{} {}:{} {}",
+            self.kind.letter(),
+            num(self.major),
+            num(self.minor),
+            self.permissions
+        )
     }
 }
 
@@ -279,6 +308,7 @@ pub enum Network {
 pub struct Veth {
     pub bridge: String,
     pub veth_prefix: String,
+    #[serde(serialize_with = "serialize_mac")]
     pub mac_address: Option<[u8; 6]>,
     pub address: Option<Cidr>,
     pub ipv6_address: Option<Cidr>,
@@ -316,23 +346,66 @@ pub struct Rlimit {
 
 /// Capability names without `CAP_`, indexed by number.
 pub const CAPABILITY_NAMES: [&str; 41] = [
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 /// The capability number for a name, with or without the `CAP_` prefix.
 pub fn capability_number(name: &str) -> Option<u32> {
     let bare = name.strip_prefix("CAP_").unwrap_or(name);
-    CAPABILITY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(bare)).map(|i| i as u32)
+    CAPABILITY_NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(bare))
+        .map(|i| i as u32)
 }
 
 /// `/proc` paths made read-only under `restrict_sys`.
-pub const RESTRICT_READONLY: [&str; 5] =
-    ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"];
+pub const RESTRICT_READONLY: [&str; 5] = [
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/irq",
+    "/proc/bus",
+    "/proc/fs",
+];
 
 /// Paths masked under `restrict_sys` (as runc and crun mask them by default).
 pub const RESTRICT_MASKED: [&str; 11] = [
@@ -348,3 +421,27 @@ pub const RESTRICT_MASKED: [&str; 11] = [
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ];
+
+/// The names of the capabilities in `mask`, in number order.
+pub fn capability_names(mask: u64) -> Vec<&'static str> {
+    CAPABILITY_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+fn serialize_caps<S: serde::Serializer>(mask: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(capability_names(*mask))
+}
+
+fn serialize_mac<S: serde::Serializer>(mac: &Option<[u8; 6]>, s: S) -> Result<S::Ok, S::Error> {
+    match mac {
+        Some(m) => s.serialize_str(&format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )),
+        None => s.serialize_none(),
+    }
+}

@@ -1,1 +1,214 @@
-//! rootfs
+//! The container's filesystem: propagation, the rootfs bind, system mounts,
+//! configured mounts, device nodes, /dev links, the console, the root switch,
+//! and afterwards the read-only and masked paths.
+//!
+//! Everything runs in the cloned child, in its own mount namespace, before
+//! the user command. Paths from the config are resolved inside the rootfs
+//! (see `paths`), so a symlink in the rootfs cannot redirect a mount or mknod
+//! onto the host.
+
+pub mod dev;
+pub mod mount;
+pub mod paths;
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::config::{Config, MountKind, Ns};
+use crate::error::{Context, Result};
+use mount::{
+    DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    MS_SLAVE, SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
+};
+use paths::{create_target, fd_path};
+
+/// Build the container's root filesystem and switch into it.
+///
+/// `console` is the host path of the pty slave to bind on `/dev/console`.
+pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
+    let rootfs = cstr(&cfg.rootfs.to_string_lossy());
+    if !cfg.namespaces.contains(Ns::Mnt) {
+        // No mount namespace: mounting would change the host's tree. Only chroot.
+        rustix::process::chroot(rootfs.as_c_str())
+            .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
+        return rustix::process::chdir("/").ctx(|| "chdir /");
+    }
+    // Why first: mounts made below must not propagate back to the host.
+    let propagation = if cfg.mount.no_pivot_root {
+        MS_SLAVE
+    } else {
+        MS_PRIVATE
+    };
+    set_propagation(c"/", propagation | MS_REC).ctx(|| "make / private")?;
+    // pivot_root needs the new root to be a mount point.
+    bind_mount(&rootfs, &rootfs, true)
+        .ctx(|| format!("bind {} on itself", cfg.rootfs.display()))?;
+    let root = rustix::fs::open(
+        rootfs.as_c_str(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
+    let root = root.as_fd();
+    mount_system(root, cfg)?;
+    mount_configured(root, cfg)?;
+    dev::create_device_nodes(
+        root,
+        &cfg.mount.device_nodes,
+        cfg.namespaces.contains(Ns::User),
+    )?;
+    dev::create_dev_links(root)?;
+    if let Some(console) = console {
+        dev::bind_console(root, console)?;
+    }
+    switch_root(root, cfg)?;
+    if cfg.mount.readonly_fs {
+        remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
+    }
+    rustix::process::umask(Mode::from_raw_mode(0o022));
+    Ok(())
+}
+
+/// Mount one target resolved inside the root: `what` names it in errors.
+fn mount_in_root(
+    root: BorrowedFd<'_>,
+    target: &str,
+    dir: bool,
+    f: impl FnOnce(&CStr) -> Result<(), Errno>,
+    what: &str,
+) -> Result<OwnedFd> {
+    let fd = create_target(root, target, dir)?;
+    f(&fd_path(&fd)).ctx(|| format!("{what} on {target}"))?;
+    Ok(fd)
+}
+
+/// proc, /dev, devpts, shm, mqueue, sysfs.
+fn mount_system(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+    let userns = cfg.namespaces.contains(Ns::User);
+    for m in &SYSTEM_MOUNTS {
+        let mut flags = m.flags;
+        if m.fstype == "sysfs" && cfg.restrict_sys {
+            flags |= MS_RDONLY;
+        }
+        let what = format!("mount {}", m.source);
+        mount_in_root(
+            root,
+            m.target,
+            true,
+            |t| {
+                match mount_fs(m.source, t, m.fstype, flags, m.data) {
+                    // gid 5 (tty) may be unmapped in a user namespace.
+                    Err(Errno::INVAL) if m.fstype == "devpts" => mount_fs(
+                        m.source,
+                        t,
+                        m.fstype,
+                        flags,
+                        "newinstance,ptmxmode=0666,mode=620",
+                    ),
+                    // sysfs needs its own network namespace under a user namespace: bind the host's.
+                    Err(Errno::PERM) if m.fstype == "sysfs" && userns => {
+                        bind_mount(c"/sys", t, true)?;
+                        remount_readonly(t, DEFAULT_FLAGS)
+                    }
+                    // mqueue needs its own IPC namespace under a user namespace.
+                    Err(Errno::PERM) if m.fstype == "mqueue" && userns => Ok(()),
+                    r => r,
+                }
+            },
+            &what,
+        )?;
+    }
+    Ok(())
+}
+
+/// The configured bind and tmpfs mounts, in order.
+fn mount_configured(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+    for m in &cfg.mount.mounts {
+        let dst = m.destination.as_str();
+        let fd = match m.kind {
+            MountKind::Tmpfs => {
+                let data = m.data.as_deref().unwrap_or("");
+                mount_in_root(
+                    root,
+                    dst,
+                    true,
+                    |t| mount_fs("tmpfs", t, "tmpfs", DEFAULT_FLAGS, data),
+                    "mount tmpfs",
+                )?
+            }
+            MountKind::Bind => {
+                let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+                let meta = std::fs::metadata(src)
+                    .ctx(|| format!("bind mount source {}", src.display()))?;
+                let src_c = cstr(&src.to_string_lossy());
+                let what = format!("bind {}", src.display());
+                let fd = mount_in_root(
+                    root,
+                    dst,
+                    meta.is_dir(),
+                    |t| bind_mount(&src_c, t, true),
+                    &what,
+                )?;
+                if !m.writable {
+                    remount_readonly(&fd_path(&fd), 0)
+                        .ctx(|| format!("remount {dst} read-only"))?;
+                }
+                fd
+            }
+        };
+        if m.slave {
+            set_propagation(&fd_path(&fd), MS_SLAVE | MS_REC)
+                .ctx(|| format!("make {dst} slave"))?;
+        }
+        if m.private {
+            set_propagation(&fd_path(&fd), MS_PRIVATE).ctx(|| format!("make {dst} private"))?;
+        }
+    }
+    Ok(())
+}
+
+/// pivot_root into the rootfs and detach the old root (or MS_MOVE + chroot).
+fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+    rustix::process::fchdir(root).ctx(|| format!("chdir {}", cfg.rootfs.display()))?;
+    if cfg.mount.no_pivot_root {
+        mount::move_mount(c".", c"/")?;
+        rustix::process::chroot(c".").ctx(|| "chroot .")?;
+    } else {
+        // pivot_root(".", "."): the old root ends up stacked on "/" and is
+        // detached at once, with no directory left behind in the rootfs.
+        rustix::process::pivot_root(c".", c".")
+            .ctx(|| format!("pivot_root {}", cfg.rootfs.display()))?;
+        detach(c".").ctx(|| "detach the old root")?;
+    }
+    rustix::process::chdir(c"/").ctx(|| "chdir /")
+}
+
+/// Make `readonly_paths` read-only and hide `mask_paths`; runs after the root
+/// switch, so the paths are the container's own.
+pub fn restrict_paths(cfg: &Config) -> Result<()> {
+    for path in &cfg.readonly_paths {
+        let p = cstr(path);
+        match bind_mount(&p, &p, true) {
+            Err(Errno::NOENT) => continue,
+            r => r.ctx(|| format!("bind {path} on itself"))?,
+        }
+        remount_readonly(&p, MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            .ctx(|| format!("remount {path} read-only"))?;
+    }
+    for path in &cfg.mask_paths {
+        let p = cstr(path);
+        let r = match rustix::fs::stat(p.as_c_str()) {
+            Err(Errno::NOENT) => continue,
+            Err(e) => Err(e),
+            Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => {
+                mount_fs("tmpfs", &p, "tmpfs", MS_RDONLY, "size=0")
+            }
+            Ok(_) => bind_mount(c"/dev/null", &p, false),
+        };
+        r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
+    }
+    Ok(())
+}

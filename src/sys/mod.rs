@@ -5,7 +5,7 @@
 pub mod raw;
 
 pub use raw::{
-    CStringArray, SignalInfo, kill_raw, reset_signal_dispositions, set_parent_death_signal,
-    SigSet, block_signals, clone_process, execve, exit_now, read_signal, restore_signal_mask,
-    signalfd,
+    CStringArray, SigSet, SignalInfo, block_signals, cloexec_from, clone_process, execve, exit_now,
+    kill_raw, mount, read_signal, reset_signal_dispositions, restore_signal_mask,
+    set_parent_death_signal, signalfd, umount2, unshare,
 };

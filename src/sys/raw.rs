@@ -95,7 +95,14 @@ pub fn execve(path: &CStr, argv: &CStringArray, envp: &CStringArray) -> Errno {
     let ret = unsafe {
         syscall6(
             g::__NR_execve,
-            [path.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0, 0, 0],
+            [
+                path.as_ptr() as usize,
+                argv.as_ptr() as usize,
+                envp.as_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
         )
     };
     match check(ret) {
@@ -163,7 +170,14 @@ fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet, Errno> {
     let ret = unsafe {
         syscall6(
             g::__NR_rt_sigprocmask,
-            [how as usize, &set.0 as *const u64 as usize, &mut old as *mut u64 as usize, 8, 0, 0],
+            [
+                how as usize,
+                &set.0 as *const u64 as usize,
+                &mut old as *mut u64 as usize,
+                8,
+                0,
+                0,
+            ],
         )
     };
     check(ret)?;
@@ -189,7 +203,17 @@ pub fn signalfd(set: SigSet, nonblock: bool) -> Result<OwnedFd, Errno> {
     }
     // SAFETY: `set` is a valid 8-byte signal set; -1 asks for a new descriptor.
     let ret = unsafe {
-        syscall6(g::__NR_signalfd4, [-1isize as usize, &set.0 as *const u64 as usize, 8, flags, 0, 0])
+        syscall6(
+            g::__NR_signalfd4,
+            [
+                -1isize as usize,
+                &set.0 as *const u64 as usize,
+                8,
+                flags,
+                0,
+                0,
+            ],
+        )
     };
     let fd = check(ret)? as i32;
     // SAFETY: the kernel just returned this new descriptor and nothing else owns it.
@@ -221,8 +245,13 @@ pub fn read_signal(fd: impl AsFd) -> Result<Option<SignalInfo>, Errno> {
 /// real-time signals, which nsinit forwards too).
 pub fn kill_raw(pid: i32, sig: i32) -> Result<(), Errno> {
     // SAFETY: kill takes two integers.
-    check(unsafe { syscall6(g::__NR_kill, [pid as isize as usize, sig as usize, 0, 0, 0, 0]) })
-        .map(|_| ())
+    check(unsafe {
+        syscall6(
+            g::__NR_kill,
+            [pid as isize as usize, sig as usize, 0, 0, 0, 0],
+        )
+    })
+    .map(|_| ())
 }
 
 /// Reset every catchable signal to its default disposition
@@ -235,7 +264,12 @@ pub fn reset_signal_dispositions() {
         restorer: usize,
         mask: u64,
     }
-    let act = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    let act = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=64usize {
         if sig == g::SIGKILL as usize || sig == g::SIGSTOP as usize {
             continue;
@@ -244,7 +278,10 @@ pub fn reset_signal_dispositions() {
         // outlives the call; the old-action pointer is NULL; size 8 matches the
         // kernel's sigset. Failures (signals reserved by the kernel) are ignored.
         unsafe {
-            syscall6(g::__NR_rt_sigaction, [sig, &act as *const _ as usize, 0, 8, 0, 0]);
+            syscall6(
+                g::__NR_rt_sigaction,
+                [sig, &act as *const _ as usize, 0, 8, 0, 0],
+            );
         }
     }
 }
@@ -253,7 +290,17 @@ pub fn reset_signal_dispositions() {
 pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
     // SAFETY: PR_SET_PDEATHSIG takes an integer signal number.
     check(unsafe {
-        syscall6(g::__NR_prctl, [linux_raw_sys::prctl::PR_SET_PDEATHSIG as usize, sig as usize, 0, 0, 0, 0])
+        syscall6(
+            g::__NR_prctl,
+            [
+                linux_raw_sys::prctl::PR_SET_PDEATHSIG as usize,
+                sig as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
     })
     .map(|_| ())
 }
@@ -261,6 +308,81 @@ pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
 /// Raw descriptor number, for building `/proc/self/fd/N` paths.
 pub fn fd_number(fd: impl AsFd) -> i32 {
     fd.as_fd().as_raw_fd()
+}
+
+fn opt_ptr(s: Option<&CStr>) -> usize {
+    s.map_or(0, |s| s.as_ptr() as usize)
+}
+
+/// `mount(source, target, fstype, flags, data)` with the kernel's raw `MS_*`
+/// flags, so propagation, remount and bind bits can be combined as the mount
+/// table says. <https://man7.org/linux/man-pages/man2/mount.2.html>
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: u64,
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
+    // SAFETY: every pointer is NULL or a valid NUL-terminated string that
+    // outlives the call; flags is a plain integer.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_mount,
+            [
+                opt_ptr(source),
+                target.as_ptr() as usize,
+                opt_ptr(fstype),
+                flags as usize,
+                opt_ptr(data),
+                0,
+            ],
+        )
+    };
+    check(ret).map(|_| ())
+}
+
+/// `umount2(target, flags)`.
+pub fn umount2(target: &CStr, flags: u32) -> Result<(), Errno> {
+    // SAFETY: target is a valid C string; flags an integer.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_umount2,
+            [target.as_ptr() as usize, flags as usize, 0, 0, 0, 0],
+        )
+    };
+    check(ret).map(|_| ())
+}
+
+/// `CLOSE_RANGE_CLOEXEC` from <linux/close_range.h> (not in linux-raw-sys).
+const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
+
+/// `close_range(first, ~0, CLOSE_RANGE_CLOEXEC)`: mark every descriptor from
+/// `first` on close-on-exec, so nothing of nsinit's leaks into the container.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: close_range takes integers only.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_close_range,
+            [
+                first as usize,
+                u32::MAX as usize,
+                CLOSE_RANGE_CLOEXEC,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    check(ret).map(|_| ())
+}
+
+/// `unshare(flags)`. rustix deprecates its safe wrapper because unsharing
+/// CLONE_FILES/CLONE_FS under a multi-threaded runtime is unsound; nsinit is
+/// single-threaded and only unshares namespaces (NEWCGROUP, NEWTIME…).
+pub fn unshare(flags: u64) -> Result<(), Errno> {
+    // SAFETY: unshare takes an integer; nsinit never runs more than one thread.
+    check(unsafe { syscall6(g::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
 }
 
 /// `setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &1, 4)`: ask the kernel to

@@ -1,3 +1,6 @@
-//! Root integration tests, one module per feature.
+//! Root integration tests: real containers on the busybox rootfs.
+//! Run by `make test` (which builds the rootfs first); skipped without root.
 
+mod common;
+mod exec;
 mod network;

@@ -1,0 +1,74 @@
+# nsinit — build, test, demo and benchmark.
+#
+#   make          static release binary: target/x86_64-unknown-linux-musl/release/nsinit
+#   make demo     build, make the busybox rootfs, run a real container
+#   make test     unit tests + root integration tests
+#   make bench    start/join latency, RSS and size vs runc, crun and unshare
+
+TARGET   ?= x86_64-unknown-linux-musl
+PREFIX   ?= /usr/local
+CARGO    ?= cargo
+BIN      := target/$(TARGET)/release/nsinit
+ROOTFS   := target/rootfs
+DEMO     := target/demo
+APT      := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
+
+.PHONY: all build install rootfs demo test test-unit test-root lint bench clean
+
+all: build
+
+build:
+	@if ! rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)'; then \
+	  rustup target add $(TARGET) >/dev/null 2>&1 || true; \
+	fi
+	@if rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)'; then \
+	  $(CARGO) build --release --locked --target $(TARGET); \
+	else \
+	  echo "nsinit: the $(TARGET) target cannot be installed; building a static glibc binary (+crt-static) instead"; \
+	  RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target x86_64-unknown-linux-gnu && \
+	  mkdir -p $(dir $(BIN)) && cp target/x86_64-unknown-linux-gnu/release/nsinit $(BIN); \
+	fi
+	@file $(BIN) 2>/dev/null | grep -q 'statically linked\|static-pie' || { echo "nsinit: $(BIN) is not static"; exit 1; }
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nsinit
+	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-join
+	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-init
+
+# A busybox rootfs from Debian's busybox-static: /bin/busybox and its applets,
+# /etc/passwd and /etc/group with root, daemon and nobody, empty /proc /sys /dev /tmp.
+rootfs: $(ROOTFS)/bin/busybox
+
+$(ROOTFS)/bin/busybox:
+	@if ! dpkg -s busybox-static >/dev/null 2>&1; then \
+	  echo "installing busybox-static"; apt-get update -qq && $(APT) install busybox-static >/dev/null; \
+	fi
+	rm -rf $(ROOTFS).tmp && mkdir -p $(ROOTFS).tmp
+	cd $(ROOTFS).tmp && mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp root home var/run && chmod 1777 tmp
+	cp /bin/busybox $(ROOTFS).tmp/bin/busybox
+	cd $(ROOTFS).tmp && for a in $$(./bin/busybox --list-full); do \
+	  [ -e "$$a" ] || ln -s /bin/busybox "$$a"; done
+	printf 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > $(ROOTFS).tmp/etc/passwd
+	printf 'root:x:0:\ndaemon:x:1:\ntty:x:5:\naudio:x:29:daemon\nnogroup:x:65534:\n' > $(ROOTFS).tmp/etc/group
+	rm -rf $(ROOTFS) && mv $(ROOTFS).tmp $(ROOTFS)
+
+demo: build rootfs
+	rm -rf $(DEMO) && cp -a $(ROOTFS) $(DEMO)
+	cp sample_configs/minimal.json $(DEMO)/container.json
+	cd $(DEMO) && ../../$(BIN) exec sh -c 'echo "hostname: $$(hostname)"; id; echo "pid: $$$$"'
+
+test: build rootfs
+	NSINIT_ROOTFS=$(CURDIR)/$(ROOTFS) NSINIT_BIN=$(CURDIR)/$(BIN) $(CARGO) test --locked -- --test-threads=4
+
+test-unit:
+	$(CARGO) test --locked --lib
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+bench: build rootfs
+	sh bench/run.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,219 @@
+//! The last steps before the user command runs, shared by the create and the
+//! join paths: rlimits, user and groups, capabilities, working directory,
+//! environment, command lookup in the container's PATH, execve.
+
+use std::ffi::CString;
+
+use rustix::io::Errno;
+use rustix::process::{Gid, Uid};
+
+use crate::caps;
+use crate::config::Rlimit;
+use crate::error::{Context, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::sys::{self, CStringArray, SigSet};
+use crate::user::{ExecUser, resolve_user};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the container process runs and as whom.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessSpec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub cwd: Option<String>,
+    /// Capabilities to keep (bit mask).
+    pub caps: u64,
+    pub rlimits: Vec<Rlimit>,
+}
+
+/// A command ready for execve.
+pub struct Prepared {
+    pub path: CString,
+    pub display: String,
+    pub argv: CStringArray,
+    pub envp: CStringArray,
+}
+
+/// Apply rlimits, identity and capabilities, chdir, and resolve the command.
+/// Runs inside the container (after the root switch on the create path).
+pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
+    apply_rlimits(&spec.rlimits)?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let user = resolve_user(spec.user.as_deref(), &passwd, &group)?;
+    let env = build_env(&spec.env, &user);
+    set_identity(&user, spec.caps)?;
+    let cwd = spec.cwd.as_deref().unwrap_or("/");
+    rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
+    let path_var = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    let cmd = spec
+        .args
+        .first()
+        .ok_or_else(|| Error::new("no command given").with_code(2))?;
+    let path = find_command(cmd, path_var)?;
+    let cstrings = |v: &[String]| CStringArray::new(v.iter().map(|s| cstr_lossy(s)).collect());
+    Ok(Prepared {
+        path: cstr_lossy(&path),
+        display: cmd.clone(),
+        argv: cstrings(&spec.args),
+        envp: cstrings(&env),
+    })
+}
+
+fn cstr_lossy(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).unwrap_or_default()
+}
+
+/// The configured environment (last duplicate wins), plus HOME from passwd
+/// when absent.
+pub fn build_env(env: &[String], user: &ExecUser) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(env.len() + 1);
+    for e in env {
+        let key = e.split('=').next().unwrap_or("");
+        out.retain(|o| o.split('=').next() != Some(key));
+        out.push(e.clone());
+    }
+    if !out.iter().any(|e| e.starts_with("HOME=")) {
+        out.push(format!("HOME={}", user.home));
+    }
+    out
+}
+
+fn apply_rlimits(rlimits: &[Rlimit]) -> Result<()> {
+    for r in rlimits {
+        let res = rlimit_resource(r.resource)
+            .ok_or_else(|| Error::new(format!("rlimit {}: unknown resource", r.resource)))?;
+        let lim = rustix::process::Rlimit {
+            current: (r.soft != u64::MAX).then_some(r.soft),
+            maximum: (r.hard != u64::MAX).then_some(r.hard),
+        };
+        rustix::process::setrlimit(res, lim)
+            .ctx(|| format!("setrlimit {:?} {}/{}", res, r.soft, r.hard))?;
+    }
+    Ok(())
+}
+
+fn rlimit_resource(n: u32) -> Option<rustix::process::Resource> {
+    use rustix::process::Resource as R;
+    [
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ]
+    .into_iter()
+    .find(|r| *r as u32 == n)
+}
+
+/// Bounding set, groups, gid, uid, then the capability sets.
+fn set_identity(user: &ExecUser, keep: u64) -> Result<()> {
+    // Why first: PR_CAPBSET_DROP needs CAP_SETPCAP, gone after a non-root setuid.
+    caps::drop_bounding_caps(keep)?;
+    let non_root = user.uid != 0;
+    if non_root {
+        caps::keep_caps(true)?;
+    }
+    let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    rustix::thread::set_thread_groups(&groups).ctx(|| format!("setgroups {:?}", user.groups))?;
+    let gid = Gid::from_raw(user.gid);
+    rustix::thread::set_thread_res_gid(gid, gid, gid).ctx(|| format!("setgid {}", user.gid))?;
+    let uid = Uid::from_raw(user.uid);
+    rustix::thread::set_thread_res_uid(uid, uid, uid).ctx(|| format!("setuid {}", user.uid))?;
+    if non_root {
+        caps::keep_caps(false)?;
+    }
+    caps::apply_caps(keep, non_root)
+}
+
+/// Look `cmd` up in `path_var` like execvp: a name with a slash is used as is.
+pub fn find_command(cmd: &str, path_var: &str) -> Result<String> {
+    if cmd.contains('/') {
+        return Ok(cmd.to_string());
+    }
+    let mut denied = false;
+    for dir in path_var.split(':').filter(|d| !d.is_empty()) {
+        let candidate = format!("{dir}/{cmd}");
+        match rustix::fs::access(candidate.as_str(), rustix::fs::Access::EXEC_OK) {
+            Ok(()) => match rustix::fs::stat(candidate.as_str()) {
+                Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
+                    return Ok(candidate);
+                }
+                _ => continue,
+            },
+            Err(Errno::ACCESS) => denied = true,
+            Err(_) => continue,
+        }
+    }
+    let (errno, code) = if denied {
+        (Errno::ACCESS, EXIT_CANNOT_EXEC)
+    } else {
+        (Errno::NOENT, EXIT_NOT_FOUND)
+    };
+    Err(Error::sys(format!("exec {cmd:?}"), errno).with_code(code))
+}
+
+/// Restore the signal state a fresh process expects and execve. Returns only
+/// on failure, with 127 (not found) or 126 (not executable).
+pub fn exec(p: &Prepared, mask: SigSet) -> Error {
+    let _ = sys::cloexec_from(3);
+    sys::reset_signal_dispositions();
+    let _ = sys::restore_signal_mask(mask);
+    let errno = sys::execve(&p.path, &p.argv, &p.envp);
+    let code = if errno == Errno::NOENT {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_CANNOT_EXEC
+    };
+    Error::sys(format!("exec {:?}", p.display), errno).with_code(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_last_duplicate_wins_and_home_is_filled() {
+        let user = ExecUser {
+            uid: 0,
+            gid: 0,
+            groups: vec![],
+            home: "/root".into(),
+        };
+        let env = build_env(
+            &["DEBUG=true".into(), "A=1".into(), "DEBUG=false".into()],
+            &user,
+        );
+        assert_eq!(env, ["A=1", "DEBUG=false", "HOME=/root"]);
+        let env = build_env(&["HOME=/x".into()], &user);
+        assert_eq!(env, ["HOME=/x"]);
+    }
+
+    #[test]
+    fn command_lookup_follows_path() {
+        assert_eq!(find_command("sh", "/nonexistent:/bin").unwrap(), "/bin/sh");
+        assert_eq!(find_command("/x/y", "").unwrap(), "/x/y");
+        let e = find_command("nsinit-no-such-cmd", "/bin:/usr/bin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "exec \"nsinit-no-such-cmd\": No such file or directory"
+        );
+        assert_eq!(e.code(), 127);
+    }
+}

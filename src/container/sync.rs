@@ -1,0 +1,78 @@
+//! The parent/child sync channel: a SOCK_SEQPACKET pair, one message per
+//! sync point. The numbers match the steps in `create` and `join`.
+//!
+//! * SYNC 1, parent → child: "released" with the host-side network state; the
+//!   child is in its cgroups and its id maps are written.
+//! * SYNC 2, child → parent: an encoded [`Error`], or EOF when the child's
+//!   end (close-on-exec) closes at a successful execve.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+use crate::error::{Context, Error, Result};
+use crate::network::NetState;
+
+/// A connected pair: (parent end, child end), both close-on-exec.
+pub fn sync_pair() -> Result<(OwnedFd, OwnedFd)> {
+    rustix::net::socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .ctx(|| "socketpair for the sync channel")
+}
+
+fn send(fd: impl AsFd, msg: &[u8]) -> Result<()> {
+    rustix::net::send(fd, msg, SendFlags::NOSIGNAL)
+        .ctx(|| "send on the sync channel")
+        .map(|_| ())
+}
+
+fn recv(fd: impl AsFd) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((n, _)) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
+        }
+    }
+}
+
+/// SYNC 1 (parent): release the child.
+pub fn release_child(fd: impl AsFd, net: &NetState) -> Result<()> {
+    let msg =
+        serde_json::to_vec(net).map_err(|e| Error::new(format!("encode network state: {e}")))?;
+    send(fd, &msg)
+}
+
+/// SYNC 1 (child): wait to be released; EOF means the parent died.
+pub fn wait_release(fd: impl AsFd) -> Result<NetState> {
+    let msg = recv(fd)?;
+    if msg.is_empty() {
+        return Err(Error::new(
+            "sync: nsinit exited before releasing the container",
+        ));
+    }
+    serde_json::from_slice(&msg).map_err(|e| Error::new(format!("sync: bad release message: {e}")))
+}
+
+/// SYNC 2 (child): report a failure.
+pub fn report_error(fd: impl AsFd, err: &Error) {
+    let _ = send(fd, &err.encode());
+}
+
+/// SYNC 2 (parent): Ok at EOF (the command was executed), or the child's error.
+pub fn wait_exec(fd: impl AsFd) -> Result<()> {
+    let msg = recv(fd)?;
+    if msg.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::decode(&msg))
+    }
+}

@@ -1,0 +1,117 @@
+//! Safe path resolution inside the container's root.
+//!
+//! Every path from the config is resolved with `openat2(RESOLVE_IN_ROOT)`
+//! against a descriptor of the rootfs, so a symlink in the rootfs pointing at
+//! `/etc` or `../../` resolves inside the rootfs, never on the host. Mounts then
+//! target the resolved descriptor through `/proc/self/fd/N`.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
+use rustix::io::Errno;
+
+use crate::error::{Context, Result};
+
+const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+
+/// Open `path` (absolute inside the container) as an `O_PATH` descriptor.
+pub fn open_in_root(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    openat2(
+        root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        RESOLVE,
+    )
+}
+
+/// `/proc/self/fd/N` for a descriptor, usable as a mount source or target.
+pub fn fd_path(fd: impl AsFd) -> CString {
+    CString::new(format!("/proc/self/fd/{}", crate::sys::raw::fd_number(fd)))
+        .expect("a formatted path has no NUL")
+}
+
+/// Split `/a/b/c` into (`/a/b`, `c`).
+pub fn split_parent(path: &str) -> (&str, &str) {
+    let path = path.trim_end_matches('/');
+    match path.rfind('/') {
+        Some(0) => ("/", &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("/", path),
+    }
+}
+
+/// `mkdir -p` inside the root; returns an `O_PATH` descriptor of the directory.
+pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd> {
+    match open_in_root(root, path) {
+        Ok(fd) => return Ok(fd),
+        Err(Errno::NOENT) => {}
+        Err(e) => return Err(e).ctx(|| format!("open {path} in the rootfs")),
+    }
+    let mut parent = open_in_root(root, "/").ctx(|| "open the rootfs")?;
+    let mut prefix = String::new();
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        prefix.push('/');
+        prefix.push_str(comp);
+        match rustix::fs::mkdirat(&parent, comp, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(e).ctx(|| format!("mkdir {prefix} in the rootfs")),
+        }
+        parent = open_in_root(root, &prefix).ctx(|| format!("open {prefix} in the rootfs"))?;
+    }
+    Ok(parent)
+}
+
+/// Make sure a mount target exists (a directory, or an empty file when `dir` is
+/// false) and return an `O_PATH` descriptor of it.
+pub fn create_target(root: BorrowedFd<'_>, path: &str, dir: bool) -> Result<OwnedFd> {
+    if dir {
+        return mkdir_all_in_root(root, path);
+    }
+    match open_in_root(root, path) {
+        Ok(fd) => return Ok(fd),
+        Err(Errno::NOENT) => {}
+        Err(e) => return Err(e).ctx(|| format!("open {path} in the rootfs")),
+    }
+    let (parent, name) = split_parent(path);
+    let pfd = mkdir_all_in_root(root, parent)?;
+    let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    match rustix::fs::openat(&pfd, name, flags, Mode::from_raw_mode(0o644)) {
+        Ok(_) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(e).ctx(|| format!("create {path} in the rootfs")),
+    }
+    open_in_root(root, path).ctx(|| format!("open {path} in the rootfs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_parent_and_name() {
+        assert_eq!(split_parent("/dev/null"), ("/dev", "null"));
+        assert_eq!(split_parent("/tmp"), ("/", "tmp"));
+        assert_eq!(split_parent("/a/b/c/"), ("/a/b", "c"));
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let dir = std::env::temp_dir().join(format!("nsinit-paths-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.join("evil")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", dir.join("up")).unwrap();
+        let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        // /evil/x → <root>/etc/x, created inside the root, not in the host's /etc.
+        create_target(root.as_fd(), "/evil/nsinit-test-file", false).unwrap();
+        assert!(dir.join("etc/nsinit-test-file").exists());
+        assert!(!std::path::Path::new("/etc/nsinit-test-file").exists());
+        // /up/tmpdir → <root>/tmpdir.
+        mkdir_all_in_root(root.as_fd(), "/up/tmpdir").unwrap();
+        assert!(dir.join("tmpdir").is_dir());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
