@@ -384,3 +384,17 @@ pub fn unshare(flags: u64) -> Result<(), Errno> {
     // SAFETY: unshare takes an integer; nsinit never runs more than one thread.
     check(unsafe { syscall6(g::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
 }
+
+/// `setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &1, 4)`: ask the kernel to
+/// explain netlink errors (rustix has no public generic setsockopt).
+/// <https://man7.org/linux/man-pages/man7/netlink.7.html>
+pub fn set_netlink_ext_ack(fd: impl AsFd) -> Result<(), Errno> {
+    use linux_raw_sys::{net::SOL_NETLINK, netlink::NETLINK_EXT_ACK};
+    let on: u32 = 1;
+    let fd = fd.as_fd().as_raw_fd() as usize;
+    let args = [fd, SOL_NETLINK as usize, NETLINK_EXT_ACK as usize, &on as *const u32 as usize];
+    // SAFETY: `on` is a valid 4-byte int that outlives the call and the length
+    // argument (4) matches it; `fd` is borrowed for the duration of the call.
+    check(unsafe { syscall6(g::__NR_setsockopt, [args[0], args[1], args[2], args[3], 4, 0]) })
+        .map(|_| ())
+}

@@ -5,3 +5,4 @@ mod cgroup;
 mod common;
 mod exec;
 mod join;
+mod network;

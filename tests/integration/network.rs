@@ -1,0 +1,748 @@
+//! Root tests of `nsinit::network` against the real kernel.
+//!
+//! Nothing touches the machine's own interfaces: each test makes a "host"
+//! network namespace (a `sleep` under `unshare -n`) holding its bridge, and a
+//! "container" namespace (another `sleep`, unshared from the host one). The
+//! library runs on a scoped thread that has `setns`'d into one of them (network
+//! namespaces are per thread); results are checked with `ip -j` and
+//! `busybox ping` through `nsenter`. The namespaces die with their `sleep`s.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use nsinit::config::{Cidr, Network, Route, Veth};
+use nsinit::network::{self, NetState};
+use serde_json::Value;
+
+/// Skip (loudly) unless root with the tools the checks use.
+fn can_run(test: &str) -> bool {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("SKIP network::{test}: needs root");
+        return false;
+    }
+    for tool in ["ip", "nsenter", "unshare", "busybox"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()));
+        if !found {
+            eprintln!("SKIP network::{test}: `{tool}` not found");
+            return false;
+        }
+    }
+    true
+}
+
+/// A process sitting in a network namespace of its own; killed on drop.
+struct NetNs {
+    child: Child,
+}
+
+impl NetNs {
+    /// A new namespace, unshared from `parent`'s (or from the test's).
+    fn new(parent: Option<&NetNs>) -> NetNs {
+        let mut cmd = match parent {
+            Some(p) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={}", p.path().display()))
+                    .args(["unshare", "-n"]);
+                c
+            }
+            None => {
+                let mut c = Command::new("unshare");
+                c.arg("-n");
+                c
+            }
+        };
+        // nsenter and unshare exec without forking: the pid stays the same.
+        cmd.args(["sh", "-c", "echo ready; exec sleep 300"])
+            .stdout(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn unshare -n");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("piped stdout");
+        BufReader::new(out)
+            .read_line(&mut line)
+            .expect("read ready line");
+        assert_eq!(line.trim(), "ready");
+        NetNs { child }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.pid()))
+    }
+
+    /// Run `sh -c script` in this namespace.
+    fn sh(&self, script: &str) -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net={}", self.path().display()))
+            .args(["sh", "-c", script])
+            .output()
+            .expect("run nsenter")
+    }
+
+    /// Run `sh -c script` here and insist on success.
+    fn ok(&self, script: &str) {
+        let out = self.sh(script);
+        assert!(
+            out.status.success(),
+            "`{script}` failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `ip -j ARGS` here, parsed.
+    fn ip(&self, args: &str) -> Value {
+        let out = self.sh(&format!("ip -j {args}"));
+        assert!(
+            out.status.success(),
+            "ip {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("ip -j output is JSON")
+    }
+
+    /// Interface names in this namespace, sorted.
+    fn links(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ip("link show")
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|l| l["ifname"].as_str().unwrap_or_default().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Run `f` on a thread inside this namespace.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = self.path();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                network::join_netns(&path).expect("join test netns");
+                f()
+            })
+            .join()
+            .expect("thread in netns panicked")
+        })
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A host namespace with bridge `br` holding 10.213.0.1/24 and fd13::1/64, up.
+fn host_with_bridge(br: &str) -> NetNs {
+    let host = NetNs::new(None);
+    host.ok(&format!(
+        "ip link set lo up && ip link add {br} type bridge && \
+         ip addr add 10.213.0.1/24 dev {br} && ip addr add fd13::1/64 dev {br} nodad && \
+         ip link set {br} up"
+    ));
+    host
+}
+
+fn cidr(s: &str) -> Cidr {
+    let (a, p) = s.split_once('/').expect("cidr");
+    Cidr {
+        addr: a.parse().expect("address"),
+        prefix: p.parse().expect("prefix"),
+    }
+}
+
+fn veth(bridge: &str, addr: &str) -> Veth {
+    Veth {
+        bridge: bridge.into(),
+        veth_prefix: "nst".into(),
+        address: Some(cidr(addr)),
+        gateway: Some("10.213.0.1".parse().unwrap()),
+        ..Veth::default()
+    }
+}
+
+fn link<'a>(links: &'a Value, name: &str) -> &'a Value {
+    links
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["ifname"] == name))
+        .unwrap_or_else(|| panic!("no link {name} in {links}"))
+}
+
+fn has_flag(link: &Value, flag: &str) -> bool {
+    link["flags"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x == flag))
+}
+
+fn has_addr(link: &Value, addr: &str, prefix: u64) -> bool {
+    link["addr_info"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|i| i["local"] == addr && i["prefixlen"] == prefix)
+    })
+}
+
+#[test]
+fn veth_on_bridge_end_to_end() {
+    if !can_run("veth_on_bridge_end_to_end") {
+        return;
+    }
+    let host = host_with_bridge("nsbr0");
+    let ct = NetNs::new(Some(&host));
+    let v = Veth {
+        mac_address: Some([0x02, 0x42, 0x0a, 0xd5, 0x00, 0x02]),
+        ipv6_address: Some(cidr("fd13::2/64")),
+        ipv6_gateway: Some("fd13::1".parse().unwrap()),
+        mtu: 1400,
+        txqueuelen: 321,
+        ..veth("nsbr0", "10.213.0.2/24")
+    };
+    let nets = [Network::Loopback, Network::Veth(v)];
+    let routes = [
+        Route {
+            destination: Some(cidr("10.99.0.0/16")),
+            gateway: Some("10.213.0.1".parse().unwrap()),
+            ..Route::default()
+        },
+        Route {
+            destination: Some(cidr("10.98.0.0/24")),
+            source: Some("10.213.0.2".parse().unwrap()),
+            interface_name: Some("eth0".into()),
+            ..Route::default()
+        },
+    ];
+
+    host.run(|| network::check_host(&nets)).expect("check_host");
+    let state = host
+        .run(|| network::setup_host(&nets, ct.pid()))
+        .expect("setup_host");
+    assert!(
+        state.veth_host.starts_with("nst") && state.veth_host.len() == 10,
+        "{state:?}"
+    );
+    assert_eq!(state.interfaces.len(), 1);
+    assert_eq!(state.interfaces[0].container_name, "eth0");
+    assert_eq!(state.veth_child, state.interfaces[0].child);
+
+    // Host end: on the bridge, MTU, txqueuelen, up.
+    let hl = host.ip(&format!("-d link show {}", state.veth_host));
+    let hl = link(&hl, &state.veth_host);
+    assert_eq!(hl["master"], "nsbr0");
+    assert_eq!(hl["mtu"], 1400);
+    assert_eq!(hl["txqlen"], 321);
+    assert!(has_flag(hl, "UP"), "{hl}");
+    // Peer: already in the container's namespace, same MTU, still down.
+    let pl = ct.ip(&format!("link show {}", state.veth_child));
+    let pl = link(&pl, &state.veth_child);
+    assert_eq!(pl["mtu"], 1400);
+    assert!(!has_flag(pl, "UP"));
+
+    ct.run(|| network::setup_container(&nets, &routes, &state))
+        .expect("setup_container");
+
+    assert_eq!(ct.links(), ["eth0", "lo"]);
+    let addrs = ct.ip("addr show");
+    assert!(has_flag(link(&addrs, "lo"), "UP"));
+    let eth0 = link(&addrs, "eth0");
+    assert!(has_flag(eth0, "UP"), "{eth0}");
+    assert_eq!(eth0["mtu"], 1400);
+    assert_eq!(eth0["address"], "02:42:0a:d5:00:02");
+    assert!(has_addr(eth0, "10.213.0.2", 24), "{eth0}");
+    assert!(has_addr(eth0, "fd13::2", 64), "{eth0}");
+
+    let r4 = ct.ip("route show");
+    let r4 = r4.as_array().unwrap();
+    let find = |dst: &str| {
+        r4.iter()
+            .find(|r| r["dst"] == dst)
+            .unwrap_or_else(|| panic!("{dst}"))
+    };
+    assert_eq!(find("default")["gateway"], "10.213.0.1");
+    assert_eq!(find("default")["dev"], "eth0");
+    assert_eq!(find("10.99.0.0/16")["gateway"], "10.213.0.1");
+    assert_eq!(find("10.98.0.0/24")["dev"], "eth0");
+    assert_eq!(find("10.98.0.0/24")["prefsrc"], "10.213.0.2");
+    assert_eq!(find("10.98.0.0/24")["scope"], "link");
+    let r6 = ct.ip("-6 route show default");
+    assert_eq!(r6[0]["gateway"], "fd13::1");
+
+    ct.ok("busybox ping -c 1 -W 3 10.213.0.1");
+    ct.ok("busybox ping -6 -c 1 -W 3 fd13::1");
+
+    // Counters from the container's side: it sent the echo requests.
+    let stats = host.run(|| network::stats(&state)).expect("stats");
+    let eth0 = &stats["eth0"];
+    assert!(eth0["tx_packets"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(eth0["rx_packets"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(eth0["tx_bytes"].as_u64().unwrap() >= 2 * 84, "{stats}");
+    let ct_view = ct.ip("-s link show eth0");
+    let ct_tx = ct_view[0]["stats64"]["tx"]["packets"].as_u64().unwrap();
+    assert_eq!(
+        eth0["tx_packets"].as_u64().unwrap(),
+        ct_tx,
+        "{stats} vs {ct_view}"
+    );
+
+    host.run(|| network::teardown_host(&state))
+        .expect("teardown_host");
+    assert_eq!(host.links(), ["lo", "nsbr0"]);
+    assert_eq!(ct.links(), ["lo"]);
+    // Twice is fine: the link is already gone.
+    host.run(|| network::teardown_host(&state))
+        .expect("second teardown_host");
+}
+
+#[test]
+fn missing_bridge_fails_before_and_during_setup_leaving_nothing() {
+    if !can_run("missing_bridge_fails_before_and_during_setup_leaving_nothing") {
+        return;
+    }
+    let host = host_with_bridge("nsbr0");
+    let ct = NetNs::new(Some(&host));
+    let nets = [Network::Veth(veth("nope0", "10.213.0.2/24"))];
+    let err = host.run(|| network::check_host(&nets)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network veth: bridge \"nope0\" does not exist"
+    );
+    let err = host
+        .run(|| network::setup_host(&nets, ct.pid()))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network veth: bridge \"nope0\" does not exist"
+    );
+    assert_eq!(host.links(), ["lo", "nsbr0"]);
+    assert_eq!(ct.links(), ["lo"]);
+
+    // A link that is not a bridge is refused by name.
+    host.ok("ip link add notbr0 type veth peer name notbr1");
+    let nets = [Network::Veth(veth("notbr0", "10.213.0.2/24"))];
+    let err = host.run(|| network::check_host(&nets)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network veth: \"notbr0\" is not a bridge (it is a veth link)"
+    );
+}
+
+#[test]
+fn kernel_errors_carry_the_extended_ack_and_undo_everything() {
+    if !can_run("kernel_errors_carry_the_extended_ack_and_undo_everything") {
+        return;
+    }
+    let host = host_with_bridge("nsbr0");
+    let ct = NetNs::new(Some(&host));
+
+    // A first pair (on a bridge this call creates) succeeds, the second fails in
+    // the kernel: both the pair and the new bridge are removed again.
+    let made = Veth {
+        create_bridge: true,
+        ..veth("nsbrnew", "10.214.0.2/24")
+    };
+    let bad = Veth {
+        mtu: 70000,
+        ..veth("nsbr0", "10.213.0.3/24")
+    };
+    let nets = [Network::Veth(made), Network::Veth(bad)];
+    host.run(|| network::check_host(&nets))
+        .expect("check_host passes");
+    let err = host
+        .run(|| network::setup_host(&nets, ct.pid()))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("network veth: create nst"), "{msg}");
+    assert!(msg.contains("on bridge nsbr0"), "{msg}");
+    // (The veth driver gives no extended ack for a bad MTU.)
+    let tail = format!(" in the netns of pid {}): Invalid argument", ct.pid());
+    assert!(msg.ends_with(&tail), "{msg}");
+    assert_eq!(host.links(), ["lo", "nsbr0"]);
+    assert_eq!(ct.links(), ["lo"]);
+
+    // A route the kernel refuses, inside the container: its own words come
+    // from NLMSGERR_ATTR_MSG.
+    let err = ct
+        .run(|| {
+            let routes = [Route {
+                destination: Some(cidr("10.9.0.0/16")),
+                gateway: Some("10.50.0.1".parse().unwrap()),
+                ..Route::default()
+            }];
+            network::setup_container(&[Network::Loopback], &routes, &NetState::default())
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network route: add 10.9.0.0/16 via 10.50.0.1: Nexthop has invalid gateway: \
+         Network is unreachable"
+    );
+    // The batch ran in order: lo came up before the route failed.
+    assert!(has_flag(link(&ct.ip("link show lo"), "lo"), "UP"));
+}
+
+#[test]
+fn create_bridge_makes_an_addressed_bridge_the_container_can_reach() {
+    if !can_run("create_bridge_makes_an_addressed_bridge_the_container_can_reach") {
+        return;
+    }
+    let host = NetNs::new(None);
+    let ct = NetNs::new(Some(&host));
+    let v = Veth {
+        create_bridge: true,
+        ..veth("nsbrnew", "10.213.0.9/24")
+    };
+    let nets = [Network::Veth(v)];
+    host.run(|| network::check_host(&nets)).expect("check_host");
+    let state = host
+        .run(|| network::setup_host(&nets, ct.pid()))
+        .expect("setup_host");
+    let br = host.ip("addr show nsbrnew");
+    let br = link(&br, "nsbrnew");
+    assert!(has_flag(br, "UP"), "{br}");
+    assert!(has_addr(br, "10.213.0.1", 24), "{br}");
+    ct.run(|| network::setup_container(&nets, &[], &state))
+        .expect("setup_container");
+    ct.ok("busybox ping -c 1 -W 3 10.213.0.1");
+    host.run(|| network::teardown_host(&state))
+        .expect("teardown");
+    // The bridge stays: other containers may use it.
+    assert_eq!(host.links(), ["lo", "nsbrnew"]);
+}
+
+#[test]
+fn two_containers_on_one_bridge_reach_each_other() {
+    if !can_run("two_containers_on_one_bridge_reach_each_other") {
+        return;
+    }
+    let host = host_with_bridge("nsbr0");
+    let (a, b) = (NetNs::new(Some(&host)), NetNs::new(Some(&host)));
+    let net_a = [
+        Network::Loopback,
+        Network::Veth(veth("nsbr0", "10.213.0.11/24")),
+    ];
+    let net_b = [
+        Network::Loopback,
+        Network::Veth(veth("nsbr0", "10.213.0.12/24")),
+    ];
+    let sa = host
+        .run(|| network::setup_host(&net_a, a.pid()))
+        .expect("setup_host a");
+    let sb = host
+        .run(|| network::setup_host(&net_b, b.pid()))
+        .expect("setup_host b");
+    assert_ne!(sa.veth_host, sb.veth_host);
+    a.run(|| network::setup_container(&net_a, &[], &sa))
+        .expect("setup_container a");
+    b.run(|| network::setup_container(&net_b, &[], &sb))
+        .expect("setup_container b");
+    b.ok("busybox ping -c 1 -W 3 10.213.0.11");
+    a.ok("busybox ping -c 1 -W 3 10.213.0.12");
+    // When a container's namespace dies, the kernel removes its pair.
+    drop(a);
+    let gone = (0..200).any(|_| {
+        let links = host.links();
+        if !links.contains(&sa.veth_host) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        false
+    });
+    assert!(
+        gone,
+        "{} still on the host after its namespace died",
+        sa.veth_host
+    );
+    host.run(|| network::teardown_host(&sa))
+        .expect("teardown of a vanished pair");
+    assert!(host.links().contains(&sb.veth_host));
+}
+
+#[test]
+fn loopback_only_container_sees_only_lo_up() {
+    if !can_run("loopback_only_container_sees_only_lo_up") {
+        return;
+    }
+    let ct = NetNs::new(None);
+    assert!(!has_flag(link(&ct.ip("link show lo"), "lo"), "UP"));
+    let state = ct
+        .run(|| network::setup_host(&[Network::Loopback], 1))
+        .expect("setup_host");
+    assert_eq!(state, NetState::default());
+    ct.run(|| network::setup_container(&[Network::Loopback], &[], &state))
+        .expect("lo up");
+    assert_eq!(ct.links(), ["lo"]);
+    assert!(has_flag(link(&ct.ip("link show lo"), "lo"), "UP"));
+    ct.ok("busybox ping -c 1 -W 3 127.0.0.1");
+}
+
+#[test]
+fn netns_strategy_records_and_joins_the_namespace() {
+    if !can_run("netns_strategy_records_and_joins_the_namespace") {
+        return;
+    }
+    let prepared = NetNs::new(None);
+    prepared.ok("ip link add marker0 type bridge");
+    let path = prepared.path();
+    let nets = [Network::Netns {
+        ns_path: path.clone(),
+    }];
+    network::check_host(&nets).expect("check_host");
+    let state = network::setup_host(&nets, prepared.pid()).expect("setup_host");
+    assert_eq!(Path::new(&state.ns_path), path);
+    let ns_id = |p: &Path| std::fs::read_link(p).expect("readlink ns");
+    let want = ns_id(&path);
+    let seen = std::thread::scope(|s| {
+        s.spawn(|| {
+            network::join_netns(Path::new(&state.ns_path)).expect("join_netns");
+            network::setup_container(&nets, &[], &state).expect("nothing to do");
+            let mut sock = network::netlink::Socket::open().expect("netlink socket");
+            let marker = network::link::get_link(&mut sock, "marker0", "look up marker0")
+                .expect("RTM_GETLINK marker0");
+            (
+                ns_id(Path::new("/proc/thread-self/ns/net")),
+                marker.map(|l| l.name),
+            )
+        })
+        .join()
+        .expect("thread")
+    });
+    assert_eq!(seen.0, want);
+    assert_eq!(seen.1.as_deref(), Some("marker0"));
+    let err = network::join_netns(Path::new("/nonexistent/ns")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "network netns: open /nonexistent/ns: No such file or directory"
+    );
+}
+
+// ---- Whole containers: `nsinit exec` run inside the test's host namespace ----
+
+mod containers {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+
+    use super::{NetNs, host_with_bridge};
+    use crate::common::{self, Container, bin};
+
+    fn can_run(test: &str) -> bool {
+        super::can_run(test) && common::can_run()
+    }
+
+    /// `nsinit --root DIR exec ARGS…` inside `host`'s network namespace.
+    fn nsinit(host: &NetNs, c: &Container, args: &[&str]) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", host.path().display()))
+            .arg(bin())
+            .arg("--root")
+            .arg(&c.dir)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn veth_config(addr: &str, extra: Value) -> Value {
+        let mut cfg = common::base_config();
+        let mut veth = json!({
+            "type": "veth", "bridge": "nsbr0", "veth_prefix": "nsv",
+            "address": addr, "gateway": "10.213.0.1", "mtu": 1400
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            veth[k] = v.clone();
+        }
+        cfg["networks"] = json!([{"type": "loopback"}, veth]);
+        cfg
+    }
+
+    /// A container running `script` then blocking on stdin; returns once the
+    /// script printed READY, with everything it printed before.
+    fn start(host: &NetNs, c: &Container, script: &str) -> (Child, String) {
+        let full = format!("{script}; echo READY; read x");
+        let mut child = nsinit(host, c, &["exec", "sh", "-c", &full])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn nsinit");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            if out.read_line(&mut line).expect("read container output") == 0 {
+                panic!("container ended before READY: {text}");
+            }
+            if line.trim() == "READY" {
+                break;
+            }
+            text.push_str(&line);
+        }
+        // nsinit writes state.json once the exec is confirmed, which can be
+        // after the container's first output.
+        c.wait_for_state();
+        (child, text)
+    }
+
+    /// Let the container's `read` return and wait for nsinit.
+    fn finish(mut child: Child) {
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let status = child.wait().expect("wait nsinit");
+        assert!(status.success(), "nsinit exited with {status}");
+    }
+
+    fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "timed out waiting: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn bridged_container_is_configured_and_reaches_the_gateway() {
+        if !can_run("bridged_container_is_configured_and_reaches_the_gateway") {
+            return;
+        }
+        let host = host_with_bridge("nsbr0");
+        let cfg = veth_config("10.213.0.2/24", json!({"mac_address": "02:42:0a:d5:00:02"}));
+        let c = Container::new("net-bridged", &cfg);
+        let (child, seen) = start(
+            &host,
+            &c,
+            "ls /sys/class/net; cat /sys/class/net/eth0/mtu /sys/class/net/eth0/address \
+             /sys/class/net/lo/flags; ip -4 addr show eth0; ip route; \
+             ping -c 1 -W 3 10.213.0.1 >/dev/null && echo PING-OK",
+        );
+        for want in [
+            "eth0\nlo\n",
+            "1400\n02:42:0a:d5:00:02\n0x9\n",
+            "inet 10.213.0.2/24",
+            "default via 10.213.0.1 dev eth0",
+            "PING-OK",
+        ] {
+            assert!(seen.contains(want), "{want:?} not in:\n{seen}");
+        }
+        // While it runs: the host end is on the bridge and recorded in state.json.
+        let st = c.state();
+        let host_end = st["network_state"]["veth_host"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(host_end.starts_with("nsv"), "{st}");
+        let l = host.ip(&format!("link show {host_end}"));
+        assert_eq!(l[0]["master"], "nsbr0");
+        // `nsinit stats` sees the ping from the container's side.
+        let o = nsinit(&host, &c, &["stats"]).output().unwrap();
+        let stats: Value = serde_json::from_slice(&common::ok(&o).into_bytes()).unwrap();
+        assert!(
+            stats["network"]["eth0"]["tx_packets"].as_u64().unwrap() >= 1,
+            "{stats}"
+        );
+        finish(child);
+        assert!(!host.links().contains(&host_end), "{host_end} left behind");
+        assert_eq!(host.links(), ["lo", "nsbr0"]);
+    }
+
+    #[test]
+    fn second_container_on_the_bridge_pings_the_first() {
+        if !can_run("second_container_on_the_bridge_pings_the_first") {
+            return;
+        }
+        let host = host_with_bridge("nsbr0");
+        let a = Container::new("net-a", &veth_config("10.213.0.11/24", json!({})));
+        let b = Container::new("net-b", &veth_config("10.213.0.12/24", json!({})));
+        let (child_a, _) = start(&host, &a, "true");
+        let o = nsinit(
+            &host,
+            &b,
+            &["exec", "ping", "-c", "1", "-W", "3", "10.213.0.11"],
+        )
+        .output()
+        .unwrap();
+        common::ok(&o);
+        finish(child_a);
+        assert_eq!(host.links(), ["lo", "nsbr0"]);
+    }
+
+    #[test]
+    fn host_veth_is_gone_after_nsinit_is_killed() {
+        if !can_run("host_veth_is_gone_after_nsinit_is_killed") {
+            return;
+        }
+        let host = host_with_bridge("nsbr0");
+        let c = Container::new("net-kill", &veth_config("10.213.0.21/24", json!({})));
+        let (mut child, _) = start(&host, &c, "true");
+        let host_end = c.state()["network_state"]["veth_host"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(host.links().contains(&host_end));
+        child.kill().expect("kill nsinit");
+        let _ = child.wait();
+        wait_until("the host veth to vanish", || {
+            !host.links().contains(&host_end)
+        });
+    }
+
+    #[test]
+    fn missing_bridge_fails_before_start_and_leaves_nothing() {
+        if !can_run("missing_bridge_fails_before_start_and_leaves_nothing") {
+            return;
+        }
+        let host = host_with_bridge("nsbr0");
+        let mut cfg = veth_config("10.213.0.31/24", json!({}));
+        cfg["networks"][1]["bridge"] = json!("nope0");
+        let c = Container::new("net-nobr", &cfg);
+        let o = nsinit(&host, &c, &["exec", "true"]).output().unwrap();
+        assert!(!o.status.success());
+        let err = common::err(&o);
+        assert!(
+            err.contains("network veth: bridge \"nope0\" does not exist"),
+            "{err}"
+        );
+        assert_eq!(host.links(), ["lo", "nsbr0"]);
+        assert!(!c.dir.join("state.json").exists());
+    }
+
+    #[test]
+    fn loopback_only_container_sees_only_lo() {
+        if !can_run("loopback_only_container_sees_only_lo") {
+            return;
+        }
+        let host = NetNs::new(None);
+        let c = Container::new("net-lo", &common::base_config());
+        let o = nsinit(&host, &c, &["exec", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c 1 -W 3 127.0.0.1 >/dev/null && echo PING-OK"])
+            .output()
+            .unwrap();
+        assert_eq!(common::ok(&o), "lo\n0x9\nPING-OK\n");
+        assert_eq!(host.links(), ["lo"]);
+    }
+
+    #[test]
+    fn netns_strategy_joins_a_prepared_namespace() {
+        if !can_run("netns_strategy_joins_a_prepared_namespace") {
+            return;
+        }
+        let prepared = NetNs::new(None);
+        prepared.ok("ip link add marker0 type bridge && ip addr add 10.77.0.1/24 dev marker0 && ip link set marker0 up");
+        let mut cfg = common::base_config();
+        cfg["namespaces"] = json!({"NEWNS": true, "NEWUTS": true, "NEWIPC": true, "NEWPID": true});
+        cfg["networks"] = json!([{"type": "netns", "ns_path": prepared.path()}]);
+        let c = Container::new("net-netns", &cfg);
+        let o = c.exec(&["sh", "-c", "ls /sys/class/net; ip -4 addr show marker0"]);
+        let s = common::ok(&o);
+        assert!(s.starts_with("lo\nmarker0\n"), "{s}");
+        assert!(s.contains("inet 10.77.0.1/24"), "{s}");
+    }
+}
