@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod container;
 pub mod error;
+pub mod init;
 pub mod log;
 pub mod network;
 pub mod rootfs;
