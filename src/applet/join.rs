@@ -97,12 +97,16 @@ fn by_pid(args: &[OsString]) -> bool {
         {
             return true;
         }
-        // Short option clusters like -mt.
-        if !s.starts_with("--")
-            && s.contains('t')
-            && s.chars().skip(1).all(|c| "amuinpUCTrwt".contains(c))
-        {
-            return true;
+        // Short option clusters like -mt1: -t before any option that takes a value.
+        if !s.starts_with("--") {
+            for c in s.chars().skip(1) {
+                if c == 't' {
+                    return true;
+                }
+                if !"amuinpUCTrw".contains(c) {
+                    break;
+                }
+            }
         }
     }
     false

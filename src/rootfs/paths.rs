@@ -45,22 +45,44 @@ pub fn split_parent(path: &str) -> (&str, &str) {
 }
 
 /// `mkdir -p` inside the root; returns an `O_PATH` descriptor of the directory.
+/// A dangling symlink on the way is followed (inside the root) and its
+/// target created, as `mkdir -p` through the link would.
 pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd> {
+    mkdir_all_depth(root, path, 0)
+}
+
+fn mkdir_all_depth(root: BorrowedFd<'_>, path: &str, depth: u32) -> Result<OwnedFd> {
     match open_in_root(root, path) {
         Ok(fd) => return Ok(fd),
         Err(Errno::NOENT) => {}
         Err(e) => return Err(e).ctx(|| format!("open {path} in the rootfs")),
     }
+    if depth > 40 {
+        return Err(Errno::LOOP).ctx(|| format!("mkdir {path} in the rootfs"));
+    }
     let mut parent = open_in_root(root, "/").ctx(|| "open the rootfs")?;
     let mut prefix = String::new();
     for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        let dir_of_comp = if prefix.is_empty() { "/".to_string() } else { prefix.clone() };
         prefix.push('/');
         prefix.push_str(comp);
         match rustix::fs::mkdirat(&parent, comp, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(e).ctx(|| format!("mkdir {prefix} in the rootfs")),
         }
-        parent = open_in_root(root, &prefix).ctx(|| format!("open {prefix} in the rootfs"))?;
+        parent = match open_in_root(root, &prefix) {
+            Err(Errno::NOENT) => {
+                // A dangling symlink: create its target, resolved inside the root.
+                let target = rustix::fs::readlinkat(&parent, comp, Vec::new())
+                    .ctx(|| format!("readlink {prefix} in the rootfs"))?;
+                let target = target.to_string_lossy();
+                let resolved =
+                    if target.starts_with('/') { target.into_owned() } else { format!("{dir_of_comp}/{target}") };
+                mkdir_all_depth(root, &resolved, depth + 1)?;
+                open_in_root(root, &prefix).ctx(|| format!("open {prefix} in the rootfs"))?
+            }
+            r => r.ctx(|| format!("open {prefix} in the rootfs"))?,
+        };
     }
     Ok(parent)
 }
