@@ -87,9 +87,13 @@ pub fn wait_empty(what: &Path, mut list: impl FnMut() -> Result<Vec<i32>>) -> Re
 }
 
 /// v2: `cgroup.kill` SIGKILLs the whole subtree at once, including processes
-/// forking as it runs.
-pub fn kill_v2(dir: &Path) -> Result<()> {
+/// forking as it runs. Tasks frozen by a v1 freezer (a paused container on a
+/// hybrid machine) only die once thawed, so `freezer` is thawed after the kill.
+pub fn kill_v2(dir: &Path, freezer: Option<&Freezer>) -> Result<()> {
     fs::write(dir, "cgroup.kill", 1)?;
+    if let Some(f @ Freezer::V1(_)) = freezer {
+        f.set(false)?;
+    }
     wait_empty(dir, || fs::procs(dir))
 }
 

@@ -214,15 +214,17 @@ impl CgroupManager {
 
     /// SIGKILL every process of the container and wait until none is left:
     /// v2 `cgroup.kill` when the kernel has it, else freeze, kill each, thaw.
+    /// A paused (frozen) container is thawed so the kills take effect.
     pub fn kill_all(&self) -> Result<()> {
         let what = self
             .dirs()
             .first()
             .map(|d| d.to_path_buf())
             .unwrap_or_default();
+        let freezer = self.freezer();
         let result = match self.path(UNIFIED).filter(|d| fs::exists(d, "cgroup.kill")) {
-            Some(dir) => freezer::kill_v2(dir),
-            None => freezer::kill_each(self.freezer().as_ref(), &mut || self.pids(), &what),
+            Some(dir) => freezer::kill_v2(dir, freezer.as_ref()),
+            None => freezer::kill_each(freezer.as_ref(), &mut || self.pids(), &what),
         };
         result.ctx(|| "cgroups")
     }

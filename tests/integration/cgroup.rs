@@ -41,7 +41,10 @@ fn v2_only(test: &str) -> Option<Layout> {
         return None;
     }
     match Layout::detect().ok().and_then(|l| l.unified) {
-        Some(u) => Some(Layout { v1: Vec::new(), unified: Some(u) }),
+        Some(u) => Some(Layout {
+            v1: Vec::new(),
+            unified: Some(u),
+        }),
         None => {
             eprintln!("SKIP cgroup::{test}: cgroup2 is not mounted");
             None
@@ -54,13 +57,20 @@ fn parent_name(test: &str) -> String {
 }
 
 fn config(test: &str) -> Cgroups {
-    Cgroups { name: "c".into(), parent: parent_name(test), allow_all_devices: true, ..Default::default() }
+    Cgroups {
+        name: "c".into(),
+        parent: parent_name(test),
+        allow_all_devices: true,
+        ..Default::default()
+    }
 }
 
 /// Every directory under /sys/fs/cgroup whose name starts with `prefix`.
 fn leftovers(prefix: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             if !e.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
@@ -86,11 +96,17 @@ struct Guard {
 
 impl Guard {
     fn new(cfg: &Cgroups) -> Guard {
-        Guard { m: CgroupManager::create(cfg).expect("create"), children: Vec::new() }
+        Guard {
+            m: CgroupManager::create(cfg).expect("create"),
+            children: Vec::new(),
+        }
     }
 
     fn on(cfg: &Cgroups, layout: &Layout) -> Guard {
-        Guard { m: CgroupManager::create_at(cfg, layout).expect("create"), children: Vec::new() }
+        Guard {
+            m: CgroupManager::create_at(cfg, layout).expect("create"),
+            children: Vec::new(),
+        }
     }
 
     /// Start `sh -c script`, put it in the cgroups, then let it go (it
@@ -114,7 +130,12 @@ impl Guard {
     /// Stderr of the i-th child, after it exited.
     fn stderr(&mut self, i: usize) -> String {
         let mut s = String::new();
-        self.children[i].stderr.take().unwrap().read_to_string(&mut s).unwrap();
+        self.children[i]
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         s
     }
 
@@ -122,7 +143,7 @@ impl Guard {
     fn finish(mut self, test: &str) {
         self.m.destroy().expect("destroy");
         for c in &mut self.children {
-            c.wait().unwrap();
+            assert!(reap(c), "pid {} survived destroy", c.id());
         }
         for dir in self.m.paths().values() {
             assert!(!dir.exists(), "{} left behind", dir.display());
@@ -135,10 +156,26 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        let _ = self.m.thaw();
         let _ = self.m.destroy();
         for c in &mut self.children {
             let _ = c.kill();
-            let _ = c.wait();
+            if !reap(c) {
+                eprintln!("cgroup tests: pid {} did not die; leaving it", c.id());
+            }
+        }
+    }
+}
+
+/// Wait (at most 10 s, never forever: a frozen child would hang the suite)
+/// for `c` to exit; true when it did.
+fn reap(c: &mut Child) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.try_wait() {
+            Ok(Some(_)) => return true,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => return false,
         }
     }
 }
@@ -150,7 +187,10 @@ fn line(out: &mut BufReader<ChildStdout>) -> String {
 }
 
 fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap().trim().to_string()
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// Field 3 of /proc/PID/stat: the scheduler state letter.
@@ -160,7 +200,16 @@ fn proc_state(pid: i32) -> char {
 }
 
 fn dev(kind: DeviceKind, major: Option<u32>, minor: Option<u32>, perms: &str) -> Device {
-    Device { kind, path: None, major, minor, permissions: perms.into(), file_mode: 0o666, uid: 0, gid: 0 }
+    Device {
+        kind,
+        path: None,
+        major,
+        minor,
+        permissions: perms.into(),
+        file_mode: 0o666,
+        uid: 0,
+        gid: 0,
+    }
 }
 
 #[test]
@@ -185,19 +234,35 @@ fn v1_limits_read_back_and_the_process_is_in_every_hierarchy() {
     let paths = g.m.paths();
     let p = |c: &str| paths[c].clone();
     assert_eq!(read(&p("memory"), "memory.limit_in_bytes"), "33554432");
-    assert_eq!(read(&p("memory"), "memory.memsw.limit_in_bytes"), "50331648");
+    assert_eq!(
+        read(&p("memory"), "memory.memsw.limit_in_bytes"),
+        "50331648"
+    );
     assert_eq!(read(&p("memory"), "memory.soft_limit_in_bytes"), "16777216");
     assert_eq!(read(&p("cpu"), "cpu.shares"), "512");
     assert_eq!(read(&p("cpu"), "cpu.cfs_quota_us"), "50000");
     assert_eq!(read(&p("cpu"), "cpu.cfs_period_us"), "100000");
     assert_eq!(read(&p("cpuset"), "cpuset.cpus"), "0");
-    assert!(!read(&p("cpuset"), "cpuset.mems").is_empty(), "mems copied down");
+    assert!(
+        !read(&p("cpuset"), "cpuset.mems").is_empty(),
+        "mems copied down"
+    );
     assert_eq!(read(&p("pids"), "pids.max"), "10");
-    let weight = ["blkio.weight", "blkio.bfq.weight"].map(|f| std::fs::read_to_string(p("blkio").join(f)));
-    assert!(weight.iter().flatten().any(|w| w.trim() == "500" || w.contains("default 500")), "{weight:?}");
+    let weight =
+        ["blkio.weight", "blkio.bfq.weight"].map(|f| std::fs::read_to_string(p("blkio").join(f)));
+    assert!(
+        weight
+            .iter()
+            .flatten()
+            .any(|w| w.trim() == "500" || w.contains("default 500")),
+        "{weight:?}"
+    );
     // Placement: below the test's own cgroup in each hierarchy.
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let own_mem = own.lines().find_map(|l| l.strip_prefix(|c: char| c.is_ascii_digit()).and_then(|l| l.strip_prefix(":memory:")));
+    let own_mem = own.lines().find_map(|l| {
+        l.strip_prefix(|c: char| c.is_ascii_digit())
+            .and_then(|l| l.strip_prefix(":memory:"))
+    });
     let want = Path::new("/sys/fs/cgroup/memory")
         .join(own_mem.unwrap().trim_start_matches('/'))
         .join(parent_name(test))
@@ -217,7 +282,9 @@ fn v1_limits_read_back_and_the_process_is_in_every_hierarchy() {
         let cg: PathBuf = parts.collect();
         let want = format!(":/{}", cg.display());
         assert!(
-            theirs.lines().any(|l| l.contains(controller.as_str()) && l.ends_with(&want)),
+            theirs
+                .lines()
+                .any(|l| l.contains(controller.as_str()) && l.ends_with(&want)),
             "{controller} ({hier}): {want} not in\n{theirs}"
         );
     }
@@ -231,9 +298,12 @@ fn pids_limit_10_makes_the_11th_process_fail() {
     if !can_run(test) {
         return;
     }
-    let mut g = Guard::new(&Cgroups { pids_limit: Some(10), ..config(test) });
+    let mut g = Guard::new(&Cgroups {
+        pids_limit: Some(10),
+        ..config(test)
+    });
     let (_, mut out) =
-        g.spawn("read go; n=0; while [ $n -lt 12 ]; do sleep 100 & n=$((n+1)); echo started $n; done; echo all");
+        g.spawn("read go; n=0; while [ $n -lt 12 ]; do sleep 100 >/dev/null 2>&1 & n=$((n+1)); echo started $n; done; echo all");
     let mut lines = Vec::new();
     loop {
         let l = line(&mut out);
@@ -243,35 +313,37 @@ fn pids_limit_10_makes_the_11th_process_fail() {
         lines.push(l);
     }
     // sh itself and nine sleeps are ten processes: the tenth sleep cannot fork.
-    assert_eq!(lines.last().map(String::as_str), Some("started 9"), "{lines:?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("started 9"),
+        "{lines:?}"
+    );
     let status = g.children[0].wait().unwrap();
     assert!(!status.success());
     let err = g.stderr(0);
     assert!(err.contains("fork"), "sh's complaint: {err}");
     let pids = g.m.path("pids").unwrap().to_path_buf();
     assert_eq!(read(&pids, "pids.current"), "9", "the nine sleeps remain");
-    assert!(read(&pids, "pids.events").contains("max 1"), "{}", read(&pids, "pids.events"));
+    assert!(
+        read(&pids, "pids.events").contains("max 1"),
+        "{}",
+        read(&pids, "pids.events")
+    );
     assert_eq!(g.m.pids().unwrap().len(), 9);
     g.finish(test);
 }
 
-/// The counter a spinning `sh` writes to `file`.
+/// The counter a spinning `sh` keeps: the size of the file it appends to
+/// (a size never reads half-written, unlike a rewritten number).
 fn counter(file: &Path) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let s = std::fs::read_to_string(file).unwrap_or_default();
-        if let Ok(n) = s.trim().parse() {
-            return n;
-        }
-        assert!(Instant::now() < deadline, "no counter in {}", file.display());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    std::fs::metadata(file).map_or(0, |m| m.len())
 }
 
 fn freeze_round_trip(g: &mut Guard, test: &str, frozen_states: &str) {
     let file = std::env::temp_dir().join(format!("{}.count", parent_name(test)));
+    let _ = std::fs::remove_file(&file);
     let script = format!(
-        "read go; echo in; i=0; while :; do i=$((i+1)); echo $i > {}; done",
+        "read go; echo in; while :; do echo x >> {}; done",
         file.display()
     );
     let (pid, mut out) = g.spawn(&script);
@@ -281,8 +353,12 @@ fn freeze_round_trip(g: &mut Guard, test: &str, frozen_states: &str) {
     assert!(counter(&file) > start, "the counter runs");
 
     g.m.freeze().unwrap();
+    assert!(g.m.is_frozen());
     let state = proc_state(pid);
-    assert!(frozen_states.contains(state), "frozen process state {state}");
+    assert!(
+        frozen_states.contains(state),
+        "frozen process state {state}"
+    );
     let frozen_at = counter(&file);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(counter(&file), frozen_at, "no progress while frozen");
@@ -302,7 +378,26 @@ fn v1_freeze_stops_a_counter_and_thaw_resumes_it() {
     }
     let mut g = Guard::new(&config(test));
     freeze_round_trip(&mut g, test, "DT");
-    assert_eq!(read(g.m.path("freezer").unwrap(), "freezer.state"), "THAWED");
+    assert_eq!(
+        read(g.m.path("freezer").unwrap(), "freezer.state"),
+        "THAWED"
+    );
+    g.finish(test);
+}
+
+#[test]
+fn destroy_kills_a_paused_container() {
+    let test = "pausedkill";
+    if !can_run(test) {
+        return;
+    }
+    let mut g = Guard::new(&config(test));
+    let (pid, mut out) = g.spawn("read go; sleep 100 >/dev/null & echo in; while :; do :; done");
+    assert_eq!(line(&mut out), "in");
+    g.m.freeze().unwrap();
+    assert!(g.m.is_frozen());
+    assert!("DT".contains(proc_state(pid)));
+    // destroy must thaw for the SIGKILLs to land, and remove everything.
     g.finish(test);
 }
 
@@ -312,7 +407,11 @@ fn stats_are_plausible() {
     if !can_run(test) {
         return;
     }
-    let mut g = Guard::new(&Cgroups { memory: Some(64 << 20), pids_limit: Some(20), ..config(test) });
+    let mut g = Guard::new(&Cgroups {
+        memory: Some(64 << 20),
+        pids_limit: Some(20),
+        ..config(test)
+    });
     let (_, mut out) = g.spawn(
         "read go; x=$(head -c 4000000 /dev/zero | tr '\\0' a); i=0; \
          while [ $i -lt 200000 ]; do i=$((i+1)); done; echo ok; read wait",
@@ -321,13 +420,22 @@ fn stats_are_plausible() {
     let s = g.m.stats().unwrap();
     eprintln!("stats: {s}");
     assert!(s["memory"]["usage"].as_u64().unwrap() > 0);
-    assert!(s["memory"]["max_usage"].as_u64().unwrap() >= 4_000_000, "the 4 MB string was charged");
+    assert!(
+        s["memory"]["max_usage"].as_u64().unwrap() >= 4_000_000,
+        "the 4 MB string was charged"
+    );
     assert_eq!(s["memory"]["limit"], 64 << 20);
     assert_eq!(s["memory"]["failcnt"], 0);
     let total = s["cpu"]["usage_total"].as_u64().unwrap();
-    assert!(total > 10_000_000, "200000 shell loop iterations take more than 10 ms: {total} ns");
+    assert!(
+        total > 10_000_000,
+        "200000 shell loop iterations take more than 10 ms: {total} ns"
+    );
     let per_cpu = s["cpu"]["usage_per_cpu"].as_array().unwrap();
-    assert_eq!(per_cpu.len(), std::thread::available_parallelism().unwrap().get());
+    assert_eq!(
+        per_cpu.len(),
+        std::thread::available_parallelism().unwrap().get()
+    );
     let sum: u64 = per_cpu.iter().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(sum, total);
     assert!(s["cpu"]["usage_user"].as_u64().unwrap() > 0);
@@ -346,10 +454,16 @@ fn memory_limit_oom_kills_and_is_reported() {
     if !can_run(test) {
         return;
     }
-    let cfg = Cgroups { memory: Some(32 << 20), memory_swap: Some(32 << 20), ..config(test) };
+    // Without memory_swap: with memsw == memory, memsw is the counter that
+    // fails (memory.memsw.failcnt), and the test checks memory.failcnt.
+    let cfg = Cgroups {
+        memory: Some(32 << 20),
+        ..config(test)
+    };
     let mut g = Guard::new(&cfg);
     assert!(!g.m.oom_killed());
-    let (_, mut out) = g.spawn("read go; x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived");
+    let (_, mut out) =
+        g.spawn("read go; x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived");
     assert_eq!(line(&mut out), "", "sh must not survive");
     let status = g.children[0].wait().unwrap();
     assert_eq!(status.signal(), Some(9), "{status:?}");
@@ -367,7 +481,10 @@ fn check_device_rules(g: &mut Guard) {
     assert_eq!(line(&mut out), "end");
     g.children[0].wait().unwrap();
     let err = g.stderr(0);
-    assert!(err.contains("/dev/zero") && err.contains("Operation not permitted"), "{err}");
+    assert!(
+        err.contains("/dev/zero") && err.contains("Operation not permitted"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -382,7 +499,10 @@ fn v1_device_rules_deny_what_is_not_listed() {
         ..config(test)
     };
     let mut g = Guard::new(&cfg);
-    assert_eq!(read(g.m.path("devices").unwrap(), "devices.list"), "c 1:3 rwm");
+    assert_eq!(
+        read(g.m.path("devices").unwrap(), "devices.list"),
+        "c 1:3 rwm"
+    );
     check_device_rules(&mut g);
     g.finish(test);
 }
@@ -394,7 +514,11 @@ fn twenty_create_destroy_cycles_leave_nothing() {
         return;
     }
     for i in 0..20 {
-        let cfg = Cgroups { memory: Some(64 << 20), pids_limit: Some(50), ..config(test) };
+        let cfg = Cgroups {
+            memory: Some(64 << 20),
+            pids_limit: Some(50),
+            ..config(test)
+        };
         let mut g = Guard::new(&cfg);
         let (_, mut out) = g.spawn("read go; sleep 100 & echo started; wait");
         assert_eq!(line(&mut out), "started", "cycle {i}");
@@ -410,7 +534,7 @@ fn v2_core_files_procs_freeze_events_kill() {
     let mut g = Guard::on(&config(test), &layout);
     let dir = g.m.path(UNIFIED).unwrap().to_path_buf();
     assert_eq!(g.m.paths().len(), 1);
-    let (pid, mut out) = g.spawn("read go; echo in; sleep 100 & while :; do :; done");
+    let (pid, mut out) = g.spawn("read go; sleep 100 >/dev/null & echo in; while :; do :; done");
     assert_eq!(line(&mut out), "in");
     let procs = read(&dir, "cgroup.procs");
     assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
@@ -463,7 +587,9 @@ fn v2_hugetlb_limit_enables_the_controller() {
     }
     let layout = Layout::detect().unwrap();
     let Some(u) = layout.unified.clone().filter(|u| {
-        read(&u.mount_point, "cgroup.controllers").split_whitespace().any(|c| c == "hugetlb")
+        read(&u.mount_point, "cgroup.controllers")
+            .split_whitespace()
+            .any(|c| c == "hugetlb")
             && layout.v1_for("hugetlb").is_none()
             && Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists()
     }) else {
@@ -476,7 +602,10 @@ fn v2_hugetlb_limit_enables_the_controller() {
         return;
     }
     let before = read(&u.mount_point, "cgroup.subtree_control");
-    let cfg = Cgroups { hugetlb_limit: vec![("2MB".into(), 4 << 20)], ..config(test) };
+    let cfg = Cgroups {
+        hugetlb_limit: vec![("2MB".into(), 4 << 20)],
+        ..config(test)
+    };
     let g = Guard::new(&cfg);
     let dir = g.m.path(UNIFIED).unwrap().to_path_buf();
     assert_eq!(read(&dir, "hugetlb.2MB.max"), "4194304");
@@ -491,14 +620,215 @@ fn v2_hugetlb_limit_enables_the_controller() {
 fn a_limit_without_its_controller_fails_and_leaves_nothing() {
     let test = "nocontroller";
     let Some(layout) = v2_only(test) else { return };
-    let offered = read(&layout.unified.as_ref().unwrap().mount_point, "cgroup.controllers");
+    let offered = read(
+        &layout.unified.as_ref().unwrap().mount_point,
+        "cgroup.controllers",
+    );
     if offered.split_whitespace().any(|c| c == "memory") {
         eprintln!("SKIP cgroup::{test}: cgroup v2 has the memory controller here");
         return;
     }
-    let err = CgroupManager::create_at(&Cgroups { memory: Some(32 << 20), ..config(test) }, &layout)
-        .unwrap_err()
-        .to_string();
-    assert!(err.starts_with("cgroups: cannot apply memory: no memory controller"), "{err}");
+    let err = CgroupManager::create_at(
+        &Cgroups {
+            memory: Some(32 << 20),
+            ..config(test)
+        },
+        &layout,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("cgroups: cannot apply memory: no memory controller"),
+        "{err}"
+    );
     assert_eq!(leftovers(&parent_name(test)), Vec::<PathBuf>::new());
+}
+
+// ---- Containers (`nsinit exec` on the busybox rootfs from `make rootfs`) ----
+
+mod containers {
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+
+    use super::proc_state;
+    use crate::common::{Container, base_config, can_run, cgroup_dirs_named, err, ok, out};
+
+    /// The container directory's name, which its default cgroup name contains.
+    fn needle(c: &Container) -> String {
+        c.dir.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn memory_32m_container_allocating_64m_is_oom_killed_and_reported() {
+        if !can_run() {
+            return;
+        }
+        let mut cfg = base_config();
+        cfg["cgroups"]["memory"] = json!(32 << 20);
+        let c = Container::new("cg-oom", &cfg);
+        let o = c.exec(&[
+            "sh",
+            "-c",
+            "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(137),
+            "stdout: {}\nstderr: {}",
+            out(&o),
+            err(&o)
+        );
+        assert!(!out(&o).contains("survived"));
+        assert!(
+            err(&o).contains("OOM"),
+            "nsinit names the OOM kill: {}",
+            err(&o)
+        );
+        assert_eq!(
+            cgroup_dirs_named(&needle(&c)),
+            Vec::<std::path::PathBuf>::new()
+        );
+    }
+
+    #[test]
+    fn device_rules_deny_an_unlisted_device_inside_the_container() {
+        if !can_run() {
+            return;
+        }
+        let c = Container::new("cg-dev", &base_config());
+        // The default rules allow mknod of anything, and rw of /dev/null (1:3),
+        // not of 10:229 (fuse). A second node for 1:3 works like /dev/null.
+        let o = c.exec(&[
+            "sh",
+            "-c",
+            "echo x > /dev/null && echo null-ok; mknod /dev/null2 c 1 3 && echo x > /dev/null2 && echo null2-ok; \
+             mknod /dev/fuse2 c 10 229 && echo mknod-ok; head -c 1 /dev/fuse2; echo end",
+        ]);
+        assert_eq!(
+            out(&o),
+            "null-ok\nnull2-ok\nmknod-ok\nend\n",
+            "stderr: {}",
+            err(&o)
+        );
+        assert!(
+            err(&o).contains("/dev/fuse2") && err(&o).contains("Operation not permitted"),
+            "{}",
+            err(&o)
+        );
+    }
+
+    #[test]
+    fn pids_limit_10_makes_the_11th_fork_in_the_container_fail() {
+        if !can_run() {
+            return;
+        }
+        let mut cfg = base_config();
+        cfg["cgroups"]["pids_limit"] = json!(10);
+        let c = Container::new("cg-pids", &cfg);
+        let o = c.exec(&[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 12 ]; do sleep 5 >/dev/null 2>&1 & i=$((i+1)); echo started $i; done",
+        ]);
+        let s = out(&o);
+        assert!(
+            s.ends_with("started 9\n"),
+            "sh (PID 1) and 9 sleeps are 10: {s}\nstderr: {}",
+            err(&o)
+        );
+        assert!(err(&o).contains("fork"), "{}", err(&o));
+        assert_eq!(
+            cgroup_dirs_named(&needle(&c)),
+            Vec::<std::path::PathBuf>::new()
+        );
+    }
+
+    /// Unpause on drop, so a failed assertion never leaves a frozen container.
+    struct Unpause<'a>(&'a Container);
+    impl Drop for Unpause<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.cmd(&["unpause"]).output();
+        }
+    }
+
+    fn size(path: &str) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn pause_unpause_round_trip_and_stats() {
+        if !can_run() {
+            return;
+        }
+        let mut cfg = base_config();
+        cfg["cgroups"]["memory"] = json!(64 << 20);
+        cfg["cgroups"]["pids_limit"] = json!(32);
+        let c = Container::new("cg-pause", &cfg);
+        let mut child = c.spawn(&["sh", "-c", "while :; do echo x >> /tmp/count; done"]);
+        let pid = c.init_pid();
+        let counter = format!("/proc/{pid}/root/tmp/count");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while size(&counter) == 0 {
+            assert!(Instant::now() < deadline, "the counter never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let guard = Unpause(&c);
+
+        ok(&c.cmd(&["pause"]).output().unwrap());
+        let state = proc_state(pid);
+        assert!("DT".contains(state), "paused PID 1 is in state {state}");
+        let frozen = size(&counter);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(size(&counter), frozen, "no progress while paused");
+
+        ok(&c.cmd(&["unpause"]).output().unwrap());
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(size(&counter) > frozen, "progress resumes");
+        drop(guard);
+
+        let stats: Value = serde_json::from_str(&ok(&c.cmd(&["stats"]).output().unwrap())).unwrap();
+        let cg = &stats["cgroups"];
+        assert!(cg["memory"]["usage"].as_u64().unwrap() > 0, "{stats}");
+        assert_eq!(cg["memory"]["limit"], 64 << 20, "{stats}");
+        assert!(cg["cpu"]["usage_total"].as_u64().unwrap() > 0, "{stats}");
+        assert_eq!(cg["pids"]["current"], 1, "{stats}");
+        assert_eq!(cg["pids"]["limit"], 32, "{stats}");
+        for k in ["read_bytes", "write_bytes", "read_ops", "write_ops"] {
+            assert!(cg["blkio"][k].is_u64(), "{stats}");
+        }
+
+        ok(&c.cmd(&["kill", "KILL"]).output().unwrap());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(137));
+        assert_eq!(
+            cgroup_dirs_named(&needle(&c)),
+            Vec::<std::path::PathBuf>::new()
+        );
+    }
+
+    #[test]
+    fn twenty_containers_in_a_row_leave_no_cgroup() {
+        if !can_run() {
+            return;
+        }
+        let mut cfg = base_config();
+        cfg["cgroups"]["memory"] = json!(64 << 20);
+        cfg["cgroups"]["cpu_quota"] = json!(50000);
+        cfg["cgroups"]["pids_limit"] = json!(64);
+        let mut needles = Vec::new();
+        for i in 0..20 {
+            let c = Container::new("cg-many", &cfg);
+            let s = ok(&c.exec(&["sh", "-c", "sleep 100 >/dev/null & echo done"]));
+            assert!(s.ends_with("done\n"), "container {i}: {s}");
+            needles.push(needle(&c));
+        }
+        for n in needles {
+            assert_eq!(
+                cgroup_dirs_named(&n),
+                Vec::<std::path::PathBuf>::new(),
+                "{n}"
+            );
+        }
+    }
 }
