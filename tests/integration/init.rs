@@ -54,7 +54,21 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// SIGKILL the whole tree (descendants first, so none escapes to init while
+    /// its parent dies), then reap the direct child.
     fn drop(&mut self) {
+        let mut tree = vec![self.pid()];
+        let mut i = 0;
+        while i < tree.len() {
+            tree.extend(children(tree[i]));
+            i += 1;
+        }
+        for &pid in tree.iter().skip(1).rev() {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid).expect("pid > 0"),
+                rustix::process::Signal::KILL,
+            );
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
