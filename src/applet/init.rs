@@ -69,7 +69,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
 pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     let args = match parse(args)? {
         Parsed::Help => {
-            cli::print_usage(USAGE);
+            cli::out(USAGE);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(args) => args,
