@@ -588,3 +588,93 @@ fn run_shim_helper() {
     assert_eq!(code, 127);
     println!("run_shim helper: ok");
 }
+
+// Container level: `nsinit exec --init` and `"init": true` run the shim as the
+// container's PID 1 straight from nsinit's own image (the busybox rootfs has
+// no nsinit in it).
+
+use crate::common::{Container, base_config, can_run, err, ok};
+
+#[test]
+fn container_init_forwards_nsinit_kill_term() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("init-term", &base_config());
+    let child = c.spawn(&["--init", "sleep", "1000"]);
+    let pid1 = c.init_pid();
+    assert_eq!(comm(pid1).as_deref(), Some("nsinit-init"));
+    let sleeper = child_named(pid1, "sleep");
+    ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", err(&o));
+    assert!(stat(sleeper).is_none());
+    assert!(!c.dir.join("state.json").exists());
+
+    // Without the shim, sleep is PID 1 and TERM is dropped by the kernel.
+    let child = c.spawn(&["sleep", "1000"]);
+    let mut child = Proc(child);
+    ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
+    sleep(Duration::from_millis(300));
+    assert!(child.running(), "sleep as PID 1 died of TERM");
+    ok(&c.cmd(&["kill", "KILL"]).output().unwrap());
+    assert_eq!(exit_code(child.wait_timeout(Duration::from_secs(5))), 137);
+}
+
+#[test]
+fn container_init_status_traps_and_zombies() {
+    if !can_run() {
+        return;
+    }
+    let mut cfg = base_config();
+    cfg["init"] = serde_json::json!(true);
+    let c = Container::new("init-status", &cfg);
+    assert_eq!(c.exec(&["true"]).status.code(), Some(0));
+    assert_eq!(c.exec(&["sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert_eq!(
+        c.exec(&["sh", "-c", "kill -KILL $$"]).status.code(),
+        Some(137)
+    );
+    let o = c.exec(&["/bin/nope"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert!(
+        err(&o).contains("exec \"/bin/nope\": No such file or directory"),
+        "{}",
+        err(&o)
+    );
+
+    // Orphans are reaped by the shim: `ps` inside shows no Z and no orphan.
+    let s = ok(&c.exec(&["sh", "-c", "(sleep 1 &); sleep 2; ps -o pid,stat,comm"]));
+    let rows: Vec<&str> = s.lines().skip(1).collect();
+    assert!(
+        rows.iter()
+            .all(|r| !r.split_whitespace().nth(1).unwrap_or("").starts_with('Z')),
+        "{s}"
+    );
+    assert!(rows.iter().all(|r| !r.ends_with("sleep")), "{s}");
+    let first = rows
+        .first()
+        .map(|r| r.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(first, Some(vec!["1", "S", "nsinit-init"]), "{s}");
+
+    // A trapped TERM keeps the command running; KILL ends it (137).
+    let child = c.spawn(&[
+        "sh",
+        "-c",
+        "trap 'echo got' TERM; while :; do sleep 0.1; done",
+    ]);
+    let mut child = Proc(child);
+    let pid1 = c.init_pid();
+    let sh = child_named(pid1, "sh");
+    assert!(wait_for(Duration::from_secs(5), || !children(sh).is_empty()));
+    ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
+    sleep(Duration::from_millis(500));
+    assert!(
+        child.running(),
+        "the command trapped TERM and must still run"
+    );
+    kill(sh, "KILL");
+    assert_eq!(exit_code(child.wait_timeout(Duration::from_secs(5))), 137);
+    let stdout = std::io::read_to_string(child.0.stdout.take().unwrap()).unwrap();
+    assert_eq!(stdout, "got\n");
+}
