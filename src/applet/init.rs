@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use crate::cli;
 use crate::error::{Error, Result};
 use crate::init::exec::PreparedExec;
-use crate::init::{self, ShimOptions};
+use crate::init::{self, Forked, ShimOptions};
 
 pub const USAGE: &str = "\
 Usage: nsinit-init [-g] [-s] [--] CMD [ARGS...]
@@ -76,8 +76,10 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     };
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let command = PreparedExec::new(&args.command, &env)?;
-    let supervisor = init::start(args.shim, &mut || command.exec_or_exit("nsinit-init"))?;
-    Ok(ExitCode::from(supervisor.run()))
+    match init::start(args.shim)? {
+        Forked::Child => command.exec_or_exit("nsinit-init"),
+        Forked::Shim(supervisor) => Ok(ExitCode::from(supervisor.run())),
+    }
 }
 
 #[cfg(test)]
@@ -104,29 +106,19 @@ mod tests {
 
     #[test]
     fn group_and_subreaper_flags() {
+        let both = ShimOptions {
+            group: true,
+            subreaper: true,
+            child_mask: None,
+        };
         let a = ok(&["-g", "-s", "--", "true"]);
-        assert_eq!(
-            a.shim,
-            ShimOptions {
-                group: true,
-                subreaper: true
-            }
-        );
+        assert_eq!(a.shim, both);
         assert_eq!(a.command, ["true"]);
-        assert_eq!(
-            ok(&["-gs", "true"]).shim,
-            ShimOptions {
-                group: true,
-                subreaper: true
-            }
-        );
-        assert_eq!(
-            ok(&["-s", "true"]).shim,
-            ShimOptions {
-                group: false,
-                subreaper: true
-            }
-        );
+        assert_eq!(ok(&["-gs", "true"]).shim, both);
+        let s = ok(&["-s", "true"]).shim;
+        assert!(s.subreaper && !s.group);
+        let g = ok(&["-g", "true"]).shim;
+        assert!(g.group && !g.subreaper);
     }
 
     #[test]

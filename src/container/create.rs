@@ -6,7 +6,8 @@
 //! error) → state.json → supervise → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
 //! and console → network inside → rootfs and root switch → hostname →
-//! restricted paths → rlimits, user, capabilities, cwd → exec (SYNC 2 at EOF).
+//! restricted paths → rlimits, user, capabilities, cwd → exec (SYNC 2 at EOF);
+//! with `init`, the child becomes the init shim and its forked child execs.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use crate::cgroup::CgroupManager;
 use crate::config::{Config, IdMap, Network, Ns};
 use crate::console::{self, Pty, RawMode};
 use crate::error::{Context, Error, Result};
+use crate::init::{self, ShimOptions};
 use crate::network::{self, NetState};
 use crate::rootfs;
 use crate::sys::{self, SigSet};
@@ -268,9 +270,31 @@ fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> 
         }
         None => (None, None),
     };
-    let err = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), mask) {
-        Ok(never) => match never {},
-        Err(e) => e,
+    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref()) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            sync::report_error(&sock, &e);
+            sys::exit_now(e.code())
+        }
+    };
+    let (err, sock) = if cfg.init {
+        // The shim stays PID 1 and forks the command; the sync socket goes to
+        // the command's side only, so the parent sees EOF at its exec.
+        let opts = ShimOptions {
+            subreaper: true,
+            group: false,
+            child_mask: Some(mask),
+        };
+        let (err, sock) = init::run_shim(opts, sock, |sock| {
+            // If the shim dies, its command dies too (even without NEWPID).
+            let _ = sys::set_parent_death_signal(g::SIGKILL as i32);
+            let err = process::exec(&prepared, mask);
+            sync::report_error(&sock, &err);
+            sys::exit_now(err.code())
+        });
+        (err.context("init shim"), sock)
+    } else {
+        (process::exec(&prepared, mask), sock)
     };
     sync::report_error(&sock, &err);
     sys::exit_now(err.code())
@@ -283,8 +307,7 @@ fn child_steps(
     sock: &OwnedFd,
     slave: Option<OwnedFd>,
     slave_path: Option<&str>,
-    mask: SigSet,
-) -> Result<std::convert::Infallible> {
+) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
     let net = sync::wait_release(sock)?; // SYNC 1
@@ -317,7 +340,7 @@ fn child_steps(
     let prepared = process::finalize(spec)?;
     // setuid clears the parent-death signal: set it again.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
-    Err(process::exec(&prepared, mask))
+    Ok(prepared)
 }
 
 /// In a new user namespace, become its root (the maps are written by now).

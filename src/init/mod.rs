@@ -40,38 +40,61 @@ pub struct ShimOptions {
     /// `-s`: register as a child subreaper when not PID 1, so orphans of the
     /// command are reparented to the shim and reaped by it.
     pub subreaper: bool,
+    /// The signal mask the command starts with. `None`: the mask the shim
+    /// found when it started. The create path, whose child runs with every
+    /// signal blocked, passes the mask nsinit had before blocking them.
+    pub child_mask: Option<SigSet>,
 }
 
 /// Become the init shim in the current process (the create path's entry).
 ///
-/// Forks; the child puts itself in its own process group (the terminal's
+/// Forks. The child puts itself in its own process group (the terminal's
 /// foreground group when stdin is a tty), restores the default signal
-/// dispositions and the caller's signal mask, then calls `spawn`, which must
-/// exec the command (on failure it reports the error its own way and exits;
-/// it returns `Infallible` because `dyn FnMut() -> !` is not stable Rust).
-/// In the shim, the fds in `close_after_fork` are closed right after the fork:
-/// pass the sync socket, and the parent sees EOF once the command has exec'd
-/// (the socket must be CLOEXEC).
+/// dispositions and the signal mask (`opts.child_mask`), then calls
+/// `spawn(handoff)`, which must exec the command; on failure it reports the
+/// error its own way and exits (`Infallible` stands for `!`, which is not
+/// stable in this position).
+///
+/// In the shim, `handoff` and `spawn` (with everything it captured by move)
+/// are dropped right after the fork. Hand over the sync socket this way: the
+/// shim closes its copy, so the parent sees EOF once the command has exec'd
+/// (the socket must be CLOEXEC) or a message if `spawn` reports a failure.
 ///
 /// Never returns once the child exists: the process exits with the child's
 /// status (128+N for signal N) after killing and reaping what is left.
-/// Returns an error only when set-up failed before the fork (signalfd, fork);
-/// the fds are then still in `close_after_fork` so the caller can report it.
+/// Returns only when set-up failed before the fork (subreaper, signalfd,
+/// fork), handing `handoff` back so the caller can report the error through it.
 ///
+/// Without a pid namespace the shim is not PID 1: set `subreaper`.
 /// The caller must be single-threaded (nsinit always is).
-pub fn run_shim(
-    opts: ShimOptions,
-    close_after_fork: &mut Vec<OwnedFd>,
-    spawn: &mut dyn FnMut() -> Infallible,
-) -> Error {
-    match start(opts, spawn) {
-        Err(e) => e,
-        Ok(supervisor) => {
-            close_after_fork.clear();
-            let code = supervisor.run();
-            sys::exit_now(code)
+pub fn run_shim<T, F>(opts: ShimOptions, handoff: T, spawn: F) -> (Error, T)
+where
+    F: FnOnce(T) -> Infallible,
+{
+    match start(opts) {
+        Err(e) => (e, handoff),
+        Ok(Forked::Child) => exec_child(spawn, handoff),
+        Ok(Forked::Shim(supervisor)) => {
+            drop(spawn);
+            drop(handoff);
+            sys::exit_now(supervisor.run())
         }
     }
+}
+
+/// In the child: `spawn` execs or exits, so this never returns.
+fn exec_child<T, F: FnOnce(T) -> Infallible>(spawn: F, handoff: T) -> ! {
+    match spawn(handoff) {}
+}
+
+/// Which side of the fork [`start`] returned on.
+#[derive(Debug)]
+pub enum Forked {
+    /// In the command's process, ready for exec: the caller must exec or exit,
+    /// never return into code that would continue as a second shim.
+    Child,
+    /// In the shim: run the loop with [`Supervisor::run`].
+    Shim(Supervisor),
 }
 
 /// The shim's side after the fork: the command's pid and the signalfd.
@@ -83,9 +106,10 @@ pub struct Supervisor {
     pid1: bool,
 }
 
-/// Set up the shim and fork the command. In the child, `spawn` is called and
-/// never returns; in the shim, the returned [`Supervisor`] runs the loop.
-pub fn start(opts: ShimOptions, spawn: &mut dyn FnMut() -> Infallible) -> Result<Supervisor> {
+/// Set up the shim and fork the command, like fork(2): returns
+/// [`Forked::Child`] in the child (already in its own process group, with
+/// default dispositions and `opts.child_mask`) and [`Forked::Shim`] in the shim.
+pub fn start(opts: ShimOptions) -> Result<Forked> {
     // Only cosmetic (what `ps` shows): a failure does not stop the shim.
     let _ = rustix::thread::set_name(PROCESS_NAME);
     let pid1 = rustix::process::getpid().is_init();
@@ -101,6 +125,7 @@ pub fn start(opts: ShimOptions, spawn: &mut dyn FnMut() -> Infallible) -> Result
     // Block before the fork so that no signal sent from now on is lost: it waits
     // in the signalfd until the loop reads it.
     let caller_mask = sys::block_signals(SigSet::catchable()).ctx(|| "block signals")?;
+    let child_mask = opts.child_mask.unwrap_or(caller_mask);
     let signals = match sys::signalfd(SigSet::catchable(), false) {
         Ok(fd) => fd,
         Err(e) => {
@@ -110,7 +135,10 @@ pub fn start(opts: ShimOptions, spawn: &mut dyn FnMut() -> Infallible) -> Result
     };
     let child = match sys::clone_process(0) {
         Ok(Some(child)) => child,
-        Ok(None) => run_child(caller_mask, spawn),
+        Ok(None) => {
+            prepare_child(child_mask);
+            return Ok(Forked::Child);
+        }
         Err(e) => {
             let _ = sys::restore_signal_mask(caller_mask);
             return Err(Error::sys("fork", e));
@@ -119,24 +147,18 @@ pub fn start(opts: ShimOptions, spawn: &mut dyn FnMut() -> Infallible) -> Result
     // The child does the same; doing it here too closes the race with a `-g`
     // signal forwarded before the child got to run. EACCES once it has exec'd.
     let _ = rustix::process::setpgid(Some(child), Some(child));
-    Ok(Supervisor {
+    Ok(Forked::Shim(Supervisor {
         child,
         signals,
         group: opts.group,
         pid1,
-    })
+    }))
 }
 
-/// The forked child: prepare, then `spawn`, which execs or exits.
-fn run_child(caller_mask: SigSet, spawn: &mut dyn FnMut() -> Infallible) -> ! {
-    prepare_child(caller_mask);
-    match spawn() {}
-}
-
-/// In the forked child, before `spawn`: own process group, foreground of the
-/// terminal, default dispositions, the caller's mask. Best effort: a command
-/// without a terminal or a group still runs.
-fn prepare_child(caller_mask: SigSet) {
+/// In the forked child, before the exec: own process group, foreground of the
+/// terminal, default dispositions, the command's signal mask. Best effort: a
+/// command without a terminal or a group still runs.
+fn prepare_child(mask: SigSet) {
     let _ = rustix::process::setpgid(None, None);
     let stdin = rustix::stdio::stdin();
     if rustix::termios::isatty(stdin) {
@@ -146,7 +168,7 @@ fn prepare_child(caller_mask: SigSet) {
         let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
     }
     sys::reset_signal_dispositions();
-    let _ = sys::restore_signal_mask(caller_mask);
+    let _ = sys::restore_signal_mask(mask);
 }
 
 impl Supervisor {

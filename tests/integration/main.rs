@@ -4,5 +4,6 @@
 mod cgroup;
 mod common;
 mod exec;
+mod init;
 mod join;
 mod network;
