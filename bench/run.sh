@@ -37,4 +37,4 @@ if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
 	umount /sys/fs/cgroup/unified
 	mount -t tmpfs -o size=64k,mode=755 bench-no-cgroup2 /sys/fs/cgroup/unified
 fi
-exec python3 bench/bench.py "$@"
+exec python3 -B bench/bench.py "$@"
