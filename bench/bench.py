@@ -33,6 +33,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "200"))  # latency runs per command
 WARMUP = int(os.environ.get("BENCH_WARMUP", "10"))
 MANY_RUNS = int(os.environ.get("BENCH_MANY_RUNS", "5"))  # runs of the 100/10 batches
 RSS_RUNS = 5
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))  # runs after an idle pause
+COLD_IDLE = 0.1  # seconds: long enough for the kernel's cgroup attach fast path to lapse
 PEERS = ("runc", "crun")
 PARALLEL = 10
 SERIAL = 100
@@ -170,16 +172,18 @@ def stats(times):
     }
 
 
-def measure(key, cmd, runs, warmup, env=None):
-    """Time CMD (an argv list) with hyperfine, or a plain loop without it.
+def measure(key, cmd, runs, warmup, env=None, idle=0.0):
+    """Time CMD (an argv list) with hyperfine, or a plain loop without it;
+    with IDLE, the machine sleeps that many seconds before each run (untimed).
     Returns stats in seconds, or {"failed": why} if one trial run fails."""
     trial = run(cmd, env=env, stdin=subprocess.DEVNULL)
     if trial.returncode != 0:
         return {"failed": f"exit {trial.returncode}: {first_line(trial.stderr) or first_line(trial.stdout)}"}
     if shutil.which("hyperfine"):
         out = os.path.join(RAW, key + ".json")
+        prep = ["--prepare", f"sleep {idle}"] if idle else []
         r = run(
-            ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
+            ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs), *prep,
              "--export-json", out, "-n", key, " ".join(shlex.quote(c) for c in cmd)],
             env=env,
         )
@@ -190,6 +194,7 @@ def measure(key, cmd, runs, warmup, env=None):
         return stats(res["times"])
     times = []
     for i in range(warmup + runs):
+        time.sleep(idle)
         t = time.perf_counter()
         p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         if p.returncode != 0:
@@ -364,14 +369,17 @@ def start_exit(avail):
             cmds[rt] = peer_cmd(rt, "run", "-b", bundle, f"bench-{rt}-start")
     cmds["floor"] = ["unshare", "-fmpiun", "--mount-proc", "/bin/true"]
     cmds["floor+root"] = ["unshare", "-fmpiun", "--mount-proc", "--root", ROOTFS, "/bin/true"]
-    res = {}
+    res, cold = {}, {}
     for name, cmd in cmds.items():
         log(f"start→exit: {name}")
         res[name] = measure("start-" + name, cmd, RUNS, WARMUP)
+    for name, cmd in cmds.items():
+        log(f"start→exit after {COLD_IDLE * 1000:.0f} ms idle: {name}")
+        cold[name] = measure("cold-" + name, cmd, COLD_RUNS, 1, idle=COLD_IDLE)
     for rt in PEERS:
         if not avail[rt]:
-            res[rt] = {"skipped": f"{rt} not installed"}
-    return res, cmds
+            res[rt] = cold[rt] = {"skipped": f"{rt} not installed"}
+    return res, cold, cmds
 
 
 def join_and_resident(avail):
@@ -624,6 +632,9 @@ def report(res):
     ]
     lines += latency_table(f"start → exit of /bin/true ({RUNS} runs, {WARMUP} warmup)", res["start"],
                             ("nsinit", "floor"))
+    lines += [""] + latency_table(
+        f"start → exit after {COLD_IDLE * 1000:.0f} ms idle ({COLD_RUNS} runs; a lone start, "
+        "which pays the kernel's slow path for the first cgroup attach)", res["start_cold"], ("nsinit", "floor"))
     lines += [""] + latency_table(f"join: run /bin/true in a running container ({RUNS} runs)", res["join"],
                                     ("nsinit", "nsenter"))
     lines += [""] + batch_table(res["batches"])
@@ -672,7 +683,7 @@ def main():
         "hyperfine": version(["hyperfine", "--version"]) if shutil.which("hyperfine") else "absent (python timer)",
     }
     try:
-        res["start"], cmds = start_exit(avail)
+        res["start"], res["start_cold"], cmds = start_exit(avail)
         res["join"], res["resident_kib"], res["nsinit_features"] = join_and_resident(avail)
         res["batches"] = batches(avail)
         res["peak_rss_kib"] = peak_rss_all(cmds)
