@@ -68,7 +68,7 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 bench: build rootfs
-	sh bench/run.sh
+	sh bench/run.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
