@@ -40,8 +40,16 @@ pub enum Ns {
 
 impl Ns {
     /// Every kind, in join order.
-    pub const ALL: [Ns; 8] =
-        [Ns::User, Ns::Ipc, Ns::Uts, Ns::Net, Ns::Pid, Ns::Mnt, Ns::Cgroup, Ns::Time];
+    pub const ALL: [Ns; 8] = [
+        Ns::User,
+        Ns::Ipc,
+        Ns::Uts,
+        Ns::Net,
+        Ns::Pid,
+        Ns::Mnt,
+        Ns::Cgroup,
+        Ns::Time,
+    ];
 
     /// The container.json key (`NEWNS`, …).
     pub fn key(self) -> &'static str {
@@ -117,7 +125,12 @@ impl NsSet {
 
 impl Serialize for NsSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(Ns::ALL.iter().filter(|n| self.contains(**n)).map(|n| (n.key(), true)))
+        s.collect_map(
+            Ns::ALL
+                .iter()
+                .filter(|n| self.contains(**n))
+                .map(|n| (n.key(), true)),
+        )
     }
 }
 
@@ -229,7 +242,13 @@ impl Device {
     /// The v1 `devices.allow` rule: `c 136:* rwm`.
     pub fn cgroup_rule(&self) -> String {
         let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
-        format!("{} {}:{} {}", self.kind.letter(), num(self.major), num(self.minor), self.permissions)
+        format!(
+            "{} {}:{} {}",
+            self.kind.letter(),
+            num(self.major),
+            num(self.minor),
+            self.permissions
+        )
     }
 }
 
@@ -329,23 +348,66 @@ pub struct Rlimit {
 
 /// Capability names without `CAP_`, indexed by number.
 pub const CAPABILITY_NAMES: [&str; 41] = [
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 /// The capability number for a name, with or without the `CAP_` prefix.
 pub fn capability_number(name: &str) -> Option<u32> {
     let bare = name.strip_prefix("CAP_").unwrap_or(name);
-    CAPABILITY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(bare)).map(|i| i as u32)
+    CAPABILITY_NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(bare))
+        .map(|i| i as u32)
 }
 
 /// `/proc` paths made read-only under `restrict_sys`.
-pub const RESTRICT_READONLY: [&str; 5] =
-    ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"];
+pub const RESTRICT_READONLY: [&str; 5] = [
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/irq",
+    "/proc/bus",
+    "/proc/fs",
+];
 
 /// Paths masked under `restrict_sys` (as runc and crun mask them by default).
 pub const RESTRICT_MASKED: [&str; 11] = [

@@ -103,12 +103,13 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
             drop(req.lock);
             let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
             drop(raw);
-            if let Some(cg) = &undo.cgroup {
-                if code.is_ok() && cg.oom_killed() {
-                    crate::log::error(
-                        &"container was killed by the kernel's OOM killer (memory limit reached)",
-                    );
-                }
+            if let Some(cg) = &undo.cgroup
+                && code.is_ok()
+                && cg.oom_killed()
+            {
+                crate::log::error(
+                    &"container was killed by the kernel's OOM killer (memory limit reached)",
+                );
             }
             let cleanup = undo.run();
             let code = code?;

@@ -49,7 +49,7 @@ pub struct State {
 #[derive(Debug)]
 pub enum Found {
     None,
-    Live(State),
+    Live(Box<State>),
     /// Its init is gone or its PID was reused: `why` says which.
     Stale {
         why: String,
@@ -90,7 +90,7 @@ pub fn find(dir: &Path) -> Result<Found> {
                 state.init_pid
             ),
         },
-        Some(_) => Found::Live(state),
+        Some(_) => Found::Live(Box::new(state)),
     })
 }
 
@@ -134,7 +134,7 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
 /// Load the live state or explain why there is none.
 pub fn require_live(dir: &Path) -> Result<State> {
     match find(dir)? {
-        Found::Live(s) => Ok(s),
+        Found::Live(s) => Ok(*s),
         Found::None => Err(Error::new(format!(
             "no running container in {} (state.json absent)",
             dir.display()

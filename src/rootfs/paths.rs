@@ -63,7 +63,11 @@ fn mkdir_all_depth(root: BorrowedFd<'_>, path: &str, depth: u32) -> Result<Owned
     let mut parent = open_in_root(root, "/").ctx(|| "open the rootfs")?;
     let mut prefix = String::new();
     for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
-        let dir_of_comp = if prefix.is_empty() { "/".to_string() } else { prefix.clone() };
+        let dir_of_comp = if prefix.is_empty() {
+            "/".to_string()
+        } else {
+            prefix.clone()
+        };
         prefix.push('/');
         prefix.push_str(comp);
         match rustix::fs::mkdirat(&parent, comp, Mode::from_raw_mode(0o755)) {
@@ -76,8 +80,11 @@ fn mkdir_all_depth(root: BorrowedFd<'_>, path: &str, depth: u32) -> Result<Owned
                 let target = rustix::fs::readlinkat(&parent, comp, Vec::new())
                     .ctx(|| format!("readlink {prefix} in the rootfs"))?;
                 let target = target.to_string_lossy();
-                let resolved =
-                    if target.starts_with('/') { target.into_owned() } else { format!("{dir_of_comp}/{target}") };
+                let resolved = if target.starts_with('/') {
+                    target.into_owned()
+                } else {
+                    format!("{dir_of_comp}/{target}")
+                };
                 mkdir_all_depth(root, &resolved, depth + 1)?;
                 open_in_root(root, &prefix).ctx(|| format!("open {prefix} in the rootfs"))?
             }

@@ -392,9 +392,19 @@ pub fn set_netlink_ext_ack(fd: impl AsFd) -> Result<(), Errno> {
     use linux_raw_sys::{net::SOL_NETLINK, netlink::NETLINK_EXT_ACK};
     let on: u32 = 1;
     let fd = fd.as_fd().as_raw_fd() as usize;
-    let args = [fd, SOL_NETLINK as usize, NETLINK_EXT_ACK as usize, &on as *const u32 as usize];
+    let args = [
+        fd,
+        SOL_NETLINK as usize,
+        NETLINK_EXT_ACK as usize,
+        &on as *const u32 as usize,
+    ];
     // SAFETY: `on` is a valid 4-byte int that outlives the call and the length
     // argument (4) matches it; `fd` is borrowed for the duration of the call.
-    check(unsafe { syscall6(g::__NR_setsockopt, [args[0], args[1], args[2], args[3], 4, 0]) })
-        .map(|_| ())
+    check(unsafe {
+        syscall6(
+            g::__NR_setsockopt,
+            [args[0], args[1], args[2], args[3], 4, 0],
+        )
+    })
+    .map(|_| ())
 }

@@ -169,10 +169,10 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         if let Ok(text) = std::fs::read(self.dir.join("state.json")) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&text) {
-                if let Some(pid) = v["init_pid"].as_i64() {
-                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                }
+            if let Ok(v) = serde_json::from_slice::<Value>(&text)
+                && let Some(pid) = v["init_pid"].as_i64()
+            {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
