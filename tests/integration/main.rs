@@ -7,3 +7,4 @@ mod exec;
 mod init;
 mod join;
 mod network;
+mod tty;

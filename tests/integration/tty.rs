@@ -1,0 +1,106 @@
+//! `tty: true` under a real terminal (tmux): a prompt, raw relay, window
+//! size at start and after a resize, for a new and a joined container.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::*;
+
+fn tmux(sock: &str, args: &[&str]) -> String {
+    let o = Command::new("tmux")
+        .args(["-L", sock])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn wait_pane(sock: &str, pane_id: &str, want: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let pane = tmux(sock, &["capture-pane", "-p", "-t", pane_id]);
+        if pane.contains(want) {
+            return pane;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never saw {want:?} in:\n{pane}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tty_container_shows_a_prompt_and_follows_resizes() {
+    if !can_run() {
+        return;
+    }
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIP: tmux not installed");
+        return;
+    }
+    let mut cfg = base_config();
+    cfg["tty"] = json!(true);
+    cfg["environment"] = json!([
+        "PATH=/bin:/sbin:/usr/bin",
+        "PS1=nsinit-prompt# ",
+        "TERM=xterm"
+    ]);
+    let c = Container::new("tty", &cfg);
+    let sock = format!("nsinit-tty-{}", std::process::id());
+    let cmd = format!(
+        "{} --root {} exec sh; echo exited=$?; sleep 30",
+        bin().display(),
+        c.dir.display()
+    );
+    tmux(
+        &sock,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ],
+    );
+    wait_pane(&sock, "t.0", "nsinit-prompt#");
+    tmux(&sock, &["send-keys", "-t", "t", "tty; stty size", "Enter"]);
+    wait_pane(&sock, "t.0", "40 120");
+    tmux(
+        &sock,
+        &["resize-window", "-t", "t", "-x", "100", "-y", "30"],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    tmux(&sock, &["send-keys", "-t", "t", "stty size", "Enter"]);
+    wait_pane(&sock, "t.0", "30 100");
+    // A joined process gets its own pty.
+    let join = format!(
+        "{} --root {} exec sh -c 'tty; stty size; echo joined-ok'",
+        bin().display(),
+        c.dir.display()
+    );
+    tmux(
+        &sock,
+        &["split-window", "-t", "t", &format!("{join}; sleep 30")],
+    );
+    let joined = wait_pane(&sock, "t.1", "joined-ok");
+    tmux(&sock, &["send-keys", "-t", "t.0", "exit 3", "Enter"]);
+    let pane = wait_pane(&sock, "t.0", "exited=3");
+    tmux(&sock, &["kill-server"]);
+    assert!(
+        pane.contains("/dev/console") || pane.contains("/dev/pts"),
+        "{pane}"
+    );
+    // The joined shell's stdout is a terminal with the pane's size.
+    assert!(
+        !joined.contains("0 0\n") && joined.contains(" 100\n"),
+        "{joined}"
+    );
+    assert!(!c.dir.join("state.json").exists());
+}
