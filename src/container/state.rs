@@ -61,7 +61,12 @@ pub fn start_time(pid: i32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parentheses: fields resume after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19).map(str::to_string)
+    let mut fields = rest.split(' ');
+    // A zombie (or dead) init has exited: its namespaces are gone.
+    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+        return None;
+    }
+    fields.nth(18).map(str::to_string)
 }
 
 /// Load and check `<dir>/state.json`.
