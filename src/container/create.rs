@@ -158,7 +158,9 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
     let started = parent_steps(cfg, req, undo, pid, &parent_sock);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
-        return Err(e);
+        // The child may have failed first (the parent then sees EPIPE or ESRCH):
+        // its own message is the one that explains.
+        return Err(sync::pending_error(&parent_sock).unwrap_or(e));
     }
     let raw = match &pty {
         Some(_) => RawMode::enter()?,
@@ -311,13 +313,14 @@ fn child_steps(
 ) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
-    let net = sync::wait_release(sock)?; // SYNC 1
+    // Why the release can wait: without id maps to write or a veth to receive,
+    // the child builds its root while the parent joins it to its cgroups (the
+    // first cgroup.procs write can block for an RCU grace period). It still
+    // waits for SYNC 1 before running anything of the user's.
+    let early = needs_early_release(cfg);
+    let net = if early { sync::wait_release(sock)? } else { NetState::default() }; // SYNC 1
     if cfg.namespaces.contains(Ns::User) {
         become_userns_root()?;
-    }
-    if cfg.namespaces.contains(Ns::Cgroup) {
-        // Why after SYNC 1: the namespace's root is the cgroup we were just put in.
-        sys::unshare(Ns::Cgroup.clone_flag()).ctx(|| "unshare cgroup namespace")?;
     }
     rustix::process::setsid().ctx(|| "setsid")?;
     if let Some(slave) = &slave {
@@ -338,10 +341,23 @@ fn child_steps(
         rustix::system::sethostname(h.as_bytes()).ctx(|| format!("sethostname {h}"))?;
     }
     rootfs::restrict_paths(cfg)?;
+    if !early {
+        sync::wait_release(sock)?; // SYNC 1
+    }
+    if cfg.namespaces.contains(Ns::Cgroup) {
+        // Why after SYNC 1: the namespace's root is the cgroup we were just put in.
+        sys::unshare(Ns::Cgroup.clone_flag()).ctx(|| "unshare cgroup namespace")?;
+    }
     let prepared = process::finalize(spec)?;
     // setuid clears the parent-death signal: set it again.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
     Ok(prepared)
+}
+
+/// The child must wait for SYNC 1 before any setup when the parent writes its
+/// id maps (it is nobody until then) or hands it a veth.
+fn needs_early_release(cfg: &Config) -> bool {
+    cfg.namespaces.contains(Ns::User) || cfg.networks.iter().any(|n| matches!(n, Network::Veth(_)))
 }
 
 /// In a new user namespace, become its root (the maps are written by now).

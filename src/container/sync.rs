@@ -86,6 +86,15 @@ pub fn report_error(fd: impl AsFd, err: &Error) {
     let _ = send(fd, &err.encode());
 }
 
+/// An error message the child left unread on the channel, if any.
+pub fn pending_error(fd: impl AsFd) -> Option<Error> {
+    let mut buf = vec![0u8; 64 * 1024];
+    match rustix::net::recv(&fd, &mut buf[..], RecvFlags::DONTWAIT) {
+        Ok((n, _)) if n > 0 => Some(Error::decode(&buf[..n])),
+        _ => None,
+    }
+}
+
 /// SYNC 2 (parent): Ok at EOF (the command was executed), or the child's error.
 pub fn wait_exec(fd: impl AsFd) -> Result<()> {
     let msg = recv(fd)?;
