@@ -98,11 +98,7 @@ pub fn load_config(dir: &Path) -> Result<(Config, String)> {
     for w in &loaded.warnings {
         log::warn(w);
     }
-    let text = std::fs::read(dir.join("container.json")).unwrap_or_default();
-    Ok((
-        loaded.config,
-        config::validate::config_hash(&String::from_utf8_lossy(&text)),
-    ))
+    Ok((loaded.config, loaded.hash))
 }
 
 /// Options shared by `exec` and `nsinit-join` for the process they start.

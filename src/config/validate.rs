@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 pub struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
+    /// FNV-1a of the text (recorded in state.json).
+    pub hash: String,
 }
 
 /// Read and validate `<dir>/container.json`. The rootfs defaults to `dir`.
@@ -54,6 +56,7 @@ pub fn load_str(text: &str, dir: &Path) -> std::result::Result<Loaded, Vec<Strin
         Some(config) if d.errors.is_empty() => Ok(Loaded {
             config,
             warnings: d.warnings,
+            hash: config_hash(text),
         }),
         _ => {
             let mut lines = d.errors;

@@ -318,7 +318,11 @@ fn child_steps(
     // first cgroup.procs write can block for an RCU grace period). It still
     // waits for SYNC 1 before running anything of the user's.
     let early = needs_early_release(cfg);
-    let net = if early { sync::wait_release(sock)? } else { NetState::default() }; // SYNC 1
+    let net = if early {
+        sync::wait_release(sock)?
+    } else {
+        NetState::default()
+    }; // SYNC 1
     if cfg.namespaces.contains(Ns::User) {
         become_userns_root()?;
     }

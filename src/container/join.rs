@@ -89,14 +89,6 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
     if state::start_time(st.init_pid).as_deref() != Some(st.init_start_time.as_str()) {
         return Err(Error::new(format!("init {} is gone", st.init_pid)));
     }
-    if !st.config_hash.is_empty()
-        && st.config_hash
-            != crate::config::config_hash(
-                &std::fs::read_to_string(st.rootfs.join("container.json")).unwrap_or_default(),
-            )
-    {
-        crate::log::debug(&"container.json changed since the container started");
-    }
     let plan = JoinPlan {
         target: st.init_pid,
         namespaces,
