@@ -28,7 +28,9 @@ build:
 	  RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target x86_64-unknown-linux-gnu && \
 	  mkdir -p $(dir $(BIN)) && cp target/x86_64-unknown-linux-gnu/release/nsinit $(BIN); \
 	fi
-	@file $(BIN) 2>/dev/null | grep -q 'statically linked\|static-pie' || { echo "nsinit: $(BIN) is not static"; exit 1; }
+	@if command -v file >/dev/null; then \
+	  file $(BIN) | grep -q 'statically linked\|static-pie' || { echo "nsinit: $(BIN) is not static"; exit 1; }; \
+	fi
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nsinit
