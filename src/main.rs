@@ -106,3 +106,30 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applet_names_resolve_by_full_and_short_name_only() {
+        assert_eq!(find_applet("nsinit").map(|a| a.name), Some("nsinit"));
+        assert_eq!(
+            find_applet("nsinit-join").map(|a| a.name),
+            Some("nsinit-join")
+        );
+        assert_eq!(find_applet("join").map(|a| a.name), Some("nsinit-join"));
+        assert_eq!(find_applet("init").map(|a| a.name), Some("nsinit-init"));
+        for bad in [
+            "",
+            "nsinit-",
+            "-join",
+            "nsinit-foo",
+            "NSINIT",
+            "nsinit join",
+        ] {
+            assert!(find_applet(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(applet_list().lines().count(), APPLETS.len());
+    }
+}
