@@ -18,11 +18,11 @@ use rustix::process::Pid;
 
 use super::process::{self, ProcessSpec};
 use super::state::{self, DirLock, State};
-use super::supervise::{self, supervised_signals};
+use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::CgroupManager;
 use crate::config::{Config, IdMap, Network, Ns};
-use crate::console::{self, Pty, RawMode};
+use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
 use crate::init::{self, ShimOptions};
 use crate::network::{self, NetState};
@@ -124,16 +124,15 @@ type Started = (Pid, OwnedFd, Option<Pty>, Option<RawMode>);
 
 /// The parent's steps up to a running container.
 fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<Started> {
-    let pty = if cfg.tty {
-        Some(console::open_pty()?)
-    } else {
-        None
-    };
-    let (parent_sock, child_sock) = sync::sync_pair()?;
     // Why before clone: signals arriving from here on queue on the signalfd
     // and reach PID 1 once it runs, instead of killing nsinit.
-    let mask = sys::block_signals(supervised_signals()).ctx(|| "block signals")?;
-    let sigfd = sys::signalfd(supervised_signals(), true).ctx(|| "signalfd")?;
+    let Channels {
+        pty,
+        parent_sock,
+        child_sock,
+        mask,
+        sigfd,
+    } = supervise::open_channels(cfg.tty)?;
     if cfg.namespaces.contains(Ns::Time) {
         // CLONE_NEWTIME does not fit clone()'s flags: unshare it for our children.
         sys::unshare(Ns::Time.clone_flag()).ctx(|| "unshare time namespace")?;

@@ -16,11 +16,11 @@ use rustix::process::{Pid, WaitOptions};
 
 use super::process::{self, Prepared, ProcessSpec};
 use super::state::{self, State};
-use super::supervise::{self, supervised_signals};
+use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::CgroupManager;
 use crate::config::{Config, Ns};
-use crate::console::{self, Pty, RawMode};
+use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, SigSet};
 
@@ -101,14 +101,13 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
 
 /// Run a process inside the planned namespaces and supervise it.
 pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
-    let pty = if plan.tty {
-        Some(console::open_pty()?)
-    } else {
-        None
-    };
-    let (parent_sock, child_sock) = sync::sync_pair()?;
-    let mask = sys::block_signals(supervised_signals()).ctx(|| "block signals")?;
-    let sigfd = sys::signalfd(supervised_signals(), true).ctx(|| "signalfd")?;
+    let Channels {
+        pty,
+        parent_sock,
+        child_sock,
+        mask,
+        sigfd,
+    } = supervise::open_channels(plan.tty)?;
     let mid = match sys::clone_process(0).ctx(|| "fork")? {
         None => {
             drop(parent_sock);

@@ -16,6 +16,37 @@ pub fn supervised_signals() -> SigSet {
     SigSet::catchable()
 }
 
+/// What the parent sets up before it forks a container process: an optional
+/// pty, the sync pair, and the signals it will read from a signalfd (blocked
+/// before the fork, so signals arriving meanwhile queue for PID 1).
+pub struct Channels {
+    pub pty: Option<console::Pty>,
+    pub parent_sock: OwnedFd,
+    pub child_sock: OwnedFd,
+    /// The signal mask before blocking: what the container's command gets.
+    pub mask: SigSet,
+    pub sigfd: OwnedFd,
+}
+
+/// Open the pty (when `tty`), the sync pair, and block the supervised signals.
+pub fn open_channels(tty: bool) -> Result<Channels> {
+    let pty = if tty {
+        Some(console::open_pty()?)
+    } else {
+        None
+    };
+    let (parent_sock, child_sock) = super::sync::sync_pair()?;
+    let mask = sys::block_signals(supervised_signals()).ctx(|| "block signals")?;
+    let sigfd = sys::signalfd(supervised_signals(), true).ctx(|| "signalfd")?;
+    Ok(Channels {
+        pty,
+        parent_sock,
+        child_sock,
+        mask,
+        sigfd,
+    })
+}
+
 /// Signals nsinit handles itself instead of forwarding.
 fn forwarded(sig: i32, tty: bool) -> bool {
     let own = [g::SIGCHLD, g::SIGPIPE, g::SIGURG];
