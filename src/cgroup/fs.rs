@@ -139,6 +139,12 @@ pub fn rmdir_retry(dir: &Path, patience: Duration) -> Result<()> {
 /// Remove `dir` and every cgroup below it, deepest first (a container may
 /// have made sub-cgroups of its own).
 pub fn remove_tree(dir: &Path, patience: Duration) -> Result<()> {
+    // Usually there is nothing below: one rmdir does it.
+    match rustix::fs::rmdir(dir) {
+        Ok(()) | Err(Errno::NOENT) => return Ok(()),
+        Err(Errno::BUSY | Errno::NOTEMPTY) => {}
+        Err(e) => return Err(Error::sys(format!("rmdir {}", dir.display()), e)),
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => return Ok(()),

@@ -234,11 +234,37 @@ impl CgroupManager {
     /// briefly; then the ancestors `create` made, when nothing else uses them.
     /// Already removed directories are fine. The first error is returned
     /// after everything has been tried.
+    ///
+    /// An empty cgroup without sub-cgroups is removed by one `rmdir`, so
+    /// every directory gets a plain `rmdir` first; only those still there
+    /// (busy: processes or sub-cgroups) go through the kill and tree removal.
     pub fn destroy(&self) -> Result<()> {
-        let mut first = self.kill_all().err();
         let mut dirs = self.dirs();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-        for dir in dirs {
+        let left: BTreeSet<&Path> = dirs
+            .iter()
+            .copied()
+            .filter(|d| {
+                !matches!(
+                    rustix::fs::rmdir(*d),
+                    Ok(()) | Err(rustix::io::Errno::NOENT)
+                )
+            })
+            .collect();
+        let rest = CgroupManager {
+            paths: self
+                .paths
+                .iter()
+                .filter(|(_, d)| left.contains(d.as_path()))
+                .map(|(c, d)| (c.clone(), d.clone()))
+                .collect(),
+            created_parents: Vec::new(),
+        };
+        let mut first = match rest.paths.is_empty() {
+            true => None,
+            false => rest.kill_all().err(),
+        };
+        for dir in dirs.into_iter().filter(|d| left.contains(d)) {
             if let Err(e) = fs::remove_tree(dir, RMDIR_PATIENCE) {
                 first.get_or_insert(e.context("cgroups"));
             }

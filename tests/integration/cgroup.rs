@@ -438,7 +438,10 @@ fn stats_are_plausible() {
     );
     let sum: u64 = per_cpu.iter().map(|v| v.as_u64().unwrap()).sum();
     // Two files read one after the other while the process may still run.
-    assert!(sum.abs_diff(total) <= total / 10, "per-cpu sum {sum} vs total {total}");
+    assert!(
+        sum.abs_diff(total) <= total / 10,
+        "per-cpu sum {sum} vs total {total}"
+    );
     assert!(s["cpu"]["usage_user"].as_u64().unwrap() > 0);
     assert!(s["cpu"]["usage_system"].is_u64());
     assert_eq!(s["pids"]["current"], 1);
