@@ -409,13 +409,6 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
             )));
         }
     }
-    if let Some((leaf, _)) = existing_with_processes(&paths)? {
-        return Err(Error::new(format!(
-            "{} already exists and has processes (is another container using name {:?}?)",
-            leaf.display(),
-            cfg.name
-        )));
-    }
 
     let mut created = Vec::new();
     let result = apply(
@@ -446,17 +439,20 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
     })
 }
 
-/// A container directory that already exists with processes in it.
-fn existing_with_processes(
-    paths: &BTreeMap<String, PathBuf>,
-) -> Result<Option<(PathBuf, Vec<i32>)>> {
-    for dir in paths.values() {
-        let pids = fs::procs(dir)?;
-        if !pids.is_empty() {
-            return Ok(Some((dir.clone(), pids)));
-        }
+/// `mkdir -p leaf`, recording what was made; a leaf that already existed
+/// must hold no processes (another container of the same name). Only then
+/// is `cgroup.procs` read: a leaf mkdir just made is empty.
+fn make_leaf(leaf: &Path, name: &str, created: &mut Vec<PathBuf>) -> Result<()> {
+    let made = fs::mkdir_all(leaf)?;
+    let fresh = made.last().is_some_and(|d| d == leaf);
+    created.extend(made);
+    if !fresh && !fs::procs(leaf)?.is_empty() {
+        return Err(Error::new(format!(
+            "{} already exists and has processes (is another container using name {name:?}?)",
+            leaf.display()
+        )));
     }
-    Ok(None)
+    Ok(())
 }
 
 /// The side effects of create: mkdir, cpuset copy-down, v2 controller
@@ -473,13 +469,13 @@ fn apply(
     created: &mut Vec<PathBuf>,
 ) -> Result<()> {
     for (h, dir) in tops {
-        created.extend(fs::mkdir_all(dir)?);
+        make_leaf(dir, &cfg.name, created)?;
         if h.has("cpuset") {
             v1::copy_cpuset_down(&h.mount_point, dir)?;
         }
     }
     if let Some((u, dir)) = v2_dir {
-        created.extend(fs::mkdir_all(dir)?);
+        make_leaf(dir, &cfg.name, created)?;
         v2::enable_controllers(&u.mount_point, dir, v2_needed)?;
         let accounting: Vec<&str> = ACCOUNTING
             .into_iter()

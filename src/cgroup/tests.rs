@@ -450,6 +450,10 @@ fn a_cgroup_in_use_is_not_taken_over() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("c1 already exists and has processes"), "{err}");
+    assert!(
+        f.path("systemd/c1/cgroup.procs").exists(),
+        "the other container's cgroup is left alone"
+    );
 }
 
 #[test]
