@@ -25,6 +25,34 @@ pub fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<()
         .ctx(|| format!("write {value} to {}", path.display()))
 }
 
+/// Write each of `values` to `dir/file` with its own `write()` on one open
+/// file (`O_WRONLY`, no `O_CREAT`): for files that take one entry per write,
+/// such as `devices.allow`. Nothing is opened when there are no values.
+pub fn write_each(
+    dir: &Path,
+    file: &str,
+    values: impl IntoIterator<Item = impl std::fmt::Display>,
+) -> Result<()> {
+    let path = dir.join(file);
+    let mut f = None;
+    for value in values {
+        let value = value.to_string();
+        let what = || format!("write {value} to {}", path.display());
+        let f = match &mut f {
+            Some(f) => f,
+            None => f.insert(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .ctx(what)?,
+            ),
+        };
+        f.write_all(value.as_bytes()).ctx(what)?;
+    }
+    Ok(())
+}
+
 /// The contents of `dir/file`, trimmed.
 pub fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
@@ -139,6 +167,12 @@ pub fn rmdir_retry(dir: &Path, patience: Duration) -> Result<()> {
 /// Remove `dir` and every cgroup below it, deepest first (a container may
 /// have made sub-cgroups of its own).
 pub fn remove_tree(dir: &Path, patience: Duration) -> Result<()> {
+    // Usually there is nothing below: one rmdir does it.
+    match rustix::fs::rmdir(dir) {
+        Ok(()) | Err(Errno::NOENT) => return Ok(()),
+        Err(Errno::BUSY | Errno::NOTEMPTY) => {}
+        Err(e) => return Err(Error::sys(format!("rmdir {}", dir.display()), e)),
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => return Ok(()),

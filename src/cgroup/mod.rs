@@ -234,11 +234,37 @@ impl CgroupManager {
     /// briefly; then the ancestors `create` made, when nothing else uses them.
     /// Already removed directories are fine. The first error is returned
     /// after everything has been tried.
+    ///
+    /// An empty cgroup without sub-cgroups is removed by one `rmdir`, so
+    /// every directory gets a plain `rmdir` first; only those still there
+    /// (busy: processes or sub-cgroups) go through the kill and tree removal.
     pub fn destroy(&self) -> Result<()> {
-        let mut first = self.kill_all().err();
         let mut dirs = self.dirs();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-        for dir in dirs {
+        let left: BTreeSet<&Path> = dirs
+            .iter()
+            .copied()
+            .filter(|d| {
+                !matches!(
+                    rustix::fs::rmdir(*d),
+                    Ok(()) | Err(rustix::io::Errno::NOENT)
+                )
+            })
+            .collect();
+        let rest = CgroupManager {
+            paths: self
+                .paths
+                .iter()
+                .filter(|(_, d)| left.contains(d.as_path()))
+                .map(|(c, d)| (c.clone(), d.clone()))
+                .collect(),
+            created_parents: Vec::new(),
+        };
+        let mut first = match rest.paths.is_empty() {
+            true => None,
+            false => rest.kill_all().err(),
+        };
+        for dir in dirs.into_iter().filter(|d| left.contains(d)) {
             if let Err(e) = fs::remove_tree(dir, RMDIR_PATIENCE) {
                 first.get_or_insert(e.context("cgroups"));
             }
@@ -383,13 +409,6 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
             )));
         }
     }
-    if let Some((leaf, _)) = existing_with_processes(&paths)? {
-        return Err(Error::new(format!(
-            "{} already exists and has processes (is another container using name {:?}?)",
-            leaf.display(),
-            cfg.name
-        )));
-    }
 
     let mut created = Vec::new();
     let result = apply(
@@ -420,17 +439,20 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
     })
 }
 
-/// A container directory that already exists with processes in it.
-fn existing_with_processes(
-    paths: &BTreeMap<String, PathBuf>,
-) -> Result<Option<(PathBuf, Vec<i32>)>> {
-    for dir in paths.values() {
-        let pids = fs::procs(dir)?;
-        if !pids.is_empty() {
-            return Ok(Some((dir.clone(), pids)));
-        }
+/// `mkdir -p leaf`, recording what was made; a leaf that already existed
+/// must hold no processes (another container of the same name). Only then
+/// is `cgroup.procs` read: a leaf mkdir just made is empty.
+fn make_leaf(leaf: &Path, name: &str, created: &mut Vec<PathBuf>) -> Result<()> {
+    let made = fs::mkdir_all(leaf)?;
+    let fresh = made.last().is_some_and(|d| d == leaf);
+    created.extend(made);
+    if !fresh && !fs::procs(leaf)?.is_empty() {
+        return Err(Error::new(format!(
+            "{} already exists and has processes (is another container using name {name:?}?)",
+            leaf.display()
+        )));
     }
-    Ok(None)
+    Ok(())
 }
 
 /// The side effects of create: mkdir, cpuset copy-down, v2 controller
@@ -447,13 +469,13 @@ fn apply(
     created: &mut Vec<PathBuf>,
 ) -> Result<()> {
     for (h, dir) in tops {
-        created.extend(fs::mkdir_all(dir)?);
+        make_leaf(dir, &cfg.name, created)?;
         if h.has("cpuset") {
             v1::copy_cpuset_down(&h.mount_point, dir)?;
         }
     }
     if let Some((u, dir)) = v2_dir {
-        created.extend(fs::mkdir_all(dir)?);
+        make_leaf(dir, &cfg.name, created)?;
         v2::enable_controllers(&u.mount_point, dir, v2_needed)?;
         let accounting: Vec<&str> = ACCOUNTING
             .into_iter()

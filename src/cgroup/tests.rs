@@ -169,7 +169,11 @@ fn hybrid_limits_go_to_v1_and_hugetlb_to_v2() {
     assert_eq!(f.read("cpuset/nsinit/c1", "cpuset.mems"), "0");
     assert_eq!(f.read("pids/nsinit/c1", "pids.max"), "10");
     assert_eq!(f.read("devices/nsinit/c1", "devices.deny"), "a");
-    assert_eq!(f.read("devices/nsinit/c1", "devices.allow"), "c 1:3 rwm");
+    // Both rules written on one open file (a plain file here keeps both).
+    assert_eq!(
+        f.read("devices/nsinit/c1", "devices.allow"),
+        "c *:* mc 1:3 rwm"
+    );
     assert_eq!(f.read("unified/nsinit/c1", "hugetlb.2MB.max"), "4194304");
     assert_eq!(f.read("unified", "cgroup.subtree_control"), "+hugetlb");
     assert_eq!(
@@ -446,6 +450,10 @@ fn a_cgroup_in_use_is_not_taken_over() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("c1 already exists and has processes"), "{err}");
+    assert!(
+        f.path("systemd/c1/cgroup.procs").exists(),
+        "the other container's cgroup is left alone"
+    );
 }
 
 #[test]

@@ -171,10 +171,12 @@ pub fn set_devices(dir: &Path, cfg: &Cgroups) -> Result<()> {
         return Ok(());
     }
     fs::write(dir, "devices.deny", "a")?;
-    for d in &cfg.allowed_devices {
-        fs::write(dir, "devices.allow", d.cgroup_rule())?;
-    }
-    Ok(())
+    // One open, one write per rule (the kernel parses one rule per write).
+    fs::write_each(
+        dir,
+        "devices.allow",
+        cfg.allowed_devices.iter().map(|d| d.cgroup_rule()),
+    )
 }
 
 #[cfg(test)]
@@ -429,8 +431,8 @@ mod tests {
         };
         set_devices(&d.0, &cfg).unwrap();
         assert_eq!(get(&d, "devices.deny"), "a");
-        // Each rule is its own write; the file keeps the last one.
-        assert_eq!(get(&d, "devices.allow"), "c 136:* rwm");
+        // Each rule is its own write on one open file: a plain file keeps them all.
+        assert_eq!(get(&d, "devices.allow"), "c 1:3 rwmc 136:* rwm");
 
         let d = knobs("devall", &[("devices.deny", "untouched")]);
         set_devices(
