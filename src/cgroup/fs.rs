@@ -187,6 +187,22 @@ pub fn remove_tree(dir: &Path, patience: Duration) -> Result<()> {
     rmdir_retry(dir, patience)
 }
 
+/// hugetlb: `hugetlb.<size>.<file>` per configured page size (`limit_in_bytes`
+/// on v1, `max` on v2); a page size the kernel lacks is an error naming it.
+pub fn write_hugetlb_limits(dir: &Path, cfg: &crate::config::Cgroups, file: &str) -> Result<()> {
+    for (size, limit) in &cfg.hugetlb_limit {
+        let name = format!("hugetlb.{size}.{file}");
+        if !exists(dir, &name) {
+            return Err(Error::new(format!(
+                "hugetlb_limit: page size {size} is not supported here (no {})",
+                dir.join(&name).display()
+            )));
+        }
+        write(dir, &name, limit)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,17 +151,7 @@ pub fn set_blkio(dir: &Path, cfg: &Cgroups) -> Result<()> {
 
 /// hugetlb: `hugetlb.<size>.limit_in_bytes` per page size.
 pub fn set_hugetlb(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    for (size, limit) in &cfg.hugetlb_limit {
-        let file = format!("hugetlb.{size}.limit_in_bytes");
-        if !fs::exists(dir, &file) {
-            return Err(Error::new(format!(
-                "hugetlb_limit: page size {size} is not supported here (no {})",
-                dir.join(&file).display()
-            )));
-        }
-        fs::write(dir, &file, limit)?;
-    }
-    Ok(())
+    fs::write_hugetlb_limits(dir, cfg, "limit_in_bytes")
 }
 
 /// devices: deny everything (`a` to `devices.deny`), then allow each rule

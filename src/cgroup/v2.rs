@@ -177,17 +177,7 @@ pub fn set_io(dir: &Path, cfg: &Cgroups) -> Result<()> {
 
 /// hugetlb: `hugetlb.<size>.max` per page size.
 pub fn set_hugetlb(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    for (size, limit) in &cfg.hugetlb_limit {
-        let file = format!("hugetlb.{size}.max");
-        if !fs::exists(dir, &file) {
-            return Err(Error::new(format!(
-                "hugetlb_limit: page size {size} is not supported here (no {})",
-                dir.join(&file).display()
-            )));
-        }
-        fs::write(dir, &file, limit)?;
-    }
-    Ok(())
+    fs::write_hugetlb_limits(dir, cfg, "max")
 }
 
 /// devices: load the allow-list program and attach it to `dir`.
