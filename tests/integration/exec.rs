@@ -198,18 +198,24 @@ fn signals_to_nsinit_reach_pid_1() {
         return;
     }
     let c = Container::new("signal", &base_config());
-    let child = c.spawn(&[
+    let mut child = c.spawn(&[
         "sh",
         "-c",
         "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done",
     ]);
-    std::thread::sleep(Duration::from_millis(200));
+    // Signal only once the trap is set.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert_eq!(first, "ready\n");
     Command::new("kill")
         .args(["-USR1", &child.id().to_string()])
         .status()
         .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let o = child.wait_with_output().unwrap();
-    assert_eq!(out(&o), "ready\ngot-usr1\n");
+    assert_eq!(rest, "got-usr1\n");
     assert_eq!(o.status.code(), Some(5));
     assert!(!c.dir.join("state.json").exists());
 }

@@ -77,7 +77,19 @@ fn joined_processes_die_with_pid_1() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait until the joined sleep really runs inside the container.
+    let start = std::time::Instant::now();
+    while !std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x004245\x00"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the joined sleep never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     let o = joined.wait_with_output().unwrap();
     assert_eq!(
