@@ -200,19 +200,6 @@ mod tests {
         }
     }
 
-    fn dev(kind: DeviceKind, major: Option<u32>, minor: Option<u32>, perms: &str) -> Device {
-        Device {
-            kind,
-            path: None,
-            major,
-            minor,
-            permissions: perms.into(),
-            file_mode: 0o666,
-            uid: 0,
-            gid: 0,
-        }
-    }
-
     const R: u32 = ACC_READ;
     const W: u32 = ACC_WRITE;
     const M: u32 = ACC_MKNOD;
@@ -227,11 +214,11 @@ mod tests {
     #[test]
     fn rules_allow_exactly_what_they_name() {
         let rules = [
-            dev(DeviceKind::Char, None, None, "m"),
-            dev(DeviceKind::Block, None, None, "m"),
-            dev(DeviceKind::Char, Some(1), Some(3), "rwm"),
-            dev(DeviceKind::Char, Some(136), None, "rw"),
-            dev(DeviceKind::Char, Some(1), Some(9), "r"),
+            Device::rule(DeviceKind::Char, None, None, "m"),
+            Device::rule(DeviceKind::Block, None, None, "m"),
+            Device::rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
+            Device::rule(DeviceKind::Char, Some(136), None, "rw"),
+            Device::rule(DeviceKind::Char, Some(1), Some(9), "r"),
         ];
         let p = device_program(&rules);
         // /dev/null: everything.
@@ -258,10 +245,10 @@ mod tests {
 
     #[test]
     fn an_all_rule_allows_both_types() {
-        let p = device_program(&[dev(DeviceKind::All, None, None, "rwm")]);
+        let p = device_program(&[Device::rule(DeviceKind::All, None, None, "rwm")]);
         assert_eq!(run(&p, DEV_CHAR, R | W | M, 4, 1), 1);
         assert_eq!(run(&p, DEV_BLOCK, R | W | M, 8, 1), 1);
-        let p = device_program(&[dev(DeviceKind::All, Some(8), None, "r")]);
+        let p = device_program(&[Device::rule(DeviceKind::All, Some(8), None, "r")]);
         assert_eq!(run(&p, DEV_BLOCK, R, 8, 1), 1);
         assert_eq!(run(&p, DEV_CHAR, R, 8, 1), 1);
         assert_eq!(run(&p, DEV_CHAR, W, 8, 1), 0);
@@ -270,14 +257,14 @@ mod tests {
 
     #[test]
     fn rules_without_permissions_are_skipped() {
-        let p = device_program(&[dev(DeviceKind::Char, Some(1), Some(3), "")]);
+        let p = device_program(&[Device::rule(DeviceKind::Char, Some(1), Some(3), "")]);
         assert_eq!(p.len(), 8, "prologue + deny only");
         assert_eq!(run(&p, DEV_CHAR, R, 1, 3), 0);
     }
 
     #[test]
     fn block_layout_and_jump_offsets() {
-        let p = device_program(&[dev(DeviceKind::Char, Some(1), Some(3), "rw")]);
+        let p = device_program(&[Device::rule(DeviceKind::Char, Some(1), Some(3), "rw")]);
         // Every failed check lands just past the block (its index 8).
         let block = &p[6..p.len() - 2];
         assert_eq!(

@@ -56,19 +56,6 @@ impl Drop for Fake {
 
 const UNLIMITED: &str = "9223372036854771712\n";
 
-fn rule(kind: DeviceKind, major: Option<u32>, minor: Option<u32>, perms: &str) -> Device {
-    Device {
-        kind,
-        path: None,
-        major,
-        minor,
-        permissions: perms.into(),
-        file_mode: 0o666,
-        uid: 0,
-        gid: 0,
-    }
-}
-
 /// This machine's shape: one v1 hierarchy per controller, name=systemd, and
 /// a cgroup2 hierarchy offering only hugetlb.
 fn hybrid(fake: &Fake) -> Layout {
@@ -142,8 +129,8 @@ fn limits() -> Cgroups {
         pids_limit: Some(10),
         hugetlb_limit: vec![("2MB".into(), 4 << 20)],
         allowed_devices: vec![
-            rule(DeviceKind::Char, None, None, "m"),
-            rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
+            Device::rule(DeviceKind::Char, None, None, "m"),
+            Device::rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
         ],
         ..Default::default()
     }

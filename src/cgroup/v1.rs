@@ -402,20 +402,10 @@ mod tests {
     #[test]
     fn devices_deny_all_then_allow_each_rule() {
         let d = knobs("dev", &[("devices.deny", ""), ("devices.allow", "")]);
-        let rule = |kind, major, minor, p: &str| Device {
-            kind,
-            path: None,
-            major,
-            minor,
-            permissions: p.into(),
-            file_mode: 0,
-            uid: 0,
-            gid: 0,
-        };
         let cfg = Cgroups {
             allowed_devices: vec![
-                rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
-                rule(DeviceKind::Char, Some(136), None, "rwm"),
+                Device::rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
+                Device::rule(DeviceKind::Char, Some(136), None, "rwm"),
             ],
             ..Default::default()
         };

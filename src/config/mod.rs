@@ -239,6 +239,25 @@ pub struct Device {
 }
 
 impl Device {
+    /// A cgroup-only rule (no node to create): `None` numbers are wildcards.
+    pub fn rule(
+        kind: DeviceKind,
+        major: Option<u32>,
+        minor: Option<u32>,
+        permissions: &str,
+    ) -> Device {
+        Device {
+            kind,
+            path: None,
+            major,
+            minor,
+            permissions: permissions.into(),
+            file_mode: 0o666,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
     /// The v1 `devices.allow` rule: `c 136:* rwm`.
     pub fn cgroup_rule(&self) -> String {
         let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());

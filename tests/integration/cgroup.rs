@@ -199,19 +199,6 @@ fn proc_state(pid: i32) -> char {
     stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
 }
 
-fn dev(kind: DeviceKind, major: Option<u32>, minor: Option<u32>, perms: &str) -> Device {
-    Device {
-        kind,
-        path: None,
-        major,
-        minor,
-        permissions: perms.into(),
-        file_mode: 0o666,
-        uid: 0,
-        gid: 0,
-    }
-}
-
 #[test]
 fn v1_limits_read_back_and_the_process_is_in_every_hierarchy() {
     let test = "limits";
@@ -504,7 +491,7 @@ fn v1_device_rules_deny_what_is_not_listed() {
     }
     let cfg = Cgroups {
         allow_all_devices: false,
-        allowed_devices: vec![dev(DeviceKind::Char, Some(1), Some(3), "rwm")],
+        allowed_devices: vec![Device::rule(DeviceKind::Char, Some(1), Some(3), "rwm")],
         ..config(test)
     };
     let mut g = Guard::new(&cfg);
@@ -578,8 +565,8 @@ fn v2_device_filter_denies_what_is_not_listed() {
     let cfg = Cgroups {
         allow_all_devices: false,
         allowed_devices: vec![
-            dev(DeviceKind::Char, None, None, "m"),
-            dev(DeviceKind::Char, Some(1), Some(3), "rwm"),
+            Device::rule(DeviceKind::Char, None, None, "m"),
+            Device::rule(DeviceKind::Char, Some(1), Some(3), "rwm"),
         ],
         ..config(test)
     };
