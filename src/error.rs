@@ -108,12 +108,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<Errno> for Error {
-    fn from(e: Errno) -> Self {
-        Error::sys("system call", e)
-    }
-}
-
 /// Adds context to fallible results: `.ctx(|| format!("mount proc on {dst}"))`.
 pub trait Context<T> {
     fn ctx<S: fmt::Display>(self, f: impl FnOnce() -> S) -> Result<T>;

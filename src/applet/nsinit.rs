@@ -74,8 +74,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
         "kill" => kill(&dir, p),
         "ps" => no_args(p).and_then(|_| ps(&dir)),
         other => Err(Error::new(format!(
-            "unknown command {other:?}\n{USAGE}\napplets:\n{}",
-            "  nsinit, nsinit-join, nsinit-init"
+            "unknown command {other:?} (`nsinit --list` lists the applets)\n{USAGE}"
         ))
         .with_code(crate::error::EXIT_NOT_FOUND)),
     }
