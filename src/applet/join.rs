@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 
-use crate::applet::nsinit::{ProcessOptions, load_config};
+use crate::applet::nsinit::{ProcessOptions, join_dir};
 use crate::cli::{string, usage_error};
 use crate::config::Ns;
 use crate::container::join::{self, Finish, JoinPlan};
@@ -75,13 +75,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     let mut p = lexopt::Parser::from_args(rest);
     let opts = ProcessOptions::parse(&mut p, USAGE)?;
     let dir = container::resolve_dir(root)?;
-    let st = state::require_live(&dir)?;
-    let (mut cfg, _) = load_config(&dir)?;
-    if let Some(t) = opts.tty {
-        cfg.tty = t;
-    }
-    let code = join::join_container(&cfg, &st, opts.spec(&cfg))?;
-    Ok(ExitCode::from(code))
+    join_dir(&dir, opts)
 }
 
 /// True when the nsenter form (`-t PID`) is used: -t appears before the command.

@@ -2,6 +2,7 @@
 //! in the container directory (the cwd, `--root DIR` or `$data_path`).
 
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,8 +11,10 @@ use lexopt::prelude::*;
 use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
 use crate::config::{self, Config};
+use crate::container::delete;
 use crate::container::process::ProcessSpec;
-use crate::container::state::{self, Found};
+use crate::container::record::{self, Record};
+use crate::container::state::{Init, State, Status};
 use crate::container::{self, create};
 use crate::error::{Context, Error, Result};
 use crate::{log, network};
@@ -20,7 +23,10 @@ const USAGE: &str = "\
 usage: nsinit [--root DIR] [--debug] COMMAND [ARGS...]
 
 The container directory holds container.json and, while the container runs,
-state.json. It is the current directory, or --root DIR, or $data_path.
+a state.json marker. It is the current directory, or --root DIR, or
+$data_path. What nsinit itself knows of the container (its record) lives in
+/run/nsinit/, out of the container's reach; container.json is read once, at
+create.
 
 commands:
   exec [OPTIONS] [--] CMD [ARGS...]   run CMD as PID 1 of a new container, or join
@@ -35,7 +41,14 @@ commands:
   stats                 print cgroup and network statistics as JSON
   pause | unpause       freeze or thaw every process of the container
   kill [SIGNAL]         send SIGNAL (default TERM) to the container's PID 1
+                        (KILL also thaws a paused container)
   ps                    list the container's processes
+  destroy [--force] [--id ID]
+                        remove what a stopped container left (cgroups, veths,
+                        record); --force kills a running one first; --id
+                        names a record from `list` (its directory may be gone)
+  list [--format table|json]
+                        every container record on this host
   join ...              same as nsinit-join
   init ...              same as nsinit-init
 
@@ -63,6 +76,12 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             None => return Err(Error::new(format!("missing command\n{USAGE}")).with_code(2)),
         }
     };
+    if cmd == "list" {
+        return list(p);
+    }
+    if cmd == "destroy" || cmd == "delete" {
+        return destroy(root, p);
+    }
     let dir = container::resolve_dir(root)?;
     match cmd.as_str() {
         "exec" | "run" => exec(&dir, p),
@@ -91,13 +110,32 @@ fn no_args(mut p: lexopt::Parser) -> Result<()> {
     }
 }
 
-/// Load container.json, printing its warnings.
-pub fn load_config(dir: &Path) -> Result<(Config, String)> {
-    let loaded = config::load(dir)?;
-    for w in &loaded.warnings {
-        log::warn(w);
+/// container.json of `dir`, read once: without following a link, as a
+/// regular file of bounded size (the directory may be the container's own
+/// root, where it could plant a link or a FIFO).
+pub fn read_config_text(dir: &Path) -> Result<String> {
+    let shown = || format!("read {}", dir.join("container.json").display());
+    let fd = rustix::fs::open(
+        dir,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| format!("open {}", dir.display()))?;
+    let bytes = record::read_file_at(&fd, "container.json")
+        .ctx(shown)?
+        .ok_or_else(|| Error::sys(shown(), rustix::io::Errno::NOENT))?;
+    String::from_utf8(bytes).map_err(|_| Error::new(format!("{}: not UTF-8", shown())))
+}
+
+/// Validate container.json text, printing its warnings when `warn`.
+pub fn load_config(text: &str, dir: &Path, warn: bool) -> Result<Config> {
+    let loaded = config::load_str(text, dir).map_err(|errs| Error::new(errs.join("\n")))?;
+    if warn {
+        for w in &loaded.warnings {
+            log::warn(w);
+        }
     }
-    Ok((loaded.config, loaded.hash))
+    Ok(loaded.config)
 }
 
 /// Options shared by `exec` and `nsinit-join` for the process they start.
@@ -172,50 +210,111 @@ impl ProcessOptions {
 
 fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
     let opts = ProcessOptions::parse(&mut p, USAGE)?;
-    let (mut cfg, hash) = load_config(dir)?;
+    let record = Record::lock(dir)?;
+    if let Some(st) = record.state()? {
+        match st.init() {
+            Init::Alive(_) if st.status == Status::Running => {
+                return join(dir, record, &st, opts);
+            }
+            Init::Alive(_) | Init::Gone(_)
+                if st.status == Status::Creating && st.supervisor_alive() =>
+            {
+                return Err(Error::new(format!(
+                    "the container in {} is being created by nsinit {} (it holds no lock: stale?)",
+                    dir.display(),
+                    st.nsinit_pid
+                )));
+            }
+            Init::Alive(_) => {}
+            Init::Gone(why) => {
+                log::warn(&format!("removing what a stopped container left: {why}"));
+                delete::teardown(&record, &st, true).ctx(|| "stale container")?;
+            }
+        }
+    }
+    let text = read_config_text(dir)?;
+    let mut cfg = load_config(&text, dir, true)?;
     if let Some(t) = opts.tty {
         cfg.tty = t;
     }
     cfg.init |= opts.init;
-    let lock = state::lock(dir)?;
-    match state::find(dir)? {
-        Found::Live(st) => {
-            drop(lock);
-            let code = container::join::join_container(&cfg, &st, opts.spec(&cfg))?;
-            return Ok(ExitCode::from(code));
-        }
-        Found::Stale { why } => {
-            log::warn(&format!("removing stale state.json: {why}"));
-            cleanup_stale(dir)?;
-        }
-        Found::None => {}
-    }
     let spec = opts.spec(&cfg);
     let code = create::create(
         &cfg,
         create::CreateRequest {
             dir,
             process: spec,
-            config_hash: hash,
-            lock,
+            config_text: text,
+            record,
         },
     )?;
     Ok(ExitCode::from(code))
 }
 
-/// Remove what a crashed nsinit left: its cgroups, host veths and state.json.
-fn cleanup_stale(dir: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(dir.join(state::STATE_FILE)).unwrap_or_default();
-    if let Ok(st) = serde_json::from_str::<state::State>(&text) {
-        let cg = CgroupManager::from_paths(&st.cgroup_paths);
-        if let Err(e) = cg.destroy() {
-            log::warn(&e.context("stale container"));
-        }
-        if let Err(e) = network::teardown_host(&st.network_state) {
-            log::warn(&e.context("stale container"));
-        }
+/// Join the container running in `dir` (`nsinit-join --root DIR`).
+pub fn join_dir(dir: &Path, opts: ProcessOptions) -> Result<ExitCode> {
+    let none = |why: &str| Error::new(format!("no running container in {}: {why}", dir.display()));
+    let (record, st) = find(dir)?.ok_or_else(|| none("no record"))?;
+    match st.init() {
+        Init::Alive(_) if st.status == Status::Running => join(dir, record, &st, opts),
+        Init::Alive(_) => Err(none(&format!("it is {}", st.status.as_str()))),
+        Init::Gone(why) => Err(none(&why)),
     }
-    state::remove(dir)
+}
+
+/// Join the running container recorded in `st`, with the config it was
+/// created from (container.json is never re-read).
+fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<ExitCode> {
+    if cgroup_of(st).is_frozen() {
+        return Err(Error::new(format!(
+            "the container in {} is paused: `nsinit unpause` it before joining",
+            dir.display()
+        )));
+    }
+    let mut cfg = load_config(&record.config()?, dir, false)?;
+    if let Some(t) = opts.tty {
+        cfg.tty = t;
+    }
+    drop(record);
+    match container::join::join_container(&cfg, st, opts.spec(&cfg)) {
+        Ok(code) => Ok(ExitCode::from(code)),
+        // A join that lost the race with the container's exit says so.
+        Err(e) => match st.init() {
+            Init::Gone(why) => Err(Error::new(format!(
+                "the container exited while joining ({why}): {e}"
+            ))),
+            Init::Alive(_) => Err(e),
+        },
+    }
+}
+
+fn cgroup_of(st: &State) -> CgroupManager {
+    CgroupManager::from_paths(&st.cgroup_paths)
+}
+
+/// The locked record of `dir` and its state, if there is one.
+fn find(dir: &Path) -> Result<Option<(Record, State)>> {
+    let Some(record) = Record::find(dir)? else {
+        return Ok(None);
+    };
+    Ok(record.state()?.map(|st| (record, st)))
+}
+
+/// The container of `dir` if it runs (or is paused): its record, state,
+/// observed status and a pidfd on its init.
+fn require_live(dir: &Path) -> Result<(Record, State, Status, OwnedFd)> {
+    let none = |why: &str| Error::new(format!("no running container in {}: {why}", dir.display()));
+    let (record, st) = find(dir)?.ok_or_else(|| none("no record"))?;
+    if st.status != Status::Running {
+        return Err(none(&format!("it is {}", st.observe(|| false).as_str())));
+    }
+    match st.init() {
+        Init::Alive(fd) => {
+            let status = st.observe(|| cgroup_of(&st).is_frozen());
+            Ok((record, st, status, fd))
+        }
+        Init::Gone(why) => Err(none(&why)),
+    }
 }
 
 fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
@@ -231,7 +330,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
         }
     }
     let path = dir.join("container.json");
-    let text = std::fs::read_to_string(&path).ctx(|| format!("read {}", path.display()))?;
+    let text = read_config_text(dir)?;
     match config::load_str(&text, dir) {
         Ok(loaded) => {
             for w in &loaded.warnings {
@@ -259,47 +358,65 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
     }
 }
 
-fn show_state(dir: &Path) -> Result<ExitCode> {
-    let out = match state::find(dir)? {
-        Found::Live(st) => {
-            let paused = CgroupManager::from_paths(&st.cgroup_paths).is_frozen();
-            let mut v = serde_json::to_value(&st).map_err(|e| Error::new(e.to_string()))?;
-            v["status"] = (if paused { "paused" } else { "running" }).into();
-            v["running"] = true.into();
-            v["pid"] = st.init_pid.into();
-            v
-        }
-        Found::None => serde_json::json!({"running": false, "status": "stopped"}),
-        Found::Stale { why } => {
-            serde_json::json!({"running": false, "status": "stopped", "stale": why})
-        }
-    };
+/// The state document: the record, the status the kernel confirms, and
+/// whether the supervising nsinit still runs.
+fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
+    let status = st.observe(|| cgroup_of(st).is_frozen());
+    let mut v = serde_json::to_value(st).map_err(|e| Error::new(e.to_string()))?;
+    v["status"] = status.as_str().into();
+    v["running"] = matches!(status, Status::Running | Status::Paused).into();
+    v["pid"] = st.init_pid.into();
+    v["supervisor"] = (if st.supervisor_alive() {
+        "alive"
+    } else {
+        "gone"
+    })
+    .into();
+    v["id"] = record.key.clone().into();
+    if status == Status::Stopped {
+        v["hint"] = "leftovers remain until `nsinit destroy` or the next exec".into();
+    }
+    Ok(v)
+}
+
+fn print_json(v: &serde_json::Value) {
     crate::cli::out(&format!(
         "{}\n",
-        serde_json::to_string_pretty(&out).unwrap_or_default()
+        serde_json::to_string_pretty(v).unwrap_or_default()
     ));
+}
+
+fn show_state(dir: &Path) -> Result<ExitCode> {
+    let out = match find(dir)? {
+        Some((record, st)) => state_json(&record, &st)?,
+        None => serde_json::json!({"running": false, "status": "stopped"}),
+    };
+    print_json(&out);
     Ok(ExitCode::SUCCESS)
 }
 
 fn stats(dir: &Path) -> Result<ExitCode> {
-    let st = state::require_live(dir)?;
-    let cg = CgroupManager::from_paths(&st.cgroup_paths).stats()?;
+    let (_record, st, _, _) = require_live(dir)?;
+    let cg = cgroup_of(&st).stats()?;
     let net = network::stats(&st.network_state)?;
-    let out = serde_json::json!({"cgroups": cg, "network": net});
-    crate::cli::out(&format!(
-        "{}\n",
-        serde_json::to_string_pretty(&out).unwrap_or_default()
-    ));
+    print_json(&serde_json::json!({"cgroups": cg, "network": net}));
     Ok(ExitCode::SUCCESS)
 }
 
 fn freeze(dir: &Path, pause: bool) -> Result<ExitCode> {
-    let st = state::require_live(dir)?;
-    let cg = CgroupManager::from_paths(&st.cgroup_paths);
-    if pause {
+    let (_record, st, status, _) = require_live(dir)?;
+    let cg = cgroup_of(&st);
+    if pause && status.can_pause() {
         cg.freeze()?
-    } else {
+    } else if !pause && status.can_resume() {
         cg.thaw()?
+    } else {
+        return Err(Error::new(format!(
+            "the container in {} is {}: nothing to {}",
+            dir.display(),
+            status.as_str(),
+            if pause { "pause" } else { "unpause" }
+        )));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -336,31 +453,204 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
             a => return Err(usage_error(a.unexpected(), USAGE)),
         }
     }
-    let st = state::require_live(dir)?;
-    crate::sys::kill_raw(st.init_pid, sig)
+    let (_record, st, status, pidfd) = require_live(dir)?;
+    crate::sys::raw::pidfd_kill(&pidfd, sig)
         .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
+    // Why thaw: a frozen process cannot die; runc thaws for KILL too.
+    if sig == 9 && status == Status::Paused {
+        cgroup_of(&st).thaw()?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn ps(dir: &Path) -> Result<ExitCode> {
-    let st = state::require_live(dir)?;
-    let mut pids = CgroupManager::from_paths(&st.cgroup_paths)
-        .pids()
-        .unwrap_or_default();
+    let (_record, st, _, _) = require_live(dir)?;
+    let mut pids = cgroup_of(&st).pids().unwrap_or_default();
     if pids.is_empty() {
         pids = container::same_pid_namespace(st.init_pid);
     }
     pids.sort_unstable();
     let mut text = format!("{:>8} {:<16} CMD\n", "PID", "COMM");
     for pid in pids {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmd: Vec<String> = cmd
             .split(|b| *b == 0)
             .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into())
+            .map(escape)
             .collect();
-        text.push_str(&format!("{pid:>8} {:<16} {}\n", comm.trim(), cmd.join(" ")));
+        text.push_str(&format!(
+            "{pid:>8} {:<16} {}\n",
+            escape(comm.strip_suffix(b"\n").unwrap_or(&comm)),
+            cmd.join(" ")
+        ));
+    }
+    crate::cli::out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A name the container chose, safe to print on a terminal: control bytes
+/// and invalid UTF-8 are shown escaped (`\x1b`), never sent raw.
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
+    let mut force = false;
+    let mut id: Option<String> = None;
+    while let Some(a) = p.next().map_err(|e| usage_error(e, USAGE))? {
+        match a {
+            Short('f') | Long("force") => force = true,
+            Long("id") => {
+                id = Some(string(
+                    p.value().map_err(|e| usage_error(e, USAGE))?,
+                    "--id",
+                )?)
+            }
+            Short('h') | Long("help") => {
+                crate::cli::out(USAGE);
+                return Ok(ExitCode::SUCCESS);
+            }
+            a => return Err(usage_error(a.unexpected(), USAGE)),
+        }
+    }
+    let record = match &id {
+        Some(key) => Record::find_key(key)?,
+        None => Record::find(&container::resolve_dir(root)?)?,
+    };
+    let Some(record) = record else {
+        if id.is_some() {
+            return Err(Error::new(format!(
+                "no container record {:?}",
+                id.unwrap_or_default()
+            )));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let st = match record.state() {
+        Ok(Some(st)) => st,
+        Ok(None) => {
+            record.remove()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) if force => {
+            log::warn(&format!(
+                "{e}: removing the record; what it named may remain"
+            ));
+            record.remove()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
+    let status = st.observe(|| cgroup_of(&st).is_frozen());
+    if !status.can_delete() {
+        if !force {
+            return Err(Error::new(format!(
+                "the container in {} is {} (PID {}): stop it, or destroy --force to kill it",
+                st.dir.display(),
+                status.as_str(),
+                st.init_pid
+            )));
+        }
+        if let Init::Alive(pidfd) = st.init() {
+            crate::sys::raw::pidfd_kill(&pidfd, 9)
+                .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
+            if status == Status::Paused {
+                cgroup_of(&st).thaw()?;
+            }
+            wait_exit(&pidfd);
+        }
+    }
+    delete::teardown(&record, &st, true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Wait (bounded) for the process of `pidfd` to exit: a pidfd polls
+/// readable once it has.
+fn wait_exit(pidfd: &OwnedFd) {
+    let mut fds = [rustix::event::PollFd::new(
+        pidfd,
+        rustix::event::PollFlags::IN,
+    )];
+    let limit = rustix::time::Timespec {
+        tv_sec: 10,
+        tv_nsec: 0,
+    };
+    let _ = rustix::event::poll(&mut fds, Some(&limit));
+}
+
+fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
+    let mut json = false;
+    while let Some(a) = p.next().map_err(|e| usage_error(e, USAGE))? {
+        match a {
+            Long("format") => {
+                json = match string(p.value().map_err(|e| usage_error(e, USAGE))?, "--format")?
+                    .as_str()
+                {
+                    "json" => true,
+                    "table" => false,
+                    f => {
+                        return Err(
+                            Error::new(format!("--format {f:?}: table or json")).with_code(2)
+                        );
+                    }
+                }
+            }
+            Short('h') | Long("help") => {
+                crate::cli::out(USAGE);
+                return Ok(ExitCode::SUCCESS);
+            }
+            a => return Err(usage_error(a.unexpected(), USAGE)),
+        }
+    }
+    let mut rows = Vec::new();
+    for key in record::keys()? {
+        let Some(record) = Record::find_key(&key)? else {
+            continue;
+        };
+        let row = match record.state() {
+            Ok(Some(st)) => {
+                let mut v = state_json(&record, &st)?;
+                v["dir_exists"] = st.dir.is_dir().into();
+                v
+            }
+            Ok(None) => continue,
+            Err(e) => serde_json::json!({"id": key, "status": "unknown", "error": e.to_string()}),
+        };
+        rows.push(row);
+    }
+    if json {
+        print_json(&serde_json::Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = format!("{:<32} {:<9} {:>8} DIR\n", "ID", "STATUS", "PID");
+    for r in &rows {
+        let dir = r["dir"].as_str().unwrap_or("");
+        let gone = if r["dir_exists"] == false {
+            " (missing)"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "{:<32} {:<9} {:>8} {}{gone}\n",
+            r["id"].as_str().unwrap_or(""),
+            r["status"].as_str().unwrap_or(""),
+            r["pid"].as_i64().unwrap_or(0),
+            escape(dir.as_bytes()),
+        ));
     }
     crate::cli::out(&text);
     Ok(ExitCode::SUCCESS)

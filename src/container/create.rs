@@ -1,13 +1,16 @@
 //! Create a new container: the parent's and the child's step lists, each in
 //! one function that reads top to bottom.
 //!
-//! Parent: check host → cgroups → pty → sync pair → block signals → clone →
-//! cgroup join → id maps → host network → SYNC 1 (release) → SYNC 2 (exec'd or
-//! error) → state.json → supervise → teardown.
+//! Parent: check host → record "creating" → cgroups → pty → sync pair →
+//! block signals → clone → cgroup join → id maps → host network → SYNC 1
+//! (release) → SYNC 2 (ready, parked before exec) → record "running" and the
+//! state.json marker → SYNC 3 (start) → SYNC 4 (exec'd or error) → unlock →
+//! supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
-//! and console → network inside → rootfs and root switch → hostname →
-//! restricted paths → rlimits, user, capabilities, cwd → exec (SYNC 2 at EOF);
-//! with `init`, the child becomes the init shim and its forked child execs.
+//! and console → network inside → rootfs and root switch → container.json
+//! read-only → hostname → restricted paths → rlimits, user, capabilities, cwd
+//! → SYNC 2 → SYNC 3 → exec (SYNC 4 at EOF); with `init`, the child becomes
+//! the init shim and its forked child execs.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -16,8 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use linux_raw_sys::general as g;
 use rustix::process::Pid;
 
+use super::delete::{self, write_marker};
 use super::process::{self, ProcessSpec};
-use super::state::{self, DirLock, State};
+use super::record::Record;
+use super::state::{self, State, Status};
 use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::CgroupManager;
@@ -31,53 +36,14 @@ use crate::sys::{self, SigSet};
 
 /// Everything `create` needs besides the config.
 pub struct CreateRequest<'a> {
+    /// The container directory, canonical.
     pub dir: &'a Path,
     pub process: ProcessSpec,
-    pub config_hash: String,
-    /// Held until state.json is written, so a concurrent `exec` joins instead.
-    pub lock: DirLock,
-}
-
-/// What the parent has set up and must undo, in reverse order.
-struct Undo<'a> {
-    dir: &'a Path,
-    cgroup: Option<CgroupManager>,
-    net: Option<NetState>,
-    kill_rest: bool,
-}
-
-impl Undo<'_> {
-    /// Kill stragglers, remove cgroups, host veths and state.json.
-    fn run(&mut self) -> Result<()> {
-        let mut first_err = None;
-        let mut note = |r: Result<()>| {
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
-            }
-        };
-        if let Some(cg) = self.cgroup.take() {
-            if self.kill_rest {
-                note(cg.kill_all());
-            }
-            note(cg.destroy());
-        }
-        if let Some(net) = self.net.take() {
-            note(network::teardown_host(&net));
-        }
-        note(state::remove(self.dir));
-        first_err.map_or(Ok(()), Err)
-    }
-
-    /// Undo after `err`, reporting a cleanup failure alongside the original.
-    fn fail(&mut self, err: Error) -> Error {
-        match self.run() {
-            Ok(()) => err,
-            Err(cleanup) => {
-                let code = err.code();
-                Error::new(format!("{err} (and cleanup failed: {cleanup})")).with_code(code)
-            }
-        }
-    }
+    /// container.json as read (once) at create; kept in the record.
+    pub config_text: String,
+    /// The container's record, locked and empty. Held until the command
+    /// runs, so a concurrent `exec` joins instead; retaken for teardown.
+    pub record: Record,
 }
 
 /// Start the container and supervise it; returns PID 1's exit code.
@@ -87,43 +53,92 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
     }
     // Checks that need no side effect come first: nothing to undo yet.
     network::check_host(&cfg.networks)?;
-    let cgroup = match &cfg.cgroups {
-        Some(c) => Some(CgroupManager::create(c)?),
-        None => None,
+    let (nsinit_pid, nsinit_start_time) = state::me();
+    let mut st = State {
+        dir: req.dir.to_path_buf(),
+        status: Status::Creating,
+        nsinit_pid,
+        nsinit_start_time,
+        rootfs: cfg.rootfs.clone(),
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        tty: cfg.tty,
+        ..State::default()
     };
     let kill_rest = !cfg.namespaces.contains(Ns::Pid);
-    let mut undo = Undo {
-        dir: req.dir,
-        cgroup,
-        net: None,
-        kill_rest,
+    // Why first: from here on, whatever a killed nsinit leaves is named in
+    // the record and `nsinit destroy` (or the next exec) removes it.
+    let recorded = req
+        .record
+        .save_config(&req.config_text)
+        .and_then(|()| req.record.write_state(&st));
+    if let Err(e) = recorded {
+        return Err(fail(&req.record, &st, kill_rest, e));
+    }
+    let cgroup = match &cfg.cgroups {
+        Some(c) => match CgroupManager::create(c) {
+            Ok(cg) => Some(cg),
+            Err(e) => return Err(fail(&req.record, &st, kill_rest, e)),
+        },
+        None => None,
     };
-    match start(cfg, &req, &mut undo) {
-        Ok((pid, sigfd, pty, raw)) => {
-            drop(req.lock);
-            let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
-            drop(raw);
-            if let Some(cg) = &undo.cgroup
-                && code.is_ok()
-                && cg.oom_killed()
-            {
-                crate::log::error(
-                    &"container was killed by the kernel's OOM killer (memory limit reached)",
-                );
-            }
-            let cleanup = undo.run();
-            let code = code?;
-            cleanup?;
-            Ok(code)
+    if let Some(cg) = &cgroup {
+        st.cgroup_paths = cg.paths();
+        if let Err(e) = req.record.write_state(&st) {
+            return Err(fail(&req.record, &st, kill_rest, e));
         }
-        Err(e) => Err(undo.fail(e)),
+    }
+    let (pid, sigfd, pty, raw) = match start(cfg, &req, cgroup.as_ref(), &mut st) {
+        Ok(started) => started,
+        Err(e) => return Err(fail(&req.record, &st, kill_rest, e)),
+    };
+    drop(req.record);
+    let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
+    drop(raw);
+    if let Some(cg) = &cgroup
+        && code.is_ok()
+        && cg.oom_killed()
+    {
+        crate::log::error(
+            &"container was killed by the kernel's OOM killer (memory limit reached)",
+        );
+    }
+    // Why under the lock: a concurrent exec waits instead of reusing
+    // cgroups being removed; a record that is no longer ours is left alone.
+    let cleanup = Record::lock(req.dir).and_then(|record| match record.state()? {
+        Some(cur)
+            if cur.nsinit_pid == st.nsinit_pid && cur.nsinit_start_time == st.nsinit_start_time =>
+        {
+            delete::teardown(&record, &cur, kill_rest)
+        }
+        _ => Ok(()),
+    });
+    let code = code?;
+    cleanup?;
+    Ok(code)
+}
+
+/// Undo a failed start, reporting a cleanup failure alongside the original.
+fn fail(record: &Record, st: &State, kill_rest: bool, err: Error) -> Error {
+    match delete::teardown(record, st, kill_rest) {
+        Ok(()) => err,
+        Err(cleanup) => {
+            let code = err.code();
+            Error::new(format!("{err} (and cleanup failed: {cleanup})")).with_code(code)
+        }
     }
 }
 
 type Started = (Pid, OwnedFd, Option<Pty>, Option<RawMode>);
 
 /// The parent's steps up to a running container.
-fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<Started> {
+fn start(
+    cfg: &Config,
+    req: &CreateRequest<'_>,
+    cgroup: Option<&CgroupManager>,
+    st: &mut State,
+) -> Result<Started> {
     // Why before clone: signals arriving from here on queue on the signalfd
     // and reach PID 1 once it runs, instead of killing nsinit.
     let Channels {
@@ -137,6 +152,7 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
         // CLONE_NEWTIME does not fit clone()'s flags: unshare it for our children.
         sys::unshare(Ns::Time.clone_flag()).ctx(|| "unshare time namespace")?;
     }
+    let protect = config_in_rootfs(cfg, req.dir);
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
     let pid = match sys::clone_process(flags).ctx(|| "clone the container process")? {
@@ -149,12 +165,13 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
                 sigfd,
                 pty,
             },
+            protect.as_deref(),
             mask,
         ),
         Some(pid) => pid,
     };
     drop(child_sock);
-    let started = parent_steps(cfg, req, undo, pid, &parent_sock);
+    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
@@ -172,71 +189,62 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
 fn parent_steps(
     cfg: &Config,
     req: &CreateRequest<'_>,
-    undo: &mut Undo<'_>,
+    cgroup: Option<&CgroupManager>,
+    st: &mut State,
     pid: Pid,
     sock: &OwnedFd,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     // Why first: the child must be accounted and limited before it runs anything.
-    if let Some(cg) = &undo.cgroup {
+    if let Some(cg) = cgroup {
         cg.add_process(raw_pid)?;
     }
     if cfg.namespaces.contains(Ns::User) {
         write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
-    undo.net = Some(net.clone());
+    if net != NetState::default() {
+        st.network_state = net.clone();
+        req.record.write_state(st)?;
+    }
     sync::release_child(sock, &net)?; // SYNC 1
-    sync::wait_exec(sock)?; // SYNC 2
-    let state = State {
-        init_pid: raw_pid,
-        init_start_time: state::start_time(raw_pid).unwrap_or_default(),
-        nsinit_pid: rustix::process::getpid().as_raw_nonzero().get(),
-        namespace_paths: namespace_paths(cfg, raw_pid),
-        cgroup_paths: undo.cgroup.as_ref().map(|c| c.paths()).unwrap_or_default(),
-        network_state: net,
-        config_hash: req.config_hash.clone(),
-        rootfs: cfg.rootfs.clone(),
-        created: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        tty: cfg.tty,
-    };
-    state::write(req.dir, &state)
+    sync::wait_ready(sock)?; // SYNC 2
+    // Why before the start: the record and the marker are in place before
+    // any code of the user's runs, and a failure to store them fails the
+    // start cleanly.
+    st.init_pid = raw_pid;
+    st.init_start_time = state::start_time(raw_pid)
+        .ok_or_else(|| Error::new("the container process exited before it was started"))?;
+    st.namespaces = state::namespace_inodes(&state::container_namespaces(cfg), raw_pid);
+    st.status = Status::Running;
+    req.record.write_state(st)?;
+    write_marker(req.dir, st)?;
+    sync::send_start(sock)?; // SYNC 3
+    sync::wait_exec(sock) // SYNC 4
 }
 
-/// `/proc/PID/ns/*` of the namespaces the container owns (and a joined netns).
-pub fn namespace_paths(cfg: &Config, pid: i32) -> std::collections::BTreeMap<String, String> {
-    let mut set = cfg.namespaces;
-    if cfg
-        .networks
-        .iter()
-        .any(|n| matches!(n, Network::Netns { .. }))
-    {
-        set.insert(Ns::Net);
+/// container.json's path inside the rootfs when the container directory
+/// lies in it (the 2014 layout): the child binds it read-only so the
+/// container cannot rewrite the config of its next start.
+fn config_in_rootfs(cfg: &Config, dir: &Path) -> Option<String> {
+    if !cfg.namespaces.contains(Ns::Mnt) {
+        return None;
     }
-    if cfg.ipc_path.is_some() {
-        set.insert(Ns::Ipc);
-    }
-    set.iter()
-        .map(|ns| {
-            (
-                ns.key().to_string(),
-                format!("/proc/{pid}/ns/{}", ns.proc_name()),
-            )
-        })
-        .collect()
+    let root = std::fs::canonicalize(&cfg.rootfs).ok()?;
+    let rel = dir.join("container.json");
+    let rel = rel.strip_prefix(&root).ok()?;
+    Some(format!("/{}", rel.display()))
 }
 
-/// Write uid_map and gid_map (identity over the whole range when none given).
+/// Write uid_map and gid_map. Validation requires both with NEWUSER: there
+/// is no fallback that could map the host's root into the container.
 fn write_id_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
-    let full = [IdMap {
-        container_id: 0,
-        host_id: 0,
-        size: u32::MAX,
-    }];
     for (file, maps) in [("uid_map", uids), ("gid_map", gids)] {
-        let maps = if maps.is_empty() { &full[..] } else { maps };
+        if maps.is_empty() {
+            return Err(Error::new(format!(
+                "user namespace without {file} entries: refusing to guess a mapping"
+            )));
+        }
         let text: String = maps
             .iter()
             .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
@@ -256,7 +264,13 @@ struct ChildFds {
 }
 
 /// The cloned child: run the steps, report a failure, never return.
-fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> ! {
+fn child_main(
+    cfg: &Config,
+    spec: &ProcessSpec,
+    fds: ChildFds,
+    protect: Option<&str>,
+    mask: SigSet,
+) -> ! {
     let ChildFds {
         sock,
         parent_sock,
@@ -272,7 +286,7 @@ fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> 
         }
         None => (None, None),
     };
-    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref()) {
+    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect) {
         Ok(prepared) => prepared,
         Err(e) => {
             sync::report_error(&sock, &e);
@@ -309,6 +323,7 @@ fn child_steps(
     sock: &OwnedFd,
     slave: Option<OwnedFd>,
     slave_path: Option<&str>,
+    protect: Option<&str>,
 ) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
@@ -340,6 +355,9 @@ fn child_steps(
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
     rootfs::prepare_rootfs(cfg, slave_path)?;
+    if let Some(path) = protect {
+        protect_config(path)?;
+    }
     if let Some(h) = &cfg.hostname {
         rustix::system::sethostname(h.as_bytes()).ctx(|| format!("sethostname {h}"))?;
     }
@@ -354,7 +372,28 @@ fn child_steps(
     let prepared = process::finalize(spec)?;
     // setuid clears the parent-death signal: set it again.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+    sync::report_ready(sock)?; // SYNC 2
+    sync::wait_start(sock)?; // SYNC 3
     Ok(prepared)
+}
+
+/// Bind container.json (at `path`, inside the new root) read-only on itself.
+fn protect_config(path: &str) -> Result<()> {
+    let root = rustix::fs::open(
+        "/",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| "open /")?;
+    let fd = rootfs::paths::open_in_root(root.as_fd(), path).ctx(|| format!("open {path}"))?;
+    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {path}"))?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(Error::new(format!("{path}: not a regular file")));
+    }
+    let src = rootfs::paths::fd_path(&fd);
+    let target = rootfs::mount::cstr(path);
+    rootfs::mount::bind_mount(&src, &target, false).ctx(|| format!("bind {path} on itself"))?;
+    rootfs::mount::remount_readonly(&target, 0).ctx(|| format!("remount {path} read-only"))
 }
 
 /// The child must wait for SYNC 1 before any setup when the parent writes its

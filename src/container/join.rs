@@ -78,16 +78,19 @@ pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<
 /// Join the container recorded in `st` with the process `spec`.
 pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8> {
     let mut kinds = cfg.namespaces;
-    for key in st.namespace_paths.keys() {
+    for key in st.namespaces.keys() {
         if let Some(ns) = Ns::from_key(key) {
             kinds.insert(ns);
         }
     }
     let namespaces = open_namespaces(st.init_pid, kinds.iter())?;
-    // The descriptors are open: if the init still has its recorded start
-    // time, they belong to the container and not to a reused PID.
-    if state::start_time(st.init_pid).as_deref() != Some(st.init_start_time.as_str()) {
-        return Err(Error::new(format!("init {} is gone", st.init_pid)));
+    // The descriptors are open: if the init is still the recorded process
+    // (pidfd, start time, namespace inodes), they belong to the container
+    // and not to a reused PID.
+    if let state::Init::Gone(why) = st.init() {
+        return Err(Error::new(format!(
+            "the container exited while joining: {why}"
+        )));
     }
     let plan = JoinPlan {
         target: st.init_pid,

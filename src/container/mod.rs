@@ -2,8 +2,10 @@
 //! state.json, supervision of the running container, and teardown.
 
 pub mod create;
+pub mod delete;
 pub mod join;
 pub mod process;
+pub mod record;
 pub mod state;
 pub mod supervise;
 pub mod sync;

@@ -1,41 +1,85 @@
-//! state.json: the record of a running container, written atomically next to
-//! container.json once PID 1 runs and removed when it exits.
+//! The container's state: its status, its init's identity and what teardown
+//! needs, persisted in the container record (see [`super::record`]).
 //!
-//! A state.json is trusted only while its init is alive *and* has the recorded
-//! start time (field 22 of /proc/PID/stat): a reused PID is detected.
+//! A PID from the record is acted on only through a pidfd opened first and
+//! then checked against the recorded start time (field 22 of /proc/PID/stat)
+//! and namespace inodes: a reused PID, or a zombie, reads as gone.
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::process::{Pid, PidfdFlags};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Context, Error, Result};
+use crate::config::{Config, Network, Ns};
 use crate::network::NetState;
 
-pub const STATE_FILE: &str = "state.json";
+/// Where a container is in its lifecycle (as recorded; `paused` and
+/// `stopped` are read off the kernel, see [`State::observe`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// nsinit is building it: cgroups, network, root, process.
+    #[default]
+    Creating,
+    /// Its process is set up and waits to be started.
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+    /// Another process may be put into it.
+    pub fn can_join(self) -> bool {
+        self == Status::Running
+    }
+    /// Signals reach it (a paused container's are queued until it thaws).
+    pub fn can_kill(self) -> bool {
+        matches!(self, Status::Created | Status::Running | Status::Paused)
+    }
+    /// Its leftovers may be removed without `--force`.
+    pub fn can_delete(self) -> bool {
+        self == Status::Stopped
+    }
+    pub fn can_pause(self) -> bool {
+        self == Status::Running
+    }
+    pub fn can_resume(self) -> bool {
+        self == Status::Paused
+    }
+}
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct State {
-    /// Host PID of the container's init (PID 1 inside a new PID namespace).
+    /// The container directory (canonical) this record belongs to.
+    pub dir: PathBuf,
+    pub status: Status,
+    /// Host PID of the container's init (PID 1 inside a new PID namespace); 0 before it exists.
     pub init_pid: i32,
     /// Field 22 of /proc/PID/stat: clock ticks after boot.
     pub init_start_time: String,
-    /// Host PID of the nsinit process supervising the container.
+    /// Namespace kind (`NEWNET`…) → inode of the init's namespace.
     #[serde(default)]
+    pub namespaces: BTreeMap<String, u64>,
+    /// The nsinit process supervising the container, and its start time.
     pub nsinit_pid: i32,
-    /// Namespace kind (`NEWNET`…) → `/proc/PID/ns/…` path, for the namespaces the container owns.
-    #[serde(default)]
-    pub namespace_paths: BTreeMap<String, String>,
+    pub nsinit_start_time: String,
     /// Controller → cgroup directory.
     #[serde(default)]
     pub cgroup_paths: BTreeMap<String, PathBuf>,
     #[serde(default)]
     pub network_state: NetState,
-    /// FNV-1a of the container.json the container was started from.
-    #[serde(default)]
-    pub config_hash: String,
     #[serde(default)]
     pub rootfs: PathBuf,
     /// Seconds since the epoch.
@@ -45,110 +89,123 @@ pub struct State {
     pub tty: bool,
 }
 
-/// What a state.json on disk turned out to be.
-#[derive(Debug)]
-pub enum Found {
-    None,
-    Live(Box<State>),
-    /// Its init is gone or its PID was reused: `why` says which.
-    Stale {
-        why: String,
-    },
-}
-
-/// Read field 22 (starttime) of /proc/PID/stat.
+/// Read field 22 (starttime) of /proc/PID/stat; `None` if the process is
+/// gone or a zombie (its namespaces are gone then).
 pub fn start_time(pid: i32) -> Option<String> {
+    if pid <= 0 {
+        return None;
+    }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parentheses: fields resume after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut fields = rest.split(' ');
-    // A zombie (or dead) init has exited: its namespaces are gone.
     if matches!(fields.next(), Some("Z" | "X" | "x")) {
         return None;
     }
     fields.nth(18).map(str::to_string)
 }
 
-/// Load and check `<dir>/state.json`.
-pub fn find(dir: &Path) -> Result<Found> {
-    let path = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::None),
-        Err(e) => return Err(e).ctx(|| format!("read {}", path.display())),
-    };
-    let state: State = match serde_json::from_str(&text) {
-        Ok(s) => s,
-        Err(e) => {
-            return Ok(Found::Stale {
-                why: format!("{} is not valid: {e}", path.display()),
-            });
-        }
-    };
-    Ok(match start_time(state.init_pid) {
-        None => Found::Stale {
-            why: format!("init {} is gone", state.init_pid),
-        },
-        Some(t) if t != state.init_start_time => Found::Stale {
-            why: format!(
-                "init {} is gone (its PID now belongs to another process)",
-                state.init_pid
-            ),
-        },
-        Some(_) => Found::Live(Box::new(state)),
-    })
+/// The inode of `/proc/PID/ns/NAME`.
+pub fn ns_inode(pid: i32, name: &str) -> Option<u64> {
+    rustix::fs::stat(format!("/proc/{pid}/ns/{name}").as_str())
+        .ok()
+        .map(|st| st.st_ino)
 }
 
-/// Write `<dir>/state.json` atomically (temp file + rename).
-pub fn write(dir: &Path, state: &State) -> Result<()> {
-    let path = dir.join(STATE_FILE);
-    let tmp = dir.join(".state.json.tmp");
-    let mut text =
-        serde_json::to_vec_pretty(state).map_err(|e| Error::new(format!("encode state: {e}")))?;
-    text.push(b'\n');
-    std::fs::write(&tmp, &text).ctx(|| format!("write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).ctx(|| format!("rename {} to {}", tmp.display(), path.display()))
+/// The namespaces the container owns (and a joined netns or ipc ns).
+pub fn container_namespaces(cfg: &Config) -> Vec<Ns> {
+    let mut set = cfg.namespaces;
+    if cfg
+        .networks
+        .iter()
+        .any(|n| matches!(n, Network::Netns { .. }))
+    {
+        set.insert(Ns::Net);
+    }
+    if cfg.ipc_path.is_some() {
+        set.insert(Ns::Ipc);
+    }
+    set.iter().collect()
 }
 
-/// Remove `<dir>/state.json` (missing is fine).
-pub fn remove(dir: &Path) -> Result<()> {
-    match std::fs::remove_file(dir.join(STATE_FILE)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).ctx(|| format!("remove {}", dir.join(STATE_FILE).display()))
+/// Namespace key → inode of `pid`'s namespaces of those kinds.
+pub fn namespace_inodes(kinds: &[Ns], pid: i32) -> BTreeMap<String, u64> {
+    kinds
+        .iter()
+        .filter_map(|ns| Some((ns.key().to_string(), ns_inode(pid, ns.proc_name())?)))
+        .collect()
+}
+
+/// The init, as far as the kernel can tell.
+pub enum Init {
+    /// It lives and is the recorded process: a pidfd on it.
+    Alive(OwnedFd),
+    /// It is gone (or never ran): why.
+    Gone(String),
+}
+
+impl State {
+    /// Check the recorded init against the kernel: pidfd first, then start
+    /// time and namespace inodes (after the pidfd is open, the PID cannot be
+    /// reused under us).
+    pub fn init(&self) -> Init {
+        let Some(pid) = Pid::from_raw(self.init_pid).filter(|_| self.init_pid > 0) else {
+            return Init::Gone("its init never started".into());
+        };
+        let fd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+            Ok(fd) => fd,
+            Err(_) => return Init::Gone(format!("init {} is gone", self.init_pid)),
+        };
+        match start_time(self.init_pid) {
+            None => return Init::Gone(format!("init {} has exited", self.init_pid)),
+            Some(t) if t != self.init_start_time => {
+                return Init::Gone(format!(
+                    "init {} is gone (its PID now belongs to another process)",
+                    self.init_pid
+                ));
+            }
+            Some(_) => {}
         }
-        _ => Ok(()),
+        for (key, ino) in &self.namespaces {
+            let Some(ns) = Ns::from_key(key) else {
+                return Init::Gone(format!("unknown namespace {key:?} in the record"));
+            };
+            if ns_inode(self.init_pid, ns.proc_name()) != Some(*ino) {
+                return Init::Gone(format!(
+                    "init {} is not in the recorded {} namespace",
+                    self.init_pid,
+                    ns.proc_name()
+                ));
+            }
+        }
+        Init::Alive(fd)
+    }
+
+    /// Whether the nsinit process that created the container still runs.
+    pub fn supervisor_alive(&self) -> bool {
+        start_time(self.nsinit_pid).is_some_and(|t| t == self.nsinit_start_time)
+    }
+
+    /// The status the kernel confirms: a recorded running container whose
+    /// init is gone is stopped; an interrupted create is stopped too.
+    pub fn observe(&self, frozen: impl FnOnce() -> bool) -> Status {
+        match self.status {
+            Status::Creating | Status::Created if !self.supervisor_alive() => Status::Stopped,
+            Status::Creating => Status::Creating,
+            _ => match self.init() {
+                Init::Gone(_) => Status::Stopped,
+                Init::Alive(_) if self.status == Status::Created => Status::Created,
+                Init::Alive(_) if frozen() => Status::Paused,
+                Init::Alive(_) => Status::Running,
+            },
+        }
     }
 }
 
-/// An exclusive lock on the container directory (flock on the directory
-/// itself, so no lock file is left behind). Released on drop.
-pub struct DirLock(#[allow(dead_code)] OwnedFd);
-
-pub fn lock(dir: &Path) -> Result<DirLock> {
-    let fd = rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| format!("open {}", dir.display()))?;
-    rustix::fs::flock(&fd, FlockOperation::LockExclusive)
-        .ctx(|| format!("lock {}", dir.display()))?;
-    Ok(DirLock(fd))
-}
-
-/// Load the live state or explain why there is none.
-pub fn require_live(dir: &Path) -> Result<State> {
-    match find(dir)? {
-        Found::Live(s) => Ok(*s),
-        Found::None => Err(Error::new(format!(
-            "no running container in {} (state.json absent)",
-            dir.display()
-        ))),
-        Found::Stale { why } => Err(Error::new(format!(
-            "no running container in {}: {why}",
-            dir.display()
-        ))),
-    }
+/// This process's PID and start time, to record as the supervisor.
+pub fn me() -> (i32, String) {
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    (pid, start_time(pid).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -162,32 +219,47 @@ mod tests {
         assert!(t.parse::<u64>().is_ok(), "{t}");
         assert_eq!(start_time(me), Some(t));
         assert_eq!(start_time(i32::MAX), None);
+        assert_eq!(start_time(0), None);
     }
 
     #[test]
-    fn stale_state_is_detected_and_live_state_trusted() {
-        let dir = std::env::temp_dir().join(format!("nsinit-state-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        assert!(matches!(find(&dir).unwrap(), Found::None));
-        let me = std::process::id() as i32;
+    fn init_identity_is_checked() {
+        let (pid, t) = me();
         let mut s = State {
-            init_pid: me,
-            init_start_time: start_time(me).unwrap(),
+            init_pid: pid,
+            init_start_time: t,
+            status: Status::Running,
+            namespaces: namespace_inodes(&[Ns::Net, Ns::Mnt], pid),
             ..State::default()
         };
-        write(&dir, &s).unwrap();
-        assert!(matches!(find(&dir).unwrap(), Found::Live(_)));
-        s.init_start_time = "1".into();
-        write(&dir, &s).unwrap();
-        match find(&dir).unwrap() {
-            Found::Stale { why } => assert!(why.contains("another process"), "{why}"),
-            other => panic!("{other:?}"),
+        assert!(matches!(s.init(), Init::Alive(_)));
+        s.namespaces.insert("NEWNET".into(), 1);
+        match s.init() {
+            Init::Gone(why) => assert!(why.contains("net namespace"), "{why}"),
+            Init::Alive(_) => panic!("a wrong namespace inode was trusted"),
         }
-        s.init_pid = i32::MAX;
-        write(&dir, &s).unwrap();
-        assert!(matches!(find(&dir).unwrap(), Found::Stale { .. }));
-        remove(&dir).unwrap();
-        assert!(matches!(find(&dir).unwrap(), Found::None));
-        std::fs::remove_dir_all(&dir).unwrap();
+        s.namespaces.clear();
+        s.init_start_time = "1".into();
+        match s.init() {
+            Init::Gone(why) => assert!(why.contains("another process"), "{why}"),
+            Init::Alive(_) => panic!("a reused PID was trusted"),
+        }
+        s.init_pid = 0;
+        assert!(matches!(s.init(), Init::Gone(_)));
+    }
+
+    #[test]
+    fn status_predicates() {
+        assert!(Status::Running.can_join() && !Status::Paused.can_join());
+        assert!(Status::Paused.can_kill() && !Status::Stopped.can_kill());
+        assert!(Status::Stopped.can_delete() && !Status::Running.can_delete());
+        assert!(Status::Running.can_pause() && Status::Paused.can_resume());
+        // An interrupted create (no supervisor) reads as stopped.
+        let s = State {
+            status: Status::Creating,
+            nsinit_pid: i32::MAX,
+            ..State::default()
+        };
+        assert_eq!(s.observe(|| false), Status::Stopped);
     }
 }

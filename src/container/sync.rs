@@ -1,10 +1,17 @@
-//! The parent/child sync channel: a SOCK_SEQPACKET pair, one message per
-//! sync point. The numbers match the steps in `create` and `join`.
+//! The parent/child sync channel: a SOCK_SEQPACKET pair carrying one typed
+//! [`Msg`] per packet (a tag byte, then its payload). The numbers match the
+//! steps in `create` and `join`.
 //!
-//! * SYNC 1, parent → child: "released" with the host-side network state; the
-//!   child is in its cgroups and its id maps are written.
-//! * SYNC 2, child → parent: an encoded [`Error`], or EOF when the child's
-//!   end (close-on-exec) closes at a successful execve.
+//! * SYNC 1, parent → child: [`Msg::Release`] with the host-side network
+//!   state; the child is in its cgroups and its id maps are written.
+//! * SYNC 1b, join's middle child → parent: [`Msg::Pid`] of the joined process.
+//! * SYNC 2, child → parent: [`Msg::Ready`], the process is set up and parked
+//!   before execve (the parent records the container now, before user code).
+//! * SYNC 3, parent → child: [`Msg::Start`].
+//! * SYNC 4, child → parent: EOF when the child's end (close-on-exec) closes
+//!   at a successful execve.
+//!
+//! At any point the child may send [`Msg::Error`] instead, and the exchange ends.
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -12,6 +19,49 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::error::{Context, Error, Result};
 use crate::network::NetState;
+
+/// One message on the sync channel.
+#[derive(Debug)]
+pub enum Msg {
+    Release(NetState),
+    Pid(i32),
+    Ready,
+    Start,
+    Error(Error),
+}
+
+impl Msg {
+    fn encode(&self) -> Result<Vec<u8>> {
+        Ok(match self {
+            Msg::Release(net) => {
+                let mut out = vec![1];
+                serde_json::to_writer(&mut out, net)
+                    .map_err(|e| Error::new(format!("encode network state: {e}")))?;
+                out
+            }
+            Msg::Pid(pid) => [&[2u8][..], &pid.to_le_bytes()].concat(),
+            Msg::Ready => vec![3],
+            Msg::Start => vec![4],
+            Msg::Error(e) => [&[5u8][..], &e.encode()].concat(),
+        })
+    }
+
+    fn decode(buf: &[u8]) -> Result<Msg> {
+        let bad = || Error::new(format!("sync: malformed message ({} bytes)", buf.len()));
+        let (tag, body) = buf.split_first().ok_or_else(bad)?;
+        Ok(match tag {
+            1 => Msg::Release(
+                serde_json::from_slice(body)
+                    .map_err(|e| Error::new(format!("sync: bad release message: {e}")))?,
+            ),
+            2 => Msg::Pid(i32::from_le_bytes(body.try_into().map_err(|_| bad())?)),
+            3 if body.is_empty() => Msg::Ready,
+            4 if body.is_empty() => Msg::Start,
+            5 => Msg::Error(Error::decode(body)),
+            _ => return Err(bad()),
+        })
+    }
+}
 
 /// A connected pair: (parent end, child end), both close-on-exec.
 pub fn sync_pair() -> Result<(OwnedFd, OwnedFd)> {
@@ -24,83 +74,145 @@ pub fn sync_pair() -> Result<(OwnedFd, OwnedFd)> {
     .ctx(|| "socketpair for the sync channel")
 }
 
-fn send(fd: impl AsFd, msg: &[u8]) -> Result<()> {
-    rustix::net::send(fd, msg, SendFlags::NOSIGNAL)
+pub fn send(fd: impl AsFd, msg: &Msg) -> Result<()> {
+    rustix::net::send(fd, &msg.encode()?, SendFlags::NOSIGNAL)
         .ctx(|| "send on the sync channel")
         .map(|_| ())
 }
 
-fn recv(fd: impl AsFd) -> Result<Vec<u8>> {
+/// The next message, or `None` at EOF (the peer closed or exec'd).
+pub fn recv(fd: impl AsFd) -> Result<Option<Msg>> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
-            Ok((n, _)) => {
-                buf.truncate(n);
-                return Ok(buf);
-            }
+            Ok((0, _)) => return Ok(None),
+            Ok((n, _)) => return Msg::decode(&buf[..n]).map(Some),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
         }
     }
 }
 
+/// Receive what must come next: `want` picks it out, an error message is
+/// returned as the error, EOF is `eof`.
+fn expect<T>(fd: impl AsFd, eof: &str, want: impl FnOnce(Msg) -> Option<T>) -> Result<T> {
+    match recv(fd)? {
+        None => Err(Error::new(eof.to_string())),
+        Some(Msg::Error(e)) => Err(e),
+        Some(m) => {
+            let shown = format!("{m:?}");
+            want(m).ok_or_else(|| Error::new(format!("sync: unexpected message {shown}")))
+        }
+    }
+}
+
 /// SYNC 1 (parent): release the child.
 pub fn release_child(fd: impl AsFd, net: &NetState) -> Result<()> {
-    let msg =
-        serde_json::to_vec(net).map_err(|e| Error::new(format!("encode network state: {e}")))?;
-    send(fd, &msg)
+    send(fd, &Msg::Release(net.clone()))
 }
 
 /// SYNC 1 (child): wait to be released; EOF means the parent died.
 pub fn wait_release(fd: impl AsFd) -> Result<NetState> {
-    let msg = recv(fd)?;
-    if msg.is_empty() {
-        return Err(Error::new(
-            "sync: nsinit exited before releasing the container",
-        ));
-    }
-    serde_json::from_slice(&msg).map_err(|e| Error::new(format!("sync: bad release message: {e}")))
+    expect(
+        fd,
+        "sync: nsinit exited before releasing the container",
+        |m| match m {
+            Msg::Release(net) => Some(net),
+            _ => None,
+        },
+    )
 }
 
 /// SYNC 1b (join's middle child): the host PID of the process it forked into
 /// the container's PID namespace.
 pub fn send_pid(fd: impl AsFd, pid: i32) -> Result<()> {
-    send(fd, format!("PID {pid}").as_bytes())
+    send(fd, &Msg::Pid(pid))
 }
 
 /// SYNC 1b (parent): the joined process's PID, or the middle child's error.
 pub fn wait_pid(fd: impl AsFd) -> Result<i32> {
-    let msg = recv(fd)?;
-    match msg.strip_prefix(b"PID ") {
-        Some(n) => std::str::from_utf8(n)
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| Error::new("sync: bad pid message")),
-        None if msg.is_empty() => Err(Error::new("sync: the joining process exited early")),
-        None => Err(Error::decode(&msg)),
-    }
+    expect(fd, "sync: the joining process exited early", |m| match m {
+        Msg::Pid(p) => Some(p),
+        _ => None,
+    })
 }
 
-/// SYNC 2 (child): report a failure.
+/// SYNC 2 (child): set up, parked before execve.
+pub fn report_ready(fd: impl AsFd) -> Result<()> {
+    send(fd, &Msg::Ready)
+}
+
+/// SYNC 2 (parent): wait until the child is ready, or its error.
+pub fn wait_ready(fd: impl AsFd) -> Result<()> {
+    expect(
+        fd,
+        "the container process exited before it was ready",
+        |m| matches!(m, Msg::Ready).then_some(()),
+    )
+}
+
+/// SYNC 3 (parent): let the child exec.
+pub fn send_start(fd: impl AsFd) -> Result<()> {
+    send(fd, &Msg::Start)
+}
+
+/// SYNC 3 (child): wait for the go; EOF means nsinit gave up.
+pub fn wait_start(fd: impl AsFd) -> Result<()> {
+    expect(
+        fd,
+        "sync: nsinit exited before starting the container",
+        |m| matches!(m, Msg::Start).then_some(()),
+    )
+}
+
+/// The child's failure report (any step).
 pub fn report_error(fd: impl AsFd, err: &Error) {
-    let _ = send(fd, &err.encode());
+    let _ = send(fd, &Msg::Error(err.clone()));
 }
 
 /// An error message the child left unread on the channel, if any.
 pub fn pending_error(fd: impl AsFd) -> Option<Error> {
     let mut buf = vec![0u8; 64 * 1024];
     match rustix::net::recv(&fd, &mut buf[..], RecvFlags::DONTWAIT) {
-        Ok((n, _)) if n > 0 => Some(Error::decode(&buf[..n])),
+        Ok((n, _)) if n > 0 => match Msg::decode(&buf[..n]) {
+            Ok(Msg::Error(e)) => Some(e),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// SYNC 2 (parent): Ok at EOF (the command was executed), or the child's error.
+/// SYNC 4 (parent): Ok at EOF (the command was executed), or the child's error.
 pub fn wait_exec(fd: impl AsFd) -> Result<()> {
-    let msg = recv(fd)?;
-    if msg.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::decode(&msg))
+    match recv(fd)? {
+        None => Ok(()),
+        Some(Msg::Error(e)) => Err(e),
+        Some(m) => Err(Error::new(format!("sync: unexpected message {m:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let (a, b) = sync_pair().unwrap();
+        send(&a, &Msg::Pid(4242)).unwrap();
+        assert_eq!(wait_pid(&b).unwrap(), 4242);
+        report_ready(&b).unwrap();
+        wait_ready(&a).unwrap();
+        report_error(&b, &Error::new("mount x").with_code(126));
+        let e = wait_exec(&a).unwrap_err();
+        assert_eq!((e.to_string().as_str(), e.code()), ("mount x", 126));
+        send_start(&a).unwrap();
+        assert!(
+            wait_release(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("unexpected")
+        );
+        drop(b);
+        assert!(wait_exec(&a).is_ok());
     }
 }

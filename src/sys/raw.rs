@@ -408,3 +408,18 @@ pub fn set_netlink_ext_ack(fd: impl AsFd) -> Result<(), Errno> {
     })
     .map(|_| ())
 }
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` with a raw signal number: the
+/// signal reaches exactly the process the pidfd was opened on, never a
+/// process that reused its PID.
+/// <https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html>
+pub fn pidfd_kill(pidfd: impl AsFd, sig: i32) -> Result<(), Errno> {
+    // SAFETY: a borrowed descriptor, an integer, NULL siginfo and zero flags.
+    check(unsafe {
+        syscall6(
+            g::__NR_pidfd_send_signal,
+            [fd_number(pidfd) as usize, sig as usize, 0, 0, 0, 0],
+        )
+    })
+    .map(|_| ())
+}

@@ -1,0 +1,89 @@
+//! Teardown from the record: what a stopped, failed or abandoned container
+//! leaves (processes in its cgroups, cgroup directories, host veths, the
+//! state.json marker, the record itself) is removed from what the record
+//! names, under the record's lock. One function for every path: a failed
+//! start, the supervisor after PID 1 exits, a stale record found by the next
+//! `exec`, and `nsinit destroy`.
+//!
+//! The marker: while the container runs, a `state.json` in the container
+//! directory tells people and scripts it does (libcontainer's contract). It
+//! is written without following links and never read back by nsinit.
+
+use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+
+use super::record::{self, Record};
+use super::state::State;
+use crate::cgroup::CgroupManager;
+use crate::error::{Context, Result};
+use crate::network;
+
+/// The marker's name in the container directory.
+pub const MARKER: &str = "state.json";
+
+/// Remove what `st` names; `kill` first kills every process left in its
+/// cgroups (needed without a PID namespace, where PID 1's death does not
+/// take the others along). Every step runs; the first error is returned.
+pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
+    let mut first_err = None;
+    let mut note = |r: Result<()>| {
+        if let Err(e) = r {
+            first_err.get_or_insert(e);
+        }
+    };
+    if !st.cgroup_paths.is_empty() {
+        let cg = CgroupManager::from_paths(&st.cgroup_paths);
+        if kill {
+            note(cg.kill_all());
+        }
+        note(cg.destroy());
+    }
+    note(network::teardown_host(&st.network_state));
+    // A marker the container replaced by something unremovable must not
+    // keep the record (and so the next start) hostage: warn only.
+    if !st.dir.as_os_str().is_empty()
+        && let Err(e) = remove_marker(&st.dir)
+    {
+        crate::log::warn(&e);
+    }
+    match first_err {
+        None => record.remove(),
+        Some(e) => Err(e),
+    }
+}
+
+fn open_dir(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
+    match rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(e).ctx(|| format!("open {}", dir.display())),
+    }
+}
+
+/// Write the marker `DIR/state.json` (atomically, without following links).
+pub fn write_marker(dir: &Path, st: &State) -> Result<()> {
+    let fd = open_dir(dir)?.ok_or_else(|| {
+        crate::error::Error::new(format!("container directory {} is gone", dir.display()))
+    })?;
+    let mut text = serde_json::to_vec_pretty(st)
+        .map_err(|e| crate::error::Error::new(format!("encode state: {e}")))?;
+    text.push(b'\n');
+    record::write_file_at(&fd, MARKER, &text)
+        .ctx(|| format!("container directory {}", dir.display()))
+}
+
+/// Remove the marker (whatever the container put at that name: it is in
+/// the container's own directory, and nothing is followed).
+pub fn remove_marker(dir: &Path) -> Result<()> {
+    match open_dir(dir)? {
+        Some(fd) => record::unlink_at(&fd, MARKER)
+            .and_then(|()| record::unlink_at(&fd, &format!(".{MARKER}.tmp")))
+            .ctx(|| format!("container directory {}", dir.display())),
+        None => Ok(()),
+    }
+}

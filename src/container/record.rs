@@ -1,0 +1,347 @@
+//! The container record: what the host side knows about a container, kept
+//! out of the container's reach in a root-only directory, one subdirectory
+//! per container directory: `/run/nsinit/<key>/{state.json,container.json}`.
+//!
+//! The container directory is often the rootfs itself, the container's own
+//! `/`: nothing nsinit acts on is read back from there. The record directory
+//! is 0700 and root's; every file in it is opened relative to its descriptor
+//! without following links, must be a regular file, and is read with a size
+//! cap. Writes are atomic (temp file created exclusively, then renamed).
+//! The record directory is also the container's lock (flock on it).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::state::State;
+use crate::error::{Context, Error, Result};
+
+/// Where records live.
+pub const STORE: &str = "/run/nsinit";
+const STATE: &str = "state.json";
+const CONFIG: &str = "container.json";
+/// The largest record or config file nsinit reads.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// A locked record directory (created if missing). The lock is released
+/// when this is dropped.
+pub struct Record {
+    fd: OwnedFd,
+    pub key: String,
+}
+
+/// The record key of a container directory (canonical, absolute): two
+/// independent 64-bit FNV-1a hashes of its path, in hex.
+pub fn key_of(dir: &Path) -> String {
+    let bytes = dir.as_os_str().as_encoded_bytes();
+    let fnv = |basis: u64| {
+        bytes.iter().fold(basis, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    format!(
+        "{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x6c62_272e_07bb_0142)
+    )
+}
+
+/// Open (creating it 0700 if needed) the store directory, checking that it
+/// is a real directory owned by us and closed to everyone else.
+fn open_store() -> Result<OwnedFd> {
+    match rustix::fs::mkdir(STORE, Mode::RWXU) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(e).ctx(|| format!("mkdir {STORE}")),
+    }
+    let fd = open_dir_nofollow(rustix::fs::CWD, STORE)?;
+    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {STORE}"))?;
+    if st.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(Error::new(format!(
+            "{STORE} belongs to uid {}, not to us: refusing to keep container records there",
+            st.st_uid
+        )));
+    }
+    if st.st_mode & 0o077 != 0 {
+        rustix::fs::fchmod(&fd, Mode::RWXU).ctx(|| format!("chmod 0700 {STORE}"))?;
+    }
+    Ok(fd)
+}
+
+fn open_dir_nofollow(at: impl AsFd, name: &str) -> Result<OwnedFd> {
+    rustix::fs::openat(
+        at,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open directory {name}"))
+}
+
+impl Record {
+    /// Lock the record of the container directory `dir` (canonical),
+    /// creating an empty one when there is none.
+    pub fn lock(dir: &Path) -> Result<Record> {
+        Record::open(&key_of(dir), true)
+    }
+
+    /// Lock the record of `dir` if there is one (nothing is created).
+    pub fn find(dir: &Path) -> Result<Option<Record>> {
+        Record::find_key(&key_of(dir))
+    }
+
+    /// Lock the record `key` (as `nsinit list` shows it) if it exists.
+    pub fn find_key(key: &str) -> Result<Option<Record>> {
+        match Record::open(key, false) {
+            Err(e) if e.errno() == Some(Errno::NOENT) => Ok(None),
+            r => r.map(Some),
+        }
+    }
+
+    /// Lock the record `key`, creating it when `create`.
+    fn open(key: &str, create: bool) -> Result<Record> {
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::new(format!("bad container record id {key:?}")).with_code(2));
+        }
+        let store = open_store()?;
+        loop {
+            if create {
+                match rustix::fs::mkdirat(&store, key, Mode::RWXU) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(e).ctx(|| format!("mkdir {STORE}/{key}")),
+                }
+            }
+            let fd = open_dir_nofollow(&store, key).ctx(|| STORE)?;
+            rustix::fs::flock(&fd, FlockOperation::LockExclusive)
+                .ctx(|| format!("lock {STORE}/{key}"))?;
+            // Whoever held the lock may have removed the directory: retry
+            // on a fresh one then.
+            let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {STORE}/{key}"))?;
+            if st.st_nlink > 0 {
+                return Ok(Record {
+                    fd,
+                    key: key.to_string(),
+                });
+            }
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        Path::new(STORE).join(&self.key)
+    }
+
+    /// The recorded state, `None` when there is none. A state that cannot be
+    /// read or parsed is an error, never "no container".
+    pub fn state(&self) -> Result<Option<State>> {
+        let Some(bytes) = read_file_at(&self.fd, STATE)
+            .ctx(|| format!("container record {}", self.path().display()))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Error::new(format!(
+                "container record {}/{STATE} is corrupt: {e} (nothing was changed; \
+                 `nsinit destroy --force` removes it after killing what it names)",
+                self.path().display()
+            ))
+        })
+    }
+
+    pub fn write_state(&self, st: &State) -> Result<()> {
+        let mut text =
+            serde_json::to_vec_pretty(st).map_err(|e| Error::new(format!("encode state: {e}")))?;
+        text.push(b'\n');
+        write_file_at(&self.fd, STATE, &text)
+            .ctx(|| format!("container record {}", self.path().display()))
+    }
+
+    /// The container.json text the container was created from.
+    pub fn config(&self) -> Result<String> {
+        let bytes = read_file_at(&self.fd, CONFIG)
+            .ctx(|| format!("container record {}", self.path().display()))?
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "container record {} has no {CONFIG}",
+                    self.path().display()
+                ))
+            })?;
+        String::from_utf8(bytes)
+            .map_err(|_| Error::new(format!("{}/{CONFIG}: not UTF-8", self.path().display())))
+    }
+
+    pub fn save_config(&self, text: &str) -> Result<()> {
+        write_file_at(&self.fd, CONFIG, text.as_bytes())
+            .ctx(|| format!("container record {}", self.path().display()))
+    }
+
+    /// Remove the record's files and directory (the lock stays held until
+    /// drop, so a waiter sees the directory gone and starts afresh).
+    pub fn remove(&self) -> Result<()> {
+        for name in [STATE, CONFIG] {
+            unlink_at(&self.fd, name)?;
+        }
+        let store = open_store()?;
+        match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(e).ctx(|| format!("remove {}", self.path().display())),
+        }
+    }
+}
+
+/// Every record key in the store.
+pub fn keys() -> Result<Vec<String>> {
+    let store = match rustix::fs::open(
+        STORE,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Err(Errno::NOENT) => return Ok(Vec::new()),
+        r => r.ctx(|| format!("open {STORE}"))?,
+    };
+    let mut keys = Vec::new();
+    let mut dir = rustix::fs::Dir::read_from(&store).ctx(|| format!("read {STORE}"))?;
+    while let Some(entry) = dir.read() {
+        let entry = entry.ctx(|| format!("read {STORE}"))?;
+        let name = entry.file_name().to_string_lossy();
+        if !name.starts_with('.') && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            keys.push(name.into_owned());
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// Read `name` under `dir` without following a link: `None` if absent; an
+/// error unless it is a regular file of at most [`MAX_FILE`] bytes (a FIFO,
+/// a device or a link planted there is refused, never opened for reading).
+pub fn read_file_at(dir: impl AsFd, name: &str) -> Result<Option<Vec<u8>>> {
+    let fd = match rustix::fs::openat(
+        &dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(Errno::LOOP) => return Err(Error::new(format!("{name}: is a symbolic link"))),
+        Err(e) => return Err(e).ctx(|| format!("open {name}")),
+    };
+    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {name}"))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::new(format!("{name}: not a regular file")));
+    }
+    if st.st_size as u64 > MAX_FILE {
+        return Err(Error::new(format!(
+            "{name}: {} bytes, more than the {MAX_FILE} nsinit reads",
+            st.st_size
+        )));
+    }
+    let mut out = Vec::with_capacity(st.st_size as usize);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if out.len() as u64 > MAX_FILE {
+                    return Err(Error::new(format!("{name}: grew past {MAX_FILE} bytes")));
+                }
+            }
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e).ctx(|| format!("read {name}")),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Replace `name` under `dir` atomically without following links: write a
+/// temp file created exclusively (a planted one is removed first, never
+/// followed), then rename it over `name`. The temp file never outlives a
+/// failure.
+pub fn write_file_at(dir: impl AsFd, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = format!(".{name}.tmp");
+    unlink_at(&dir, &tmp)?;
+    let fd = rustix::fs::openat(
+        &dir,
+        tmp.as_str(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::RUSR | Mode::WUSR,
+    )
+    .ctx(|| format!("create {tmp}"))?;
+    let written = write_all(&fd, bytes).ctx(|| format!("write {tmp}"));
+    drop(fd);
+    let done = written.and_then(|()| {
+        rustix::fs::renameat(&dir, tmp.as_str(), &dir, name)
+            .ctx(|| format!("rename {tmp} to {name}"))
+    });
+    if done.is_err() {
+        let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
+    }
+    done
+}
+
+fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> std::result::Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Remove `name` under `dir` (missing is fine; a directory there is not ours
+/// and is left alone with an error).
+pub fn unlink_at(dir: impl AsFd, name: &str) -> Result<()> {
+    match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(e).ctx(|| format!("remove {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> (PathBuf, OwnedFd) {
+        let dir = std::env::temp_dir().join(format!("nsinit-rec-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fd = open_dir_nofollow(rustix::fs::CWD, dir.to_str().unwrap()).unwrap();
+        (dir, fd)
+    }
+
+    #[test]
+    fn keys_differ_and_are_hex() {
+        let a = key_of(Path::new("/a/b"));
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, key_of(Path::new("/a/c")));
+        assert_eq!(a, key_of(Path::new("/a/b")));
+    }
+
+    #[test]
+    fn files_are_written_atomically_and_links_refused() {
+        let (dir, fd) = tempdir("files");
+        assert_eq!(read_file_at(&fd, "x").unwrap(), None);
+        write_file_at(&fd, "x", b"one").unwrap();
+        assert_eq!(read_file_at(&fd, "x").unwrap().unwrap(), b"one");
+        // A link planted at the temp name is replaced, not followed.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(".x.tmp")).unwrap();
+        write_file_at(&fd, "x", b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(read_file_at(&fd, "x").unwrap().unwrap(), b"two");
+        // A link or a FIFO at the name itself is refused for reading.
+        std::os::unix::fs::symlink(&victim, dir.join("link")).unwrap();
+        let e = read_file_at(&fd, "link").unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        rustix::fs::mknodat(&fd, "fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0).unwrap();
+        let e = read_file_at(&fd, "fifo").unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
