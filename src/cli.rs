@@ -16,9 +16,8 @@ pub fn usage(msg: impl Into<String>) -> Error {
 
 /// A value that must be UTF-8.
 pub fn string(v: OsString, what: &str) -> Result<String, Error> {
-    v.into_string().map_err(|v| {
-        usage(format!("{what}: not valid UTF-8: {}", v.to_string_lossy()))
-    })
+    v.into_string()
+        .map_err(|v| usage(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())))
 }
 
 /// Write to stdout without panicking on a closed pipe (`nsinit config | head`).
