@@ -7,7 +7,7 @@
 //! input structs are declared with [`json_object!`], which generates the struct
 //! and a [`FromJson`] impl from one field list.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Display;
 
 use serde_json::{Map, Value};
@@ -24,7 +24,7 @@ pub struct Diag {
     pub warnings: Vec<String>,
     /// Number literals serde_json could only keep as a float (`18446744073709551616`,
     /// `1e3`), by field path, exactly as written: messages quote these.
-    pub literals: HashMap<String, String>,
+    pub literals: Vec<(String, String)>,
     /// Whether validation may look at the host: root_fs and bind sources must
     /// exist, LSM keys are explained by what the host runs. Off in unit tests.
     pub check_host: bool,
@@ -33,16 +33,24 @@ pub struct Diag {
 impl Diag {
     /// A value for "got …": as [`shown`], but a number exactly as written.
     pub fn show(&self, v: &Value, path: &str) -> String {
-        match (v, self.literals.get(path)) {
-            (Value::Number(_), Some(lit)) => lit.clone(),
+        match (v, self.literal(path)) {
+            (Value::Number(_), Some(lit)) => lit.to_string(),
             _ => shown(v),
         }
+    }
+
+    /// The number literal at `path` as written, if serde_json changed it.
+    pub fn literal(&self, path: &str) -> Option<&str> {
+        self.literals
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, lit)| lit.as_str())
     }
 
     /// True when `path` holds an integer literal too large for any JSON
     /// integer type serde_json keeps (beyond i64/u64).
     pub fn huge_integer(&self, path: &str) -> bool {
-        self.literals.get(path).is_some_and(|lit| {
+        self.literal(path).is_some_and(|lit| {
             let digits = lit.strip_prefix('-').unwrap_or(lit);
             !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
         })
@@ -168,6 +176,35 @@ pub fn canonical_key(key: &str, known: &[&'static str]) -> Option<&'static str> 
         .copied()
 }
 
+/// The field an object key fills, or `None` when it fills none: an unknown key
+/// (warned, with the nearest known one) or a second key for a field already
+/// filled, differing only in case (`"Hostname"` and `"hostname"`): an error,
+/// since one of them would silently win.
+pub fn claim_key<'m>(
+    path: &str,
+    key: &'m str,
+    known: &[&'static str],
+    seen: &mut Vec<(&'static str, &'m str)>,
+    d: &mut Diag,
+) -> Option<&'static str> {
+    let Some(k) = canonical_key(key, known) else {
+        d.unknown_key(path, key, known);
+        return None;
+    };
+    if let Some((_, first)) = seen.iter().find(|(f, _)| *f == k) {
+        let first = join(path, first);
+        d.error(
+            &join(path, key),
+            format_args!(
+                "duplicate key: \"{first}\" sets the same field (keys are case-insensitive)"
+            ),
+        );
+        return None;
+    }
+    seen.push((k, key));
+    Some(k)
+}
+
 impl FromJson for bool {
     fn from_json(v: &Value, path: &str, d: &mut Diag) -> Option<Self> {
         match v {
@@ -203,7 +240,7 @@ macro_rules! int_from_json {
             fn from_json(v: &Value, path: &str, d: &mut Diag) -> Option<Self> {
                 let huge = d.huge_integer(path);
                 let positive = integer(v).is_some_and(|n| n >= 0)
-                    || (huge && !d.literals[path].starts_with('-'));
+                    || (huge && !d.literal(path).is_some_and(|l| l.starts_with('-')));
                 match integer(v).and_then(|n| <$t>::try_from(n).ok()) {
                     Some(n) => Some(n),
                     None if <$t>::MIN == 0 && positive => mismatch(
@@ -307,29 +344,16 @@ macro_rules! json_object {
                 path: &str,
                 d: &mut $crate::config::json::Diag,
             ) -> Option<Self> {
-                use $crate::config::json::{canonical_key, expect_object, field, join};
+                use $crate::config::json::{claim_key, expect_object, field, join};
                 let map = expect_object(v, path, d)?;
                 let mut out = Self::default();
-                // Which key filled each known field: "Hostname" and "hostname"
-                // both name `hostname`, and one would silently win.
-                let mut seen: Vec<(&'static str, &str)> = Vec::new();
+                let mut seen = Vec::new();
                 for (key, value) in map {
-                    let sub = join(path, key);
-                    let known = canonical_key(key, Self::KEYS);
-                    if let Some(k) = known {
-                        if let Some((_, first)) = seen.iter().find(|(f, _)| *f == k) {
-                            let first = join(path, first);
-                            d.error(&sub, format_args!(
-                                "duplicate key: \"{first}\" sets the same field (keys are case-insensitive)"));
-                            continue;
-                        }
-                        seen.push((k, key));
-                    }
-                    match known {
+                    match claim_key(path, key, Self::KEYS, &mut seen, d) {
                         $( Some(json_object!(@key $field $($key)?)) => {
-                            out.$field = field(value, &sub, d);
+                            out.$field = field(value, &join(path, key), d);
                         } )*
-                        _ => d.unknown_key(path, key, Self::KEYS),
+                        _ => {}
                     }
                 }
                 Some(out)
@@ -419,7 +443,7 @@ impl Scanner<'_, '_> {
                 let lit = &self.text[start..self.pos];
                 let is_number = lit.starts_with(|c: char| c == '-' || c.is_ascii_digit());
                 if is_number && lit.parse::<i64>().is_err() && lit.parse::<u64>().is_err() {
-                    self.d.literals.insert(path.to_string(), lit.to_string());
+                    self.d.literals.push((path.to_string(), lit.to_string()));
                 }
             }
         }
@@ -436,7 +460,11 @@ impl Scanner<'_, '_> {
                 _ => {
                     let at = self.pos;
                     let raw = self.string();
-                    let key: String = serde_json::from_str(raw).unwrap_or_default();
+                    // The parser the file went through decodes escapes (`\u0061`).
+                    let key = match serde_json::from_str::<Value>(raw) {
+                        Ok(Value::String(k)) => k,
+                        _ => raw.to_string(),
+                    };
                     let sub = join(path, &key);
                     self.skip_ws();
                     self.pos += 1; // ':'
