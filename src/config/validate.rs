@@ -238,17 +238,13 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
 
     let apparmor_profile = c.apparmor_profile.filter(|s| !s.is_empty());
     let process_label = c.process_label.filter(|s| !s.is_empty());
-    let lsm = if d.check_host {
-        HostLsm::read()
-    } else {
-        HostLsm::default()
-    };
     for (field, value, lsm_name) in [
         ("apparmor_profile", &apparmor_profile, "apparmor"),
         ("process_label", &process_label, "selinux"),
     ] {
         if let Some(v) = value {
-            d.error(field, lsm_unsupported(v, lsm_name, lsm.active(lsm_name)));
+            let active = d.check_host.then(|| lsm_active(lsm_name));
+            d.error(field, lsm_unsupported(v, lsm_name, active));
         }
     }
 
@@ -287,38 +283,16 @@ pub(super) fn host_dir(path: &Path, field: &str, d: &mut Diag) {
     }
 }
 
-/// The LSMs the host runs, from securityfs (`/sys/kernel/security/lsm`), or
-/// from each module's own files when securityfs is not mounted.
-#[derive(Debug, Default)]
-pub(super) struct HostLsm {
-    /// The comma-separated list, or `None` when the host was not asked.
-    list: Option<String>,
-}
-
-impl HostLsm {
-    fn read() -> HostLsm {
-        if let Ok(s) = std::fs::read_to_string("/sys/kernel/security/lsm") {
-            return HostLsm {
-                list: Some(s.trim().to_string()),
-            };
+/// Whether the host runs the LSM `name` (`apparmor`, `selinux`): from
+/// securityfs, or from the module's own files when securityfs is not mounted.
+fn lsm_active(name: &str) -> bool {
+    match std::fs::read_to_string("/sys/kernel/security/lsm") {
+        Ok(list) => list.trim().split(',').any(|n| n == name),
+        Err(_) if name == "apparmor" => {
+            std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+                .is_ok_and(|s| s.trim() == "Y")
         }
-        let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-            .is_ok_and(|s| s.trim() == "Y");
-        let selinux = Path::new("/sys/fs/selinux/enforce").exists();
-        let list = [("apparmor", apparmor), ("selinux", selinux)]
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(",");
-        HostLsm { list: Some(list) }
-    }
-
-    /// Whether the LSM `name` is active; `None` when the host was not asked.
-    fn active(&self, name: &str) -> Option<bool> {
-        self.list
-            .as_deref()
-            .map(|l| l.split(',').any(|n| n == name))
+        Err(_) => Path::new("/sys/fs/selinux/enforce").exists(),
     }
 }
 
