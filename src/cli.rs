@@ -2,18 +2,22 @@
 
 use std::ffi::OsString;
 
-use crate::error::Error;
+use crate::error::{EXIT_USAGE, Error};
 
 /// Turn a lexopt parse error into an nsinit error (exit code 2, like other CLIs).
-pub fn usage_error(e: lexopt::Error, usage: &str) -> Error {
-    Error::new(format!("{e}\n{usage}")).with_code(2)
+pub fn usage_error(e: lexopt::Error, help: &str) -> Error {
+    usage(format!("{e}\n{help}"))
+}
+
+/// A command-line usage error: exit code [`EXIT_USAGE`] (2).
+pub fn usage(msg: impl Into<String>) -> Error {
+    Error::new(msg).with_code(EXIT_USAGE)
 }
 
 /// A value that must be UTF-8.
 pub fn string(v: OsString, what: &str) -> Result<String, Error> {
-    v.into_string().map_err(|v| {
-        Error::new(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())).with_code(2)
-    })
+    v.into_string()
+        .map_err(|v| usage(format!("{what}: not valid UTF-8: {}", v.to_string_lossy())))
 }
 
 /// Write to stdout without panicking on a closed pipe (`nsinit config | head`).

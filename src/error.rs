@@ -2,7 +2,10 @@
 //!
 //! Messages follow crun's shape: outer context first, then the operation and its
 //! subject, then the kernel's words: `mount proc on /proc: Operation not permitted`.
-//! `main` prefixes the applet name. Each error carries the exit code it maps to.
+//! `main` prefixes the applet name. Each error carries the exit code it maps to:
+//! [`EXIT_RUNTIME`] unless the failure is a usage error or a command that could
+//! not be run (see [`EXIT_CODES_HELP`]), so that nsinit's own failures never look
+//! like the container's command exiting 1.
 
 use std::fmt;
 
@@ -10,12 +13,26 @@ use rustix::io::Errno;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Exit code for a general failure of the runtime itself.
-pub const EXIT_FAILURE: u8 = 1;
+/// Exit code when nsinit itself failed (bad config, state, join, any runtime
+/// error): 125, as podman and docker use for "the runtime failed".
+pub const EXIT_RUNTIME: u8 = 125;
+/// Exit code of a command-line usage error (unknown option, missing value).
+pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the command was found but could not be executed.
 pub const EXIT_CANNOT_EXEC: u8 = 126;
 /// Exit code when the command (or applet) was not found.
 pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// The exit codes every applet shares, for the end of each `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+exit codes:
+  0-255     the container command's own exit status
+  128+N     the command was killed by signal N
+  2         usage error (bad option or argument)
+  125       nsinit itself failed (config, state, namespaces, cgroups...)
+  126       the command was found but could not be executed
+  127       the command (or applet) was not found
+";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -30,7 +47,7 @@ impl Error {
         Error {
             msg: msg.into(),
             errno: None,
-            code: EXIT_FAILURE,
+            code: EXIT_RUNTIME,
         }
     }
 
@@ -39,7 +56,7 @@ impl Error {
         Error {
             msg: op.into(),
             errno: Some(errno),
-            code: EXIT_FAILURE,
+            code: EXIT_RUNTIME,
         }
     }
 
@@ -158,5 +175,22 @@ mod tests {
         assert_eq!(Error::decode(&e.encode()), e);
         let e = Error::new("plain");
         assert_eq!(Error::decode(&e.encode()), e);
+    }
+
+    #[test]
+    fn runtime_failures_default_to_125() {
+        assert_eq!(Error::new("x").code(), 125);
+        assert_eq!(Error::sys("x", Errno::PERM).code(), 125);
+        assert_eq!(Error::new("x").context("outer").code(), 125);
+        let e: Result<()> = Err(Errno::NOENT).ctx(|| "open x");
+        assert_eq!(e.unwrap_err().code(), EXIT_RUNTIME);
+        assert_eq!(Error::decode(&[1, 2]).code(), EXIT_RUNTIME);
+    }
+
+    #[test]
+    fn exit_codes_help_lists_every_code() {
+        for code in ["128+N", "2 ", "125", "126", "127"] {
+            assert!(EXIT_CODES_HELP.contains(code), "{code}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use crate::cli;
-use crate::error::{Error, Result};
+use crate::error::{EXIT_CODES_HELP, Result};
 use crate::init::exec::PreparedExec;
 use crate::init::{self, Forked, ShimOptions};
 
@@ -23,6 +23,11 @@ Options:
   -s          register as a child subreaper (when not running as PID 1)
   -h, --help  print this help
 ";
+
+/// USAGE followed by the exit-code table, for `--help`.
+pub fn help() -> String {
+    format!("{USAGE}\n{EXIT_CODES_HELP}")
+}
 
 /// Validated options of the applet.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,7 +66,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
         }
     }
     if command.is_empty() {
-        return Err(Error::new(format!("missing command\n{USAGE}")).with_code(2));
+        return Err(cli::usage(format!("missing command\n{USAGE}")));
     }
     Ok(Parsed::Run(InitArgs { shim, command }))
 }
@@ -69,7 +74,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
 pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     let args = match parse(args)? {
         Parsed::Help => {
-            cli::out(USAGE);
+            cli::out(&help());
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(args) => args,
@@ -135,6 +140,7 @@ mod tests {
     fn help() {
         assert_eq!(run(&["-h"]).ok(), Some(Parsed::Help));
         assert_eq!(run(&["--help", "x"]).ok(), Some(Parsed::Help));
+        assert!(super::help().starts_with(USAGE) && super::help().ends_with(EXIT_CODES_HELP));
     }
 
     #[test]

@@ -14,11 +14,11 @@ use std::process::ExitCode;
 use lexopt::prelude::*;
 
 use crate::applet::nsinit::{ProcessOptions, join_dir};
-use crate::cli::{string, usage_error};
+use crate::cli::{string, usage, usage_error};
 use crate::config::Ns;
 use crate::container::join::{self, Finish, JoinPlan};
 use crate::container::{self, state};
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, EXIT_CODES_HELP, Error, Result};
 
 const USAGE: &str = "\
 usage: nsinit-join [--root DIR] [-u USER] [-w DIR] [-e K=V]... [--tty] [--] CMD [ARGS...]
@@ -42,6 +42,11 @@ By PID, like nsenter (no config needed; works for any runtime's containers):
   -w, --wd          chdir to PID's working directory
   CMD defaults to /bin/sh
 ";
+
+/// USAGE followed by the exit-code table, for `--help`.
+fn help() -> String {
+    format!("{USAGE}\n{EXIT_CODES_HELP}")
+}
 
 pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     if by_pid(&args) {
@@ -71,6 +76,10 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             rest.push(a);
             rest.extend(it.by_ref());
         }
+    }
+    if rest.first().is_some_and(|a| a == "-h" || a == "--help") {
+        crate::cli::out(&help());
+        return Ok(ExitCode::SUCCESS);
     }
     let mut p = lexopt::Parser::from_args(rest);
     let opts = ProcessOptions::parse(&mut p, USAGE)?;
@@ -118,10 +127,7 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
         match a {
             Short('t') | Long("target") => {
                 let v = string(p.value().map_err(err)?, "--target")?;
-                target =
-                    Some(v.parse().map_err(|_| {
-                        Error::new(format!("--target: not a PID: {v:?}")).with_code(2)
-                    })?);
+                target = Some(parse_pid(&v)?);
             }
             Short('a') | Long("all") => all = true,
             Short('m') | Long("mount") => set.insert(Ns::Mnt),
@@ -135,7 +141,7 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
             Short('r') | Long("root") => chroot = true,
             Short('w') | Long("wd") => chdir = true,
             Short('h') | Long("help") => {
-                crate::cli::out(USAGE);
+                crate::cli::out(&help());
                 return Ok(ExitCode::SUCCESS);
             }
             Value(v) => {
@@ -147,8 +153,7 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
             a => return Err(usage_error(a.unexpected(), USAGE)),
         }
     }
-    let pid =
-        target.ok_or_else(|| Error::new(format!("missing --target PID\n{USAGE}")).with_code(2))?;
+    let pid = target.ok_or_else(|| usage(format!("missing --target PID\n{USAGE}")))?;
     if all {
         Ns::ALL.into_iter().for_each(|n| set.insert(n));
     }
@@ -194,6 +199,17 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
     Ok(ExitCode::from(join::join(plan)?))
 }
 
+/// A `--target` value: a positive PID (0 and negatives name process groups or
+/// "everyone" to the kernel, never one process).
+fn parse_pid(v: &str) -> Result<i32> {
+    match v.parse::<i32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(usage(format!(
+            "--target: expected a process ID (a positive integer), got {v:?}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +227,28 @@ mod tests {
         assert!(!by_pid(&v(&["-u", "daemon", "sh"])));
         assert!(!by_pid(&v(&["--root", "/x", "sh", "-t"])));
         assert!(!by_pid(&v(&["--", "-t"])));
+    }
+
+    #[test]
+    fn target_must_be_a_positive_pid() {
+        assert_eq!(parse_pid("1").ok(), Some(1));
+        assert_eq!(parse_pid("4194304").ok(), Some(4194304));
+        for bad in ["0", "-5", "-1", "", "1x", "+", "99999999999"] {
+            let e = parse_pid(bad).unwrap_err();
+            assert_eq!(e.code(), 2, "{bad:?}");
+            assert_eq!(
+                e.to_string(),
+                format!("--target: expected a process ID (a positive integer), got {bad:?}")
+            );
+        }
+        let e = nsenter(v(&["-t", "0", "true"])).unwrap_err();
+        assert_eq!(e.code(), 2);
+        let e = nsenter(v(&["-t", "-5", "true"])).unwrap_err();
+        assert!(e.to_string().ends_with("got \"-5\""), "{e}");
+    }
+
+    #[test]
+    fn help_ends_with_the_exit_codes() {
+        assert!(help().ends_with(EXIT_CODES_HELP));
     }
 }

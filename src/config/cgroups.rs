@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::input::{CgroupsIn, HugetlbIn};
-use super::json::{Diag, Indexed, Raw, index, join, shown};
+use super::json::{Diag, Indexed, Raw, index, join};
 use super::mounts::resolve_device;
 use super::{Cgroups, Device, DeviceKind};
 
@@ -244,22 +244,22 @@ pub(super) fn parse_bytes(v: &Value) -> Option<i128> {
 /// `minus_one` (memory_swap: unlimited).
 fn bytes(v: Option<&Raw>, path: &str, minus_one: bool, d: &mut Diag) -> Option<i64> {
     let Raw(v) = v?;
+    let got = d.show(v, path);
     match parse_bytes(v) {
-        None => d.error(path, format_args!("expected bytes, got {}", shown(v))),
+        None if d.huge_integer(path) && !got.starts_with('-') => {
+            d.error(path, format_args!("too large (more than 1 PiB), got {got}"))
+        }
+        None => d.error(path, format_args!("expected bytes, got {got}")),
         Some(0) => {}
         Some(-1) if minus_one => return Some(-1),
         Some(n) if n < 0 && minus_one => d.error(
             path,
-            format_args!(
-                "must be -1 (unlimited) or a size in bytes, got {}",
-                shown(v)
-            ),
+            format_args!("must be -1 (unlimited) or a size in bytes, got {got}"),
         ),
-        Some(n) if n < 0 => d.error(path, format_args!("must not be negative, got {}", shown(v))),
-        Some(n) if n > MAX_BYTES => d.error(
-            path,
-            format_args!("too large (more than 1 PiB), got {}", shown(v)),
-        ),
+        Some(n) if n < 0 => d.error(path, format_args!("must not be negative, got {got}")),
+        Some(n) if n > MAX_BYTES => {
+            d.error(path, format_args!("too large (more than 1 PiB), got {got}"))
+        }
         Some(n) => return Some(n as i64),
     }
     None

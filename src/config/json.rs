@@ -7,6 +7,7 @@
 //! input structs are declared with [`json_object!`], which generates the struct
 //! and a [`FromJson`] impl from one field list.
 
+use std::collections::HashSet;
 use std::fmt::Display;
 
 use serde_json::{Map, Value};
@@ -21,9 +22,51 @@ pub const FILE: &str = "container.json";
 pub struct Diag {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// Number literals serde_json could only keep as a float (`18446744073709551616`,
+    /// `1e3`), by field path, exactly as written: messages quote these.
+    pub literals: Vec<(String, String)>,
+    /// Whether validation may look at the host: root_fs and bind sources must
+    /// exist, LSM keys are explained by what the host runs. Off in unit tests.
+    pub check_host: bool,
 }
 
 impl Diag {
+    /// A value for "got …": as [`shown`], but a number exactly as written.
+    pub fn show(&self, v: &Value, path: &str) -> String {
+        match (v, self.literal(path)) {
+            (Value::Number(_), Some(lit)) => lit.to_string(),
+            _ => shown(v),
+        }
+    }
+
+    /// The number literal at `path` as written, if serde_json changed it.
+    pub fn literal(&self, path: &str) -> Option<&str> {
+        self.literals
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, lit)| lit.as_str())
+    }
+
+    /// True when `path` holds an integer literal too large for any JSON
+    /// integer type serde_json keeps (beyond i64/u64).
+    pub fn huge_integer(&self, path: &str) -> bool {
+        self.literal(path).is_some_and(|lit| {
+            let digits = lit.strip_prefix('-').unwrap_or(lit);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        })
+    }
+
+    /// True when an error was already recorded for `path` or inside it.
+    pub fn has_error_at(&self, path: &str) -> bool {
+        let prefix = line(path, "");
+        let prefix = prefix.trim_end_matches(": ");
+        self.errors.iter().any(|e| {
+            e.strip_prefix(prefix).is_some_and(|rest| {
+                rest.starts_with(':') || rest.starts_with('.') || rest.starts_with('[')
+            })
+        })
+    }
+
     /// `container.json: PATH: MSG` (just `container.json: MSG` at the top level).
     pub fn error(&mut self, path: &str, msg: impl Display) {
         self.errors.push(line(path, msg));
@@ -96,7 +139,8 @@ pub fn shown(v: &Value) -> String {
 
 /// Record `PATH: expected WHAT, got VALUE` and yield nothing.
 pub fn mismatch<T>(v: &Value, path: &str, what: &str, d: &mut Diag) -> Option<T> {
-    d.error(path, format_args!("expected {what}, got {}", shown(v)));
+    let got = d.show(v, path);
+    d.error(path, format_args!("expected {what}, got {got}"));
     None
 }
 
@@ -132,6 +176,35 @@ pub fn canonical_key(key: &str, known: &[&'static str]) -> Option<&'static str> 
         .copied()
 }
 
+/// The field an object key fills, or `None` when it fills none: an unknown key
+/// (warned, with the nearest known one) or a second key for a field already
+/// filled, differing only in case (`"Hostname"` and `"hostname"`): an error,
+/// since one of them would silently win.
+pub fn claim_key<'m>(
+    path: &str,
+    key: &'m str,
+    known: &[&'static str],
+    seen: &mut Vec<(&'static str, &'m str)>,
+    d: &mut Diag,
+) -> Option<&'static str> {
+    let Some(k) = canonical_key(key, known) else {
+        d.unknown_key(path, key, known);
+        return None;
+    };
+    if let Some((_, first)) = seen.iter().find(|(f, _)| *f == k) {
+        let first = join(path, first);
+        d.error(
+            &join(path, key),
+            format_args!(
+                "duplicate key: \"{first}\" sets the same field (keys are case-insensitive)"
+            ),
+        );
+        return None;
+    }
+    seen.push((k, key));
+    Some(k)
+}
+
 impl FromJson for bool {
     fn from_json(v: &Value, path: &str, d: &mut Diag) -> Option<Self> {
         match v {
@@ -165,11 +238,16 @@ macro_rules! int_from_json {
     ($($t:ty),*) => {$(
         impl FromJson for $t {
             fn from_json(v: &Value, path: &str, d: &mut Diag) -> Option<Self> {
+                let huge = d.huge_integer(path);
+                let positive = integer(v).is_some_and(|n| n >= 0)
+                    || (huge && !d.literal(path).is_some_and(|l| l.starts_with('-')));
                 match integer(v).and_then(|n| <$t>::try_from(n).ok()) {
                     Some(n) => Some(n),
-                    None if <$t>::MIN == 0 && integer(v).is_some_and(|n| n >= 0) => mismatch(
+                    None if <$t>::MIN == 0 && positive => mismatch(
                         v, path, &format!("an integer no larger than {}", <$t>::MAX), d),
                     None if <$t>::MIN == 0 => mismatch(v, path, "a non-negative integer", d),
+                    None if huge => mismatch(
+                        v, path, &format!("an integer from {} to {}", <$t>::MIN, <$t>::MAX), d),
                     None => mismatch(v, path, "an integer", d),
                 }
             }
@@ -266,16 +344,16 @@ macro_rules! json_object {
                 path: &str,
                 d: &mut $crate::config::json::Diag,
             ) -> Option<Self> {
-                use $crate::config::json::{canonical_key, expect_object, field, join};
+                use $crate::config::json::{claim_key, expect_object, field, join};
                 let map = expect_object(v, path, d)?;
                 let mut out = Self::default();
+                let mut seen = Vec::new();
                 for (key, value) in map {
-                    let sub = join(path, key);
-                    match canonical_key(key, Self::KEYS) {
+                    match claim_key(path, key, Self::KEYS, &mut seen, d) {
                         $( Some(json_object!(@key $field $($key)?)) => {
-                            out.$field = field(value, &sub, d);
+                            out.$field = field(value, &join(path, key), d);
                         } )*
-                        _ => d.unknown_key(path, key, Self::KEYS),
+                        _ => {}
                     }
                 }
                 Some(out)
@@ -286,6 +364,124 @@ macro_rules! json_object {
     (@key $field:ident $key:literal) => { $key };
 }
 pub(crate) use json_object;
+
+/// A second look at the text serde_json accepted, for what its `Value` loses:
+/// keys written twice (the map keeps the last, silently) become errors naming
+/// the key path and line, and number literals it can only hold as floats are
+/// recorded in [`Diag::literals`] as written. `text` must be valid JSON.
+pub fn scan(text: &str, d: &mut Diag) {
+    let mut s = Scanner { text, pos: 0, d };
+    s.value("");
+}
+
+struct Scanner<'t, 'd> {
+    text: &'t str,
+    pos: usize,
+    d: &'d mut Diag,
+}
+
+impl Scanner<'_, '_> {
+    fn peek(&self) -> u8 {
+        self.text.as_bytes().get(self.pos).copied().unwrap_or(0)
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    /// Step over a string literal and return it as written (with quotes).
+    fn string(&mut self) -> &str {
+        let start = self.pos;
+        self.pos += 1;
+        let bytes = self.text.as_bytes();
+        while self.pos < bytes.len() {
+            match bytes[self.pos] {
+                b'\\' => self.pos += 2,
+                b'"' => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => self.pos += 1,
+            }
+        }
+        &self.text[start..self.pos.min(bytes.len())]
+    }
+
+    fn value(&mut self, path: &str) {
+        self.skip_ws();
+        match self.peek() {
+            b'{' => self.object(path),
+            b'[' => {
+                self.pos += 1;
+                let mut i = 0;
+                loop {
+                    self.skip_ws();
+                    match self.peek() {
+                        b']' | 0 => break,
+                        b',' => self.pos += 1,
+                        _ => {
+                            self.value(&index(path, i));
+                            i += 1;
+                        }
+                    }
+                }
+                self.pos += 1;
+            }
+            b'"' => {
+                self.string();
+            }
+            _ => {
+                let start = self.pos;
+                while !matches!(
+                    self.peek(),
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' | 0
+                ) {
+                    self.pos += 1;
+                }
+                let lit = &self.text[start..self.pos];
+                let is_number = lit.starts_with(|c: char| c == '-' || c.is_ascii_digit());
+                if is_number && lit.parse::<i64>().is_err() && lit.parse::<u64>().is_err() {
+                    self.d.literals.push((path.to_string(), lit.to_string()));
+                }
+            }
+        }
+    }
+
+    fn object(&mut self, path: &str) {
+        self.pos += 1;
+        let mut keys = HashSet::new();
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                b'}' | 0 => break,
+                b',' => self.pos += 1,
+                _ => {
+                    let at = self.pos;
+                    let raw = self.string();
+                    // The parser the file went through decodes escapes (`\u0061`).
+                    let key = match serde_json::from_str::<Value>(raw) {
+                        Ok(Value::String(k)) => k,
+                        _ => raw.to_string(),
+                    };
+                    let sub = join(path, &key);
+                    self.skip_ws();
+                    self.pos += 1; // ':'
+                    self.value(&sub);
+                    if !keys.insert(key) {
+                        let line = self.text[..at].matches('\n').count() + 1;
+                        self.d.error(
+                            &sub,
+                            format_args!("duplicate key at line {line} (each key may appear once)"),
+                        );
+                    }
+                }
+            }
+        }
+        self.pos += 1;
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -334,9 +530,100 @@ mod tests {
 
     #[test]
     fn null_is_absent_and_case_is_forgiven() {
-        let (p, d) = read(json!({"name": null, "NAME": null, "Type": 3}));
+        let (p, d) = read(json!({"name": null, "Type": 3}));
         assert_eq!(p.unwrap().kind, Some(3));
         assert!(d.errors.is_empty() && d.warnings.is_empty());
+    }
+
+    #[test]
+    fn keys_differing_only_in_case_are_duplicates() {
+        let (p, d) = read(json!({"NAME": "a", "name": "b", "Type": 3, "type": 4}));
+        assert_eq!(
+            d.errors,
+            [
+                // Map order: "NAME" < "Type" < "name" < "type".
+                "container.json: probe.name: duplicate key: \"probe.NAME\" sets the same field (keys are case-insensitive)",
+                "container.json: probe.type: duplicate key: \"probe.Type\" sets the same field (keys are case-insensitive)",
+            ]
+        );
+        assert_eq!(p.unwrap().name.as_deref(), Some("a"));
+    }
+
+    fn scanned(text: &str) -> Diag {
+        let mut d = Diag::default();
+        scan(text, &mut d);
+        d
+    }
+
+    #[test]
+    fn scan_finds_keys_written_twice_with_path_and_line() {
+        let d = scanned(
+            "{\"a\": 1,\n \"b\": {\"c\": [1, {\"d\": 1, \"d\": 2}], \"c\": 3},\n \"a\": \"x\\\"y\", \"\\u0061\": 5}",
+        );
+        assert_eq!(
+            d.errors,
+            [
+                "container.json: b.c[1].d: duplicate key at line 2 (each key may appear once)",
+                "container.json: b.c: duplicate key at line 2 (each key may appear once)",
+                "container.json: a: duplicate key at line 3 (each key may appear once)",
+                // "\u0061" is "a" too.
+                "container.json: a: duplicate key at line 3 (each key may appear once)",
+            ]
+        );
+        assert!(
+            scanned("{\"a\": {\"a\": {\"a\": []}}, \"b\": [{\"a\": 1}, {\"a\": 2}]}")
+                .errors
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn scan_keeps_number_literals_a_float_would_change() {
+        let d = scanned(
+            r#"{"big": 18446744073709551616, "neg": -9223372036854775809, "f": [1e3, 1.50],
+                "ok": 18446744073709551615, "min": -9223372036854775808, "s": "18446744073709551616"}"#,
+        );
+        let mut lits: Vec<_> = d.literals.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        lits.sort();
+        assert_eq!(
+            lits,
+            [
+                "big=18446744073709551616",
+                "f[0]=1e3",
+                "f[1]=1.50",
+                "neg=-9223372036854775809"
+            ]
+        );
+        assert!(d.huge_integer("big") && d.huge_integer("neg"));
+        assert!(!d.huge_integer("f[0]") && !d.huge_integer("ok"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_shown_as_written() {
+        let text = r#"{"type": 18446744073709551616, "list": [1e3, -5e30, 2.50]}"#;
+        let mut d = Diag::default();
+        scan(text, &mut d);
+        let v: Value = serde_json::from_str(text).unwrap();
+        Probe::from_json(&v, "", &mut d);
+        assert_eq!(
+            d.errors,
+            [
+                "container.json: list[0]: expected a non-negative integer, got 1e3",
+                "container.json: list[1]: expected a non-negative integer, got -5e30",
+                "container.json: list[2]: expected a non-negative integer, got 2.50",
+                "container.json: type: expected an integer no larger than 4294967295, got 18446744073709551616",
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_at_a_path_are_found_by_prefix() {
+        let mut d = Diag::default();
+        d.error("uid_mappings[0].size", "x");
+        assert!(d.has_error_at("uid_mappings"));
+        assert!(d.has_error_at("uid_mappings[0]"));
+        assert!(!d.has_error_at("uid_map"));
+        assert!(!d.has_error_at("gid_mappings"));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod validation_tests;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use cgroups::default_name as default_cgroup_name;
-pub use validate::{Loaded, config_hash, load, load_str};
+pub use validate::{Loaded, config_hash, load, load_str, read_str};
 
 /// A namespace kind, in the order nsinit joins them (user first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

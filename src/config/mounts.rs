@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 
 use super::input::{DeviceIn, MountConfigIn, MountIn};
-use super::json::{Diag, Raw, index, join, shown};
+use super::json::{Diag, Raw, index, join};
+use super::validate::io_reason;
 use super::{Device, DeviceKind, Mount, MountConfig, MountKind};
 
 /// An absolute path inside the container, normalised (`/a/./b//c` → `/a/b/c`).
@@ -101,6 +102,19 @@ pub(super) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfi
     }
 }
 
+/// Why a mount destination is refused: the rootfs itself, or a filesystem
+/// nsinit mounts for every container (covering it breaks the container).
+fn reserved_destination(dst: &str) -> Option<&'static str> {
+    match dst {
+        "/" => Some("the rootfs itself"),
+        "/proc" => Some("nsinit mounts proc there; the container needs it"),
+        "/dev" => Some("nsinit builds /dev there with the device nodes"),
+        "/dev/pts" => Some("nsinit mounts devpts there for the container's terminals"),
+        "/sys" => Some("nsinit mounts sysfs there; the container needs it"),
+        _ => None,
+    }
+}
+
 fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     let kind = match m.kind.as_deref() {
         Some("bind") => Some(MountKind::Bind),
@@ -124,10 +138,13 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
         }
         Some(p) => container_path(p, &join(path, "destination"), d),
     };
-    if destination.as_deref() == Some("/") {
+    if let Some(why) = destination.as_deref().and_then(reserved_destination) {
         d.error(
             &join(path, "destination"),
-            "must not be \"/\" (the rootfs itself)",
+            format_args!(
+                "must not be {:?} ({why})",
+                destination.as_deref().unwrap_or_default()
+            ),
         );
     }
     let source = m.source.filter(|s| !s.is_empty());
@@ -136,7 +153,16 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
             d.error(&join(path, "source"), "required for a bind mount");
             None
         }
-        (Some(MountKind::Bind), Some(s)) => host_path(&s, &join(path, "source"), d),
+        (Some(MountKind::Bind), Some(s)) => {
+            let here = join(path, "source");
+            let p = host_path(&s, &here, d);
+            if let Some(p) = p.as_deref().filter(|_| d.check_host)
+                && let Err(e) = std::fs::metadata(p)
+            {
+                d.error(&here, format_args!("{}: {}", p.display(), io_reason(&e)));
+            }
+            p
+        }
         (Some(MountKind::Tmpfs), Some(_)) => {
             d.warn(&join(path, "source"), "ignored for a tmpfs mount");
             None
@@ -209,10 +235,9 @@ pub(super) fn resolve_device(
             None => None,
         }
         .or_else(|| {
-            d.error(
-                &join(path, "type"),
-                format_args!("expected {expected}, got {}", shown(v)),
-            );
+            let here = join(path, "type");
+            let got = d.show(v, &here);
+            d.error(&here, format_args!("expected {expected}, got {got}"));
             None
         }),
     };
@@ -253,12 +278,11 @@ pub(super) fn resolve_device(
     let file_mode = match &dev.file_mode {
         None => 0,
         Some(Raw(v)) => file_mode(v).unwrap_or_else(|| {
+            let here = join(path, "file_mode");
+            let got = d.show(v, &here);
             d.error(
-                &join(path, "file_mode"),
-                format_args!(
-                    "expected permission bits up to 4095 (0o7777), got {}",
-                    shown(v)
-                ),
+                &here,
+                format_args!("expected permission bits up to 4095 (0o7777), got {got}"),
             );
             0
         }),

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::input::{IdMapIn, RlimitIn};
-use super::json::{Diag, Indexed, Raw, index, join, shown};
+use super::json::{Diag, Indexed, Raw, index, join};
 use super::{IdMap, Rlimit, suggest};
 
 pub(super) fn resolve_id_maps(maps: Indexed<IdMapIn>, path: &str, d: &mut Diag) -> Vec<IdMap> {
@@ -51,7 +51,8 @@ pub(super) fn resolve_id_maps(maps: Indexed<IdMapIn>, path: &str, d: &mut Diag) 
 
 pub(super) fn check_user_namespace(userns: bool, uids: &[IdMap], gids: &[IdMap], d: &mut Diag) {
     for (field, maps) in [("uid_mappings", uids), ("gid_mappings", gids)] {
-        if userns && maps.is_empty() {
+        // An entry that was written but refused (size 0…) has its own error.
+        if userns && maps.is_empty() && !d.has_error_at(field) {
             d.error(
                 "namespaces.NEWUSER",
                 format_args!("requires {field} (who is root in the container?)"),
@@ -154,7 +155,8 @@ fn rlimit_resource(v: &Value, path: &str, d: &mut Diag) -> Option<u32> {
             }
             _ => String::new(),
         };
-        d.error(path, format_args!("unknown resource {}{hint}", shown(v)));
+        let got = d.show(v, path);
+        d.error(path, format_args!("unknown resource {got}{hint}"));
     }
     found
 }
@@ -174,9 +176,10 @@ fn rlimit_value(v: Option<&Raw>, path: &str, d: &mut Diag) -> Option<u64> {
         },
     };
     if n.is_none() {
+        let got = d.show(v, path);
         d.error(
             path,
-            format_args!("expected a number, -1 or \"unlimited\", got {}", shown(v)),
+            format_args!("expected a number, -1 or \"unlimited\", got {got}"),
         );
     }
     n

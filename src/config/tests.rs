@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Config, Loaded, MountKind, Ns, load, load_str};
+use super::{Config, Loaded, MountKind, Ns, load, read_str};
 
 /// The container directory the tests pretend to load from (it need not exist).
 pub(super) const DIR: &str = "/tmp/nsinit-config-test/ct";
@@ -22,7 +22,7 @@ pub(super) fn config_text(extra: Value) -> String {
 }
 
 pub(super) fn load_ok(extra: Value) -> Loaded {
-    match load_str(&config_text(extra), Path::new(DIR)) {
+    match read_str(&config_text(extra), Path::new(DIR), false) {
         Ok(l) => l,
         Err(e) => panic!("expected a config, got errors: {e:#?}"),
     }
@@ -33,7 +33,7 @@ pub(super) fn errors(extra: Value) -> Vec<String> {
 }
 
 pub(super) fn errors_of(text: &str) -> Vec<String> {
-    match load_str(text, Path::new(DIR)) {
+    match read_str(text, Path::new(DIR), false) {
         Ok(l) => panic!("expected errors, got a config: {:#?}", l.config),
         Err(e) => e,
     }
@@ -44,7 +44,7 @@ fn sample(name: &str) -> Config {
         .join("sample_configs")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    match load_str(&text, Path::new(DIR)) {
+    match read_str(&text, Path::new(DIR), false) {
         Ok(l) => {
             assert_eq!(l.warnings, Vec::<String>::new(), "{name}");
             l.config
@@ -146,7 +146,7 @@ fn other_samples_have_their_point() {
 
 #[test]
 fn defaults_fill_in_a_bare_config() {
-    let l = load_str("{}", Path::new(DIR)).unwrap();
+    let l = read_str("{}", Path::new(DIR), false).unwrap();
     let c = l.config;
     assert_eq!(c.rootfs, Path::new(DIR));
     assert_eq!(c.namespaces.clone_flags(), 0);
@@ -166,7 +166,7 @@ fn root_fs_is_resolved_against_the_container_dir() {
     let c = load_ok(json!({"root_fs": "/srv/./img"})).config;
     assert_eq!(c.rootfs, Path::new("/srv/img"));
     // A relative container dir is made absolute too.
-    let c = load_str("{}", Path::new("some/dir")).unwrap().config;
+    let c = read_str("{}", Path::new("some/dir"), false).unwrap().config;
     assert!(
         c.rootfs.is_absolute() && c.rootfs.ends_with("some/dir"),
         "{:?}",
@@ -524,7 +524,6 @@ fn ipc_path_rlimits_and_compat_fields() {
     let l = load_ok(json!({
         "ipc": "/proc/1/ns/ipc",
         "rlimits": [{"type": "NOFILE", "hard": 4096, "soft": 1024}, {"type": 4, "hard": -1, "soft": "unlimited"}],
-        "apparmor_profile": "docker-default",
         "mount_config": {"mount_label": "system_u:object_r:svirt_sandbox_file_t:s0"},
     }));
     let c = &l.config;
@@ -536,10 +535,7 @@ fn ipc_path_rlimits_and_compat_fields() {
     assert_eq!((c.rlimits[1].resource, c.rlimits[1].soft), (4, u64::MAX));
     assert_eq!(
         l.warnings,
-        [
-            "container.json: mount_config.mount_label: ignored (nsinit has no SELinux support)",
-            "container.json: apparmor_profile: ignored (nsinit has no AppArmor support)",
-        ]
+        ["container.json: mount_config.mount_label: ignored (nsinit has no SELinux support)",]
     );
     assert_eq!(
         errors(json!({"ipc": "ns/ipc", "rlimits": [

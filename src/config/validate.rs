@@ -1,9 +1,12 @@
 //! Resolve `input` into a validated [`Config`].
 //!
-//! Validation has no side effects (it reads nothing but the text and, to make
-//! paths absolute, the current directory) and collects every error before
-//! returning, each one line naming the field path and the bad value:
+//! Validation has no side effects and collects every error before returning,
+//! each one line naming the field path and the bad value:
 //! `container.json: mount_config.mounts[0].destination: must be an absolute path, got "tmp"`.
+//! Besides the text it reads the current directory (to make paths absolute)
+//! and, in [`load`] and [`load_str`], the host: `root_fs` must be a directory,
+//! bind sources must exist, and the LSM keys are explained by what the host
+//! runs. [`read_str`] without `check_host` is the pure part, for unit tests.
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +40,7 @@ pub fn load(dir: &Path) -> Result<Loaded> {
     load_str(&text, dir).map_err(|errs| Error::new(errs.join("\n")))
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(super) fn io_reason(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => crate::error::strerror(rustix::io::Errno::from_raw_os_error(n)),
         None => e.to_string(),
@@ -48,8 +51,27 @@ fn io_reason(e: &std::io::Error) -> String {
 /// `container.json: FIELD: …`; on failure the warnings follow the errors, since
 /// an unknown key (a misspelt `namespaces`) often explains an error.
 pub fn load_str(text: &str, dir: &Path) -> std::result::Result<Loaded, Vec<String>> {
-    let value: Value = serde_json::from_str(text).map_err(|e| vec![json_syntax_error(&e)])?;
-    let mut d = Diag::default();
+    read_str(text, dir, true)
+}
+
+/// [`load_str`], looking at the host only when `check_host` is set.
+///
+/// A leading UTF-8 byte-order mark is skipped: it carries no meaning, RFC 8259
+/// (section 8.1) lets parsers ignore it, and editors on some systems add one
+/// unasked, so refusing it would only produce an error at "line 1 column 1"
+/// about an invisible character.
+pub fn read_str(
+    text: &str,
+    dir: &Path,
+    check_host: bool,
+) -> std::result::Result<Loaded, Vec<String>> {
+    let json = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value: Value = serde_json::from_str(json).map_err(|e| vec![json_syntax_error(&e)])?;
+    let mut d = Diag {
+        check_host,
+        ..Diag::default()
+    };
+    super::json::scan(json, &mut d);
     let config =
         ContainerJson::from_json(&value, "", &mut d).map(|input| resolve(input, dir, &mut d));
     match config {
@@ -97,9 +119,19 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
     let has = |ns| namespaces.contains(ns);
 
     let rootfs = match c.root_fs.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) if r.contains('\0') => {
+            d.error(
+                "root_fs",
+                format_args!("must not contain a NUL byte, got {r:?}"),
+            );
+            dir_abs.clone()
+        }
         Some(r) => absolute(&dir_abs.join(r)),
         None => dir_abs.clone(),
     };
+    if d.check_host {
+        host_dir(&rootfs, "root_fs", d);
+    }
 
     let hostname = c.hostname.filter(|h| !h.is_empty());
     if let Some(h) = &hostname {
@@ -107,6 +139,11 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
             d.error(
                 "hostname",
                 format_args!("{h:?} requires namespaces.NEWUTS (it would rename the host)"),
+            );
+        } else if h.chars().any(char::is_control) {
+            d.error(
+                "hostname",
+                format_args!("must not contain control characters (NUL, newline...), got {h:?}"),
             );
         } else if h.len() > 64 {
             d.error(
@@ -200,15 +237,15 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
     let rlimits = resolve_rlimits(c.rlimits.unwrap_or_default(), d);
 
     let apparmor_profile = c.apparmor_profile.filter(|s| !s.is_empty());
-    if apparmor_profile.is_some() {
-        d.warn(
-            "apparmor_profile",
-            "ignored (nsinit has no AppArmor support)",
-        );
-    }
     let process_label = c.process_label.filter(|s| !s.is_empty());
-    if process_label.is_some() {
-        d.warn("process_label", "ignored (nsinit has no SELinux support)");
+    for (field, value, lsm_name) in [
+        ("apparmor_profile", &apparmor_profile, "apparmor"),
+        ("process_label", &process_label, "selinux"),
+    ] {
+        if let Some(v) = value {
+            let active = d.check_host.then(|| lsm_active(lsm_name));
+            d.error(field, lsm_unsupported(v, lsm_name, active));
+        }
     }
 
     Config {
@@ -235,6 +272,47 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         apparmor_profile,
         process_label,
     }
+}
+
+/// Record an error unless `path` (a host path from `field`) is a directory.
+pub(super) fn host_dir(path: &Path, field: &str, d: &mut Diag) {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => d.error(field, format_args!("{}: not a directory", path.display())),
+        Err(e) => d.error(field, format_args!("{}: {}", path.display(), io_reason(&e))),
+    }
+}
+
+/// Whether the host runs the LSM `name` (`apparmor`, `selinux`): from
+/// securityfs, or from the module's own files when securityfs is not mounted.
+fn lsm_active(name: &str) -> bool {
+    match std::fs::read_to_string("/sys/kernel/security/lsm") {
+        Ok(list) => list.trim().split(',').any(|n| n == name),
+        Err(_) if name == "apparmor" => {
+            std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+                .is_ok_and(|s| s.trim() == "Y")
+        }
+        Err(_) => Path::new("/sys/fs/selinux/enforce").exists(),
+    }
+}
+
+/// The error for an LSM key. nsinit implements no LSM, so the key is always an
+/// error (fail closed: a container asked to be confined never runs unconfined
+/// silently); the message says whether the host could confine it at all and
+/// how to run without confinement on purpose.
+pub(super) fn lsm_unsupported(value: &str, lsm: &str, active: Option<bool>) -> String {
+    let (what, how) = match lsm {
+        "apparmor" => ("AppArmor", "profile"),
+        _ => ("SELinux", "label"),
+    };
+    let why = match active {
+        Some(false) => format!("{what} is not enabled on this host"),
+        _ => format!("{what} {how}s are not supported by nsinit"),
+    };
+    format!(
+        "{value:?}: {why}, so the container cannot be confined by it; \
+         remove the key to run it unconfined"
+    )
 }
 
 /// `path` made absolute: canonical when it exists, else joined to the cwd.

@@ -10,29 +10,35 @@ pub mod state;
 pub mod supervise;
 pub mod sync;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::error::{Context, Result};
+use crate::error::{Context, EXIT_RUNTIME, Error, Result};
 
-/// The container directory: `--root DIR`, else `$data_path`, else the cwd; absolute.
+/// The container directory: `--root DIR`, else `$data_path`, else the cwd.
+///
+/// It must exist and be a directory, and it is canonicalised (realpath: no
+/// symlink, `.` or `..` left), so one container directory has exactly one name
+/// wherever nsinit is started from. Failing here exits 125 like every runtime
+/// failure: the same check applies to `$data_path` and the cwd, not only to
+/// the option.
 pub fn resolve_dir(root: Option<PathBuf>) -> Result<PathBuf> {
-    let dir = root
-        .or_else(|| {
-            std::env::var_os("data_path")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::path::absolute(&dir)
-        .ctx(|| format!("resolve {}", dir.display()))
-        .map(|d| normalize(&d))
-}
-
-/// Drop `.` components (the path is already absolute).
-fn normalize(p: &Path) -> PathBuf {
-    p.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
+    let (dir, from) = match root {
+        Some(r) => (r, "--root"),
+        None => match std::env::var_os("data_path").filter(|v| !v.is_empty()) {
+            Some(v) => (PathBuf::from(v), "$data_path"),
+            None => (PathBuf::from("."), "the current directory"),
+        },
+    };
+    let real = dir
+        .canonicalize()
+        .ctx(|| format!("container directory {} ({from})", dir.display()))?;
+    if !real.is_dir() {
+        return Err(Error::new(format!(
+            "container directory {} ({from}): not a directory",
+            dir.display()
+        )));
+    }
+    Ok(real)
 }
 
 /// The exit status a shell would show: the code, or 128+N for signal N.
@@ -42,7 +48,7 @@ pub fn exit_code(status: rustix::process::WaitStatus) -> u8 {
     } else if let Some(sig) = status.terminating_signal() {
         (128 + sig) as u8
     } else {
-        1
+        EXIT_RUNTIME
     }
 }
 

@@ -232,7 +232,7 @@ impl Supervisor {
             match rustix::process::wait(WaitOptions::empty()) {
                 Ok(Some((pid, status))) if pid == self.child => return exit_code(status),
                 Ok(_) | Err(Errno::INTR) => {}
-                Err(_) => return crate::error::EXIT_FAILURE,
+                Err(_) => return crate::error::EXIT_RUNTIME,
             }
         }
     }
@@ -294,7 +294,7 @@ pub fn exit_code(status: WaitStatus) -> u8 {
 fn exit_code_raw(status: i32) -> u8 {
     match status & 0x7f {
         0 => ((status >> 8) & 0xff) as u8,
-        0x7f => crate::error::EXIT_FAILURE,
+        0x7f => crate::error::EXIT_RUNTIME,
         sig => (128 + sig) as u8,
     }
 }

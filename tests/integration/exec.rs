@@ -307,7 +307,7 @@ fn a_failing_start_leaves_nothing_behind() {
         json!([{"type": "tmpfs", "destination": "/mnt", "data": "size=bogus"}]);
     let c = Container::new("failmount", &cfg);
     let o = c.exec(&["sleep", "4244"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(125));
     assert_eq!(err(&o), "nsinit: mount tmpfs on /mnt: Invalid argument\n");
     assert!(!c.dir.join("state.json").exists());
     assert_eq!(host_processes_matching("sleep 4244"), Vec::<i32>::new());

@@ -114,7 +114,7 @@ fn joining_a_dead_container_fails_cleanly() {
         .args(["true"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(125));
     assert_eq!(
         err(&o),
         format!(
@@ -133,7 +133,7 @@ fn joining_a_dead_container_fails_cleanly() {
         .args(["true"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(125));
     assert!(err(&o).ends_with("init 999999 is gone\n"), "{}", err(&o));
     assert!(c.dir.join("state.json").exists(), "join changes nothing");
 }

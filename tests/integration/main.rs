@@ -8,3 +8,4 @@ mod init;
 mod join;
 mod network;
 mod tty;
+mod validation;
