@@ -42,7 +42,11 @@ impl CapSets {
     /// checked before anything is changed; the error names the capability.
     pub fn check(&self) -> Result<()> {
         let rules = [
-            (self.effective & !self.permitted, "effective", "permitted set"),
+            (
+                self.effective & !self.permitted,
+                "effective",
+                "permitted set",
+            ),
             (
                 self.inheritable & !self.bounding,
                 "inheritable",
@@ -262,7 +266,10 @@ mod tests {
         let mut other = have;
         other.ambient ^= KILL;
         let e = verify_caps(&other).unwrap_err().to_string();
-        assert!(e.starts_with("verify capabilities: the ambient set is "), "{e}");
+        assert!(
+            e.starts_with("verify capabilities: the ambient set is "),
+            "{e}"
+        );
         assert!(e.contains("CAP_KILL)"), "{e}");
     }
 }

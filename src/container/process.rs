@@ -273,7 +273,9 @@ mod tests {
             home: "/home/u".into(),
         };
         // 20 000 entries over 10 000 keys: V0..V9999 then again, new values.
-        let env: Vec<String> = (0..20_000).map(|i| format!("V{}={i}", i % 10_000)).collect();
+        let env: Vec<String> = (0..20_000)
+            .map(|i| format!("V{}={i}", i % 10_000))
+            .collect();
         let out = build_env(&env, &user);
         assert_eq!(out.len(), 10_001);
         assert_eq!(out[0], "V0=10000");

@@ -1,0 +1,263 @@
+//! Capabilities, no_new_privileges and the session keyring, tried as the
+//! attacker inside the container (issue 11, items 4 and 5): static helpers
+//! from tests/attack/ are bind-mounted read-only on /mnt.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// The 12 capabilities of `base_config()` as a mask.
+fn default_caps_mask() -> u64 {
+    [0, 1, 3, 5, 6, 7, 8, 10, 13, 18, 27, 31]
+        .iter()
+        .fold(0, |m, b| m | (1u64 << b))
+}
+
+/// A directory with the attack helpers compiled statically, built once per
+/// test process: `setuid0`, `suid0` (setuid0 owned by root with mode 4755)
+/// and `caps_keyring`.
+fn helpers() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("nsinit-it-caps-bin-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack");
+        for name in ["setuid0", "caps_keyring"] {
+            let o = Command::new("gcc")
+                .args(["-static", "-O1", "-o"])
+                .arg(dir.join(name))
+                .arg(src.join(format!("{name}.c")))
+                .output()
+                .expect("run gcc");
+            assert!(o.status.success(), "gcc {name}: {}", err(&o));
+        }
+        std::fs::copy(dir.join("setuid0"), dir.join("suid0")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("suid0"), std::fs::Permissions::from_mode(0o4755))
+            .unwrap();
+        // Executable for `daemon` inside the container.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    })
+}
+
+/// base_config() with the helpers on /mnt and `extra` keys merged in.
+fn config(extra: Value) -> Value {
+    let mut cfg = base_config();
+    cfg["mount_config"]["mounts"].as_array_mut().unwrap().push(
+        json!({"type": "bind", "source": helpers(), "destination": "/mnt", "writable": true}),
+    );
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    cfg
+}
+
+/// A `/proc/self/status` field as a number (hex for Cap*, decimal otherwise).
+fn field(status: &str, key: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("{key} missing in {status}"));
+    let v = line.split_whitespace().nth(1).unwrap();
+    let radix = if key.starts_with("Cap") { 16 } else { 10 };
+    u64::from_str_radix(v, radix).unwrap()
+}
+
+#[test]
+fn non_root_user_cannot_become_root_through_setresuid_cve_2022_29162() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("caps-setuid0", &config(json!({})));
+    // The configured list includes SETUID: root keeps it, daemon must not.
+    let root = ok(&c.exec(&["/mnt/setuid0"]));
+    assert_eq!(root, "setresuid=ok uid=0 euid=0 suid=0\n");
+    let daemon = ok(&c.exec(&["-u", "daemon", "/mnt/setuid0"]));
+    assert_eq!(
+        daemon, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n",
+        "the container user became root"
+    );
+}
+
+#[test]
+fn inheritable_and_ambient_are_empty_and_the_rest_is_the_configured_list() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("caps-sets", &config(json!({})));
+    let s = ok(&c.exec(&["cat", "/proc/self/status"]));
+    for (key, want) in [
+        ("CapInh", 0),
+        ("CapAmb", 0),
+        ("CapBnd", default_caps_mask()),
+        ("CapPrm", default_caps_mask()),
+        ("CapEff", default_caps_mask()),
+    ] {
+        assert_eq!(field(&s, key), want, "root {key}:\n{s}");
+    }
+    let s = ok(&c.exec(&["-u", "daemon", "cat", "/proc/self/status"]));
+    for (key, want) in [
+        ("CapInh", 0),
+        ("CapAmb", 0),
+        ("CapPrm", 0),
+        ("CapEff", 0),
+        ("CapBnd", default_caps_mask()),
+    ] {
+        assert_eq!(field(&s, key), want, "daemon {key}:\n{s}");
+    }
+}
+
+#[test]
+fn joined_processes_get_the_same_sets() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("caps-join", &config(json!({"no_new_privileges": true})));
+    let mut init = c.spawn(&["sleep", "100"]);
+    let s = ok(&c.exec(&["-u", "daemon", "cat", "/proc/self/status"]));
+    for (key, want) in [
+        ("CapInh", 0),
+        ("CapAmb", 0),
+        ("CapPrm", 0),
+        ("CapEff", 0),
+        ("CapBnd", default_caps_mask()),
+        ("NoNewPrivs", 1),
+    ] {
+        assert_eq!(field(&s, key), want, "joined daemon {key}:\n{s}");
+    }
+    let s = ok(&c.exec(&["/mnt/setuid0"]));
+    assert_eq!(s, "setresuid=ok uid=0 euid=0 suid=0\n");
+    let s = ok(&c.exec(&["-u", "daemon", "/mnt/setuid0"]));
+    assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
+    let _ = init.kill();
+    let _ = init.wait();
+}
+
+#[test]
+fn no_new_privileges_is_off_by_default_and_set_when_asked() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("caps-nnp0", &config(json!({})));
+    let s = ok(&c.exec(&["cat", "/proc/self/status"]));
+    assert_eq!(field(&s, "NoNewPrivs"), 0, "{s}");
+    let c = Container::new("caps-nnp1", &config(json!({"no_new_privileges": true})));
+    for user in ["root", "daemon"] {
+        let s = ok(&c.exec(&["-u", user, "cat", "/proc/self/status"]));
+        assert_eq!(field(&s, "NoNewPrivs"), 1, "{user}: {s}");
+    }
+}
+
+#[test]
+fn no_new_privileges_stops_a_setuid_root_binary_in_the_image() {
+    if !can_run() {
+        return;
+    }
+    // Without it, the image's setuid-root binary makes daemon root (proves
+    // the attack works here, so the second half can fail).
+    let c = Container::new("caps-suid0", &config(json!({})));
+    let s = ok(&c.exec(&["-u", "daemon", "/mnt/suid0"]));
+    assert_eq!(s, "setresuid=ok uid=0 euid=0 suid=0\n");
+    let c = Container::new("caps-suid1", &config(json!({"no_new_privileges": true})));
+    let s = ok(&c.exec(&["-u", "daemon", "/mnt/suid0"]));
+    assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
+}
+
+/// What `caps_keyring probe` reported inside the container, next to the
+/// host's keyring and key.
+struct KeyringRun {
+    host_ring: String,
+    host_key: String,
+    ring: String,
+    hostkey: String,
+    perm: String,
+    neighbour: String,
+}
+
+/// Start `nsinit exec [-u USER] /mnt/caps_keyring probe KEY` under
+/// `caps_keyring host`, which adds the admin's key to a fresh session
+/// keyring that nsinit inherits.
+fn keyring_run(c: &Container, user: &str) -> KeyringRun {
+    let o: Output = Command::new(helpers().join("caps_keyring"))
+        .arg("host")
+        .arg(bin())
+        .arg("--root")
+        .arg(&c.dir)
+        .args(["exec", "-u", user, "/mnt/caps_keyring", "probe", "@KEY@"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let s = ok(&o);
+    // First line: "host ring=R key=K", from the host side.
+    let first = s.lines().next().unwrap_or_default();
+    let get = |prefix: &str| {
+        first
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(prefix))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {prefix} in {s}"))
+    };
+    let line = |prefix: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {prefix} in {s}"))
+    };
+    KeyringRun {
+        host_ring: get("ring="),
+        host_key: get("key="),
+        ring: line("ring="),
+        hostkey: line("hostkey="),
+        perm: line("perm="),
+        neighbour: line("neighbour="),
+    }
+}
+
+#[test]
+fn the_container_cannot_read_the_admins_session_keyring() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("caps-keyring", &config(json!({})));
+    for user in ["root", "daemon"] {
+        let r = keyring_run(&c, user);
+        assert!(r.host_key.parse::<i32>().is_ok());
+        assert_ne!(r.ring, r.host_ring, "{user}: the host's session keyring");
+        assert_eq!(
+            r.hostkey, "Permission denied",
+            "{user} read the admin's key"
+        );
+        // Only possessors may do anything with the container's keyring.
+        assert_eq!(r.perm, "3f000000", "{user}");
+        // Another process of the same uid (another container) cannot even see it.
+        assert_eq!(r.neighbour, "Permission denied", "{user}");
+    }
+}
+
+#[test]
+fn no_new_keyring_shares_the_callers_keyring() {
+    if !can_run() {
+        return;
+    }
+    // The same probes succeed when the keyring is shared: the test above can fail.
+    let c = Container::new(
+        "caps-keyring-shared",
+        &config(json!({"no_new_keyring": true})),
+    );
+    let r = keyring_run(&c, "daemon");
+    assert_eq!(r.ring, r.host_ring);
+    assert_eq!(r.hostkey, "ok:admin-secret");
+    let r = keyring_run(&c, "root");
+    assert_eq!(r.ring, r.host_ring);
+    assert!(
+        r.neighbour.starts_with("ok:keyring;0;0;"),
+        "{}",
+        r.neighbour
+    );
+}
