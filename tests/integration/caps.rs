@@ -2,9 +2,10 @@
 //! attacker inside the container (issue 11, items 4 and 5): static helpers
 //! from tests/attack/ are bind-mounted read-only on /mnt.
 
-use std::path::{Path, PathBuf};
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
@@ -17,45 +18,39 @@ fn default_caps_mask() -> u64 {
         .fold(0, |m, b| m | (1u64 << b))
 }
 
-/// A directory with the attack helpers compiled statically, built once per
-/// test process: `setuid0`, `suid0` (setuid0 owned by root with mode 4755)
-/// and `caps_keyring`.
-fn helpers() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("nsinit-it-caps-bin-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack");
-        for name in ["setuid0", "caps_keyring"] {
-            let o = Command::new("gcc")
-                .args(["-static", "-O1", "-o"])
-                .arg(dir.join(name))
-                .arg(src.join(format!("{name}.c")))
-                .output()
-                .expect("run gcc");
-            assert!(o.status.success(), "gcc {name}: {}", err(&o));
-        }
-        std::fs::copy(dir.join("setuid0"), dir.join("suid0")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("suid0"), std::fs::Permissions::from_mode(0o4755))
-            .unwrap();
-        // Executable for `daemon` inside the container.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        dir
-    })
-}
-
-/// base_config() with the helpers on /mnt and `extra` keys merged in.
-fn config(extra: Value) -> Value {
+/// A container on base_config() with `extra` keys merged in and the attack
+/// helpers, compiled statically into its directory, bind-mounted on /mnt:
+/// `setuid0`, `suid0` (setuid0 owned by root, mode 4755) and `caps_keyring`.
+fn container(name: &str, extra: Value) -> Container {
+    let c = Container::new(name, &base_config());
+    let dir = c.dir.join("bin");
+    std::fs::create_dir(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack");
+    for name in ["setuid0", "caps_keyring"] {
+        let o = Command::new("gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(dir.join(name))
+            .arg(src.join(format!("{name}.c")))
+            .output()
+            .expect("run gcc");
+        assert!(o.status.success(), "gcc {name}: {}", err(&o));
+    }
+    std::fs::copy(dir.join("setuid0"), dir.join("suid0")).unwrap();
+    std::fs::set_permissions(dir.join("suid0"), Permissions::from_mode(0o4755)).unwrap();
+    // Reachable for `daemon` inside the container.
+    for d in [&c.dir, &dir] {
+        std::fs::set_permissions(d, Permissions::from_mode(0o755)).unwrap();
+    }
     let mut cfg = base_config();
-    cfg["mount_config"]["mounts"].as_array_mut().unwrap().push(
-        json!({"type": "bind", "source": helpers(), "destination": "/mnt", "writable": true}),
-    );
+    cfg["mount_config"]["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "bind", "source": dir, "destination": "/mnt", "writable": true}));
     for (k, v) in extra.as_object().unwrap() {
         cfg[k] = v.clone();
     }
-    cfg
+    c.write_config(&cfg);
+    c
 }
 
 /// A `/proc/self/status` field as a number (hex for Cap*, decimal otherwise).
@@ -74,7 +69,7 @@ fn non_root_user_cannot_become_root_through_setresuid_cve_2022_29162() {
     if !can_run() {
         return;
     }
-    let c = Container::new("caps-setuid0", &config(json!({})));
+    let c = container("caps-setuid0", json!({}));
     // The configured list includes SETUID: root keeps it, daemon must not.
     let root = ok(&c.exec(&["/mnt/setuid0"]));
     assert_eq!(root, "setresuid=ok uid=0 euid=0 suid=0\n");
@@ -90,7 +85,7 @@ fn inheritable_and_ambient_are_empty_and_the_rest_is_the_configured_list() {
     if !can_run() {
         return;
     }
-    let c = Container::new("caps-sets", &config(json!({})));
+    let c = container("caps-sets", json!({}));
     let s = ok(&c.exec(&["cat", "/proc/self/status"]));
     for (key, want) in [
         ("CapInh", 0),
@@ -114,11 +109,41 @@ fn inheritable_and_ambient_are_empty_and_the_rest_is_the_configured_list() {
 }
 
 #[test]
+fn in_a_user_namespace_the_sets_and_the_keyring_are_the_same() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = base_config()["namespaces"].clone();
+    ns["NEWUSER"] = json!(true);
+    let map = json!([{"container_id": 0, "host_id": 100000, "size": 65536}]);
+    let c = container(
+        "caps-userns",
+        json!({"namespaces": ns, "uid_mappings": map, "gid_mappings": map}),
+    );
+    let s = ok(&c.exec(&["cat", "/proc/self/status"]));
+    for (key, want) in [
+        ("CapInh", 0),
+        ("CapAmb", 0),
+        ("CapBnd", default_caps_mask()),
+        ("CapPrm", default_caps_mask()),
+        ("CapEff", default_caps_mask()),
+    ] {
+        assert_eq!(field(&s, key), want, "userns root {key}:\n{s}");
+    }
+    let s = ok(&c.exec(&["-u", "daemon", "/mnt/setuid0"]));
+    assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
+    let r = keyring_run(&c, "root");
+    assert_ne!(r.ring, r.host_ring);
+    assert_eq!(r.hostkey, "Permission denied");
+    assert_eq!(r.perm, "3f000000");
+}
+
+#[test]
 fn joined_processes_get_the_same_sets() {
     if !can_run() {
         return;
     }
-    let c = Container::new("caps-join", &config(json!({"no_new_privileges": true})));
+    let c = container("caps-join", json!({"no_new_privileges": true}));
     let mut init = c.spawn(&["sleep", "100"]);
     let s = ok(&c.exec(&["-u", "daemon", "cat", "/proc/self/status"]));
     for (key, want) in [
@@ -144,10 +169,10 @@ fn no_new_privileges_is_off_by_default_and_set_when_asked() {
     if !can_run() {
         return;
     }
-    let c = Container::new("caps-nnp0", &config(json!({})));
+    let c = container("caps-nnp0", json!({}));
     let s = ok(&c.exec(&["cat", "/proc/self/status"]));
     assert_eq!(field(&s, "NoNewPrivs"), 0, "{s}");
-    let c = Container::new("caps-nnp1", &config(json!({"no_new_privileges": true})));
+    let c = container("caps-nnp1", json!({"no_new_privileges": true}));
     for user in ["root", "daemon"] {
         let s = ok(&c.exec(&["-u", user, "cat", "/proc/self/status"]));
         assert_eq!(field(&s, "NoNewPrivs"), 1, "{user}: {s}");
@@ -161,10 +186,10 @@ fn no_new_privileges_stops_a_setuid_root_binary_in_the_image() {
     }
     // Without it, the image's setuid-root binary makes daemon root (proves
     // the attack works here, so the second half can fail).
-    let c = Container::new("caps-suid0", &config(json!({})));
+    let c = container("caps-suid0", json!({}));
     let s = ok(&c.exec(&["-u", "daemon", "/mnt/suid0"]));
     assert_eq!(s, "setresuid=ok uid=0 euid=0 suid=0\n");
-    let c = Container::new("caps-suid1", &config(json!({"no_new_privileges": true})));
+    let c = container("caps-suid1", json!({"no_new_privileges": true}));
     let s = ok(&c.exec(&["-u", "daemon", "/mnt/suid0"]));
     assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
 }
@@ -184,7 +209,7 @@ struct KeyringRun {
 /// `caps_keyring host`, which adds the admin's key to a fresh session
 /// keyring that nsinit inherits.
 fn keyring_run(c: &Container, user: &str) -> KeyringRun {
-    let o: Output = Command::new(helpers().join("caps_keyring"))
+    let o: Output = Command::new(c.dir.join("bin/caps_keyring"))
         .arg("host")
         .arg(bin())
         .arg("--root")
@@ -224,7 +249,7 @@ fn the_container_cannot_read_the_admins_session_keyring() {
     if !can_run() {
         return;
     }
-    let c = Container::new("caps-keyring", &config(json!({})));
+    let c = container("caps-keyring", json!({}));
     for user in ["root", "daemon"] {
         let r = keyring_run(&c, user);
         assert!(r.host_key.parse::<i32>().is_ok());
@@ -246,10 +271,7 @@ fn no_new_keyring_shares_the_callers_keyring() {
         return;
     }
     // The same probes succeed when the keyring is shared: the test above can fail.
-    let c = Container::new(
-        "caps-keyring-shared",
-        &config(json!({"no_new_keyring": true})),
-    );
+    let c = container("caps-keyring-shared", json!({"no_new_keyring": true}));
     let r = keyring_run(&c, "daemon");
     assert_eq!(r.ring, r.host_ring);
     assert_eq!(r.hostkey, "ok:admin-secret");
