@@ -120,9 +120,9 @@ pub fn drop_bounding_caps(keep: u64) -> Result<()> {
 
 /// capset the effective, permitted and inheritable sets, then make the
 /// ambient set exactly `sets.ambient`. Runs after the uid switch (with
-/// PR_SET_KEEPCAPS for a non-root user, so the permitted set survived it).
+/// PR_SET_KEEPCAPS for a non-root user, so the permitted set survived it),
+/// on sets that passed [`CapSets::check`].
 pub fn apply_caps(sets: &CapSets) -> Result<()> {
-    sets.check()?;
     rustix::thread::set_capabilities(
         None,
         CapabilitySets {
