@@ -1,10 +1,101 @@
-//! Capabilities: keep exactly the configured set in the bounding, permitted,
-//! effective and inheritable sets (and ambient for a non-root user).
+//! Capabilities: the five sets of a container process (bounding, effective,
+//! permitted, inheritable, ambient), applied in the order the kernel allows
+//! and read back afterwards, bubblewrap-style: a set that is not exactly what
+//! was asked aborts the start.
+//!
+//! Nothing is inherited from nsinit's caller: the inheritable and ambient sets
+//! are empty unless configured (CVE-2022-29162: with inheritable = permitted, a
+//! non-root user got ambient capabilities and a binary calling setresuid(0)
+//! became root).
 
 use rustix::io::Errno;
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
-use crate::error::{Context, Result};
+use crate::config::CAPABILITY_NAMES;
+use crate::error::{Context, Error, Result};
+
+/// The five capability sets of a container process, each a bit mask of
+/// capability numbers (`1 << CAP_SETUID`…).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+impl CapSets {
+    /// container.json's `capabilities` list (2014 schema): the bounding,
+    /// effective and permitted sets; inheritable and ambient stay empty.
+    pub fn from_list(list: u64) -> Self {
+        CapSets {
+            bounding: list,
+            effective: list,
+            permitted: list,
+            inheritable: 0,
+            ambient: 0,
+        }
+    }
+
+    /// The relations the kernel enforces (or that execve would silently undo),
+    /// checked before anything is changed; the error names the capability.
+    pub fn check(&self) -> Result<()> {
+        let rules = [
+            (
+                self.effective & !self.permitted,
+                "effective",
+                "permitted set",
+            ),
+            (
+                self.inheritable & !self.bounding,
+                "inheritable",
+                "bounding set (the kernel refuses it)",
+            ),
+            (
+                self.ambient & !(self.permitted & self.inheritable),
+                "ambient",
+                "permitted and inheritable sets (the kernel requires both)",
+            ),
+        ];
+        for (stray, set, needs) in rules {
+            if stray != 0 {
+                return Err(Error::new(format!(
+                    "capabilities: {set} {} is not in the {needs}",
+                    cap_name(stray.trailing_zeros())
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `CAP_NAME` for a capability number (the number when nsinit has no name).
+pub fn cap_name(cap: u32) -> String {
+    match CAPABILITY_NAMES.get(cap as usize) {
+        Some(n) => format!("CAP_{n}"),
+        None => format!("capability {cap}"),
+    }
+}
+
+fn one(cap: u32) -> CapabilitySet {
+    CapabilitySet::from_bits_retain(1 << cap)
+}
+
+/// The highest capability number the kernel knows (`cap_last_cap`), probed
+/// with PR_CAPBSET_READ, which fails with EINVAL past it: /proc may be the
+/// container's by now.
+pub fn last_cap() -> Result<u32> {
+    let mut last = None;
+    for cap in 0..64u32 {
+        match rustix::thread::capability_is_in_bounding_set(one(cap)) {
+            Ok(_) => last = Some(cap),
+            Err(Errno::INVAL) => break,
+            Err(e) => return Err(e).ctx(|| format!("prctl PR_CAPBSET_READ {}", cap_name(cap))),
+        }
+    }
+    last.ok_or_else(|| Error::new("prctl PR_CAPBSET_READ: the kernel knows no capability"))
+}
 
 /// Drop every capability not in `keep` from the bounding set.
 ///
@@ -15,44 +106,170 @@ pub fn drop_bounding_caps(keep: u64) -> Result<()> {
         if keep & (1 << cap) != 0 {
             continue;
         }
-        match rustix::thread::remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(
-            1 << cap,
-        )) {
+        match rustix::thread::remove_capability_from_bounding_set(one(cap)) {
             Ok(()) => {}
             // Past the kernel's last capability.
             Err(Errno::INVAL) => break,
-            Err(e) => return Err(e).ctx(|| format!("drop capability {cap} from the bounding set")),
+            Err(e) => {
+                return Err(e).ctx(|| format!("drop {} from the bounding set", cap_name(cap)));
+            }
         }
     }
     Ok(())
 }
 
-/// Set effective = permitted = inheritable = `keep`, and raise the ambient set
-/// for a non-root user so the capabilities survive execve.
-pub fn apply_caps(keep: u64, non_root: bool) -> Result<()> {
-    let set = CapabilitySet::from_bits_retain(keep);
+/// capset the effective, permitted and inheritable sets, then make the
+/// ambient set exactly `sets.ambient`. Runs after the uid switch (with
+/// PR_SET_KEEPCAPS for a non-root user, so the permitted set survived it),
+/// on sets that passed [`CapSets::check`].
+pub fn apply_caps(sets: &CapSets) -> Result<()> {
     rustix::thread::set_capabilities(
         None,
         CapabilitySets {
-            effective: set,
-            permitted: set,
-            inheritable: set,
+            effective: CapabilitySet::from_bits_retain(sets.effective),
+            permitted: CapabilitySet::from_bits_retain(sets.permitted),
+            inheritable: CapabilitySet::from_bits_retain(sets.inheritable),
         },
     )
     .ctx(|| "capset")?;
-    if non_root {
-        for cap in (0..64u32).filter(|c| keep & (1 << c) != 0) {
-            rustix::thread::configure_capability_in_ambient_set(
-                CapabilitySet::from_bits_retain(1 << cap),
-                true,
-            )
-            .ctx(|| format!("raise ambient capability {cap}"))?;
+    // Why clear first: nsinit's caller may have run it with ambient capabilities.
+    rustix::thread::clear_ambient_capability_set().ctx(|| "prctl PR_CAP_AMBIENT_CLEAR_ALL")?;
+    for cap in (0..64u32).filter(|c| sets.ambient & (1 << c) != 0) {
+        rustix::thread::configure_capability_in_ambient_set(one(cap), true)
+            .ctx(|| format!("raise ambient {}", cap_name(cap)))?;
+    }
+    Ok(())
+}
+
+/// Read all five sets back (capget, PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET
+/// for every capability up to the kernel's last) and fail on any difference
+/// from `want`.
+pub fn verify_caps(want: &CapSets) -> Result<()> {
+    let have = current_caps()?;
+    let sets = [
+        ("bounding", want.bounding, have.bounding),
+        ("effective", want.effective, have.effective),
+        ("permitted", want.permitted, have.permitted),
+        ("inheritable", want.inheritable, have.inheritable),
+        ("ambient", want.ambient, have.ambient),
+    ];
+    for (set, want, have) in sets {
+        if want != have {
+            return Err(Error::new(format!(
+                "verify capabilities: the {set} set is {have:#x}, expected {want:#x}{}{}",
+                names(" (missing ", want & !have),
+                names(" (unexpected ", have & !want),
+            )));
         }
     }
     Ok(())
+}
+
+fn names(label: &str, mask: u64) -> String {
+    if mask == 0 {
+        return String::new();
+    }
+    let list: Vec<String> = (0..64u32)
+        .filter(|c| mask & (1 << c) != 0)
+        .map(cap_name)
+        .collect();
+    format!("{label}{})", list.join(", "))
+}
+
+/// The calling thread's five sets, as the kernel reports them.
+pub fn current_caps() -> Result<CapSets> {
+    let last = last_cap()?;
+    let three = rustix::thread::capabilities(None).ctx(|| "capget")?;
+    let mut sets = CapSets {
+        effective: three.effective.bits(),
+        permitted: three.permitted.bits(),
+        inheritable: three.inheritable.bits(),
+        ..CapSets::default()
+    };
+    for cap in 0..=last {
+        let in_bounding = rustix::thread::capability_is_in_bounding_set(one(cap))
+            .ctx(|| format!("prctl PR_CAPBSET_READ {}", cap_name(cap)))?;
+        let in_ambient = rustix::thread::capability_is_in_ambient_set(one(cap))
+            .ctx(|| format!("prctl PR_CAP_AMBIENT_IS_SET {}", cap_name(cap)))?;
+        sets.bounding |= u64::from(in_bounding) << cap;
+        sets.ambient |= u64::from(in_ambient) << cap;
+    }
+    Ok(sets)
 }
 
 /// Keep permitted capabilities across the setuid to a non-root user.
 pub fn keep_caps(on: bool) -> Result<()> {
     rustix::thread::set_keep_capabilities(on).ctx(|| "prctl PR_SET_KEEPCAPS")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SETUID: u64 = 1 << 7;
+    const KILL: u64 = 1 << 5;
+
+    #[test]
+    fn the_2014_list_lowers_to_three_sets() {
+        let s = CapSets::from_list(SETUID | KILL);
+        assert_eq!(
+            s,
+            CapSets {
+                bounding: SETUID | KILL,
+                effective: SETUID | KILL,
+                permitted: SETUID | KILL,
+                inheritable: 0,
+                ambient: 0,
+            }
+        );
+        assert_eq!(s.check(), Ok(()));
+    }
+
+    #[test]
+    fn check_names_the_capability_that_breaks_a_kernel_rule() {
+        let mut s = CapSets::from_list(KILL);
+        s.ambient = SETUID;
+        assert_eq!(
+            s.check().unwrap_err().to_string(),
+            "capabilities: ambient CAP_SETUID is not in the permitted and inheritable sets \
+             (the kernel requires both)"
+        );
+        s = CapSets::from_list(KILL);
+        s.effective |= SETUID;
+        assert_eq!(
+            s.check().unwrap_err().to_string(),
+            "capabilities: effective CAP_SETUID is not in the permitted set"
+        );
+        s = CapSets::from_list(KILL);
+        s.inheritable = SETUID;
+        assert_eq!(
+            s.check().unwrap_err().to_string(),
+            "capabilities: inheritable CAP_SETUID is not in the bounding set (the kernel refuses it)"
+        );
+        s = CapSets::from_list(SETUID | KILL);
+        s.inheritable = SETUID;
+        s.ambient = SETUID;
+        assert_eq!(s.check(), Ok(()));
+    }
+
+    #[test]
+    fn names_unknown_numbers_too() {
+        assert_eq!(cap_name(7), "CAP_SETUID");
+        assert_eq!(cap_name(63), "capability 63");
+    }
+
+    #[test]
+    fn the_test_process_reads_back_consistently() {
+        // No privilege needed: reading our own sets.
+        let have = current_caps().unwrap();
+        assert_eq!(verify_caps(&have), Ok(()));
+        let mut other = have;
+        other.ambient ^= KILL;
+        let e = verify_caps(&other).unwrap_err().to_string();
+        assert!(
+            e.starts_with("verify capabilities: the ambient set is "),
+            "{e}"
+        );
+        assert!(e.contains("CAP_KILL)"), "{e}");
+    }
 }

@@ -204,7 +204,9 @@ impl ProcessOptions {
             env,
             user: self.user.or_else(|| cfg.user.clone()),
             cwd: self.cwd.or_else(|| cfg.working_dir.clone()),
-            caps: cfg.capabilities,
+            caps: crate::caps::CapSets::from_list(cfg.capabilities),
+            no_new_privileges: cfg.no_new_privileges,
+            no_new_keyring: cfg.no_new_keyring,
             rlimits: cfg.rlimits.clone(),
         }
     }

@@ -2,7 +2,8 @@
 //! the cheap 2015 additions (`uid_mappings`, `gid_mappings`, `rlimits`,
 //! `readonly_paths`, `mask_paths`, cgroup `pids_limit`, `cpuset_mems`,
 //! `blkio_weight`, `hugetlb_limit`) and nsinit's own (`init`,
-//! `networks[].create_bridge`, tmpfs `data`).
+//! `networks[].create_bridge`, tmpfs `data`, `no_new_privileges`,
+//! `no_new_keyring`).
 //!
 //! Every field is optional and `null` means absent, as with Go's `omitempty`.
 //! Fields that accept several spellings (bytes as `536870912` or `"512m"`,
@@ -38,6 +39,8 @@ json_object! {
         rlimits: Indexed<RlimitIn>,
         readonly_paths: Vec<String>,
         mask_paths: Vec<String>,
+        no_new_privileges: bool,
+        no_new_keyring: bool,
     }
 }
 

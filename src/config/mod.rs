@@ -172,6 +172,11 @@ pub struct Config {
     /// Accepted for compatibility; nsinit has no AppArmor/SELinux support and says so.
     pub apparmor_profile: Option<String>,
     pub process_label: Option<String>,
+    /// Set no_new_privs before exec: setuid binaries and file capabilities
+    /// in the image grant nothing.
+    pub no_new_privileges: bool,
+    /// Keep the caller's session keyring instead of a new one per process.
+    pub no_new_keyring: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

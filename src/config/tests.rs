@@ -592,3 +592,21 @@ fn config_hash_is_fnv1a_64() {
     assert_eq!(super::config_hash("a"), "af63dc4c8601ec8c");
     assert_ne!(super::config_hash("{}"), super::config_hash("{ }"));
 }
+
+#[test]
+fn no_new_privileges_and_no_new_keyring_are_known_keys() {
+    let c = load_ok(json!({})).config;
+    assert!(!c.no_new_privileges && !c.no_new_keyring);
+    let l = load_ok(json!({"no_new_privileges": true, "no_new_keyring": true}));
+    assert_eq!(l.warnings, Vec::<String>::new());
+    assert!(l.config.no_new_privileges && l.config.no_new_keyring);
+    let l = load_ok(json!({"no_new_privilege": true}));
+    assert_eq!(
+        l.warnings,
+        ["container.json: unknown key \"no_new_privilege\" (did you mean \"no_new_privileges\"?)"]
+    );
+    assert_eq!(
+        errors(json!({"no_new_keyring": "yes"})),
+        ["container.json: no_new_keyring: expected true or false, got \"yes\""]
+    );
+}

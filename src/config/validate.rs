@@ -271,6 +271,8 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         ipc_path,
         apparmor_profile,
         process_label,
+        no_new_privileges: c.no_new_privileges.unwrap_or(false),
+        no_new_keyring: c.no_new_keyring.unwrap_or(false),
     }
 }
 

@@ -1,13 +1,15 @@
 //! The last steps before the user command runs, shared by the create and the
-//! join paths: rlimits, user and groups, capabilities, working directory,
-//! environment, command lookup in the container's PATH, execve.
+//! join paths: rlimits, session keyring, user and groups, capabilities,
+//! working directory, environment, command lookup in the container's PATH,
+//! no_new_privs, execve.
 
+use std::collections::HashMap;
 use std::ffi::CString;
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
 
-use crate::caps;
+use crate::caps::{self, CapSets};
 use crate::config::Rlimit;
 use crate::error::{Context, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::{self, CStringArray, SigSet};
@@ -22,9 +24,14 @@ pub struct ProcessSpec {
     pub env: Vec<String>,
     pub user: Option<String>,
     pub cwd: Option<String>,
-    /// Capabilities to keep (bit mask).
-    pub caps: u64,
+    /// The five capability sets the command starts with.
+    pub caps: CapSets,
     pub rlimits: Vec<Rlimit>,
+    /// prctl(PR_SET_NO_NEW_PRIVS) before execve: setuid/setgid bits and file
+    /// capabilities of what the command runs grant nothing.
+    pub no_new_privileges: bool,
+    /// Keep the caller's session keyring instead of joining a new one.
+    pub no_new_keyring: bool,
 }
 
 /// A command ready for execve.
@@ -35,18 +42,51 @@ pub struct Prepared {
     pub envp: CStringArray,
 }
 
-/// Apply rlimits, identity and capabilities, chdir, and resolve the command.
-/// Runs inside the container (after the root switch on the create path).
+/// Apply rlimits, keyring, identity and capabilities, chdir, resolve the
+/// command and set no_new_privs. Runs inside the container (after the root
+/// switch on the create path).
 pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     apply_rlimits(&spec.rlimits)?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let user = resolve_user(spec.user.as_deref(), &passwd, &group)?;
     let env = build_env(&spec.env, &user);
-    set_identity(&user, spec.caps)?;
+    if !spec.no_new_keyring {
+        // Why before the user switch: the keyring belongs to (and is charged
+        // to) the uid that creates it; KEYCTL_SETPERM needs to possess it.
+        join_new_session_keyring()?;
+    }
+    set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
-    prepare_command(&spec.args, &env)
+    let prepared = prepare_command(&spec.args, &env)?;
+    if spec.no_new_privileges {
+        // Why last: after the identity switch nothing needs to gain privilege,
+        // and it holds across fork (the init shim) and execve.
+        rustix::thread::set_no_new_privs(true).ctx(|| "prctl PR_SET_NO_NEW_PRIVS")?;
+    }
+    Ok(prepared)
+}
+
+/// Leave the caller's session keyring for a new, anonymous one, so the
+/// container cannot read or link the admin's keys (which it possesses through
+/// an inherited session keyring, whatever its uid).
+///
+/// runc joins a keyring named `_ses.<container id>` (setns processes join the
+/// same one) and adds search permission so they can find it by name; any
+/// process of the same uid can then join it too. nsinit's keyring has no name:
+/// every started or joined process gets its own, and only possessors (the
+/// processes that inherit it) have any permission on it, so another container
+/// running as the same uid can neither view nor link it. A kernel without
+/// keyrings (ENOSYS) is not an error, as in runc.
+fn join_new_session_keyring() -> Result<()> {
+    let serial = match sys::join_session_keyring(None) {
+        Ok(serial) => serial,
+        Err(Errno::NOSYS) => return Ok(()),
+        Err(e) => return Err(e).ctx(|| "keyctl KEYCTL_JOIN_SESSION_KEYRING"),
+    };
+    sys::set_key_permissions(serial, sys::KEY_POS_ALL)
+        .ctx(|| format!("keyctl KEYCTL_SETPERM session keyring {serial}"))
 }
 
 /// Resolve `args[0]` through the PATH of `env` and build execve's arrays.
@@ -73,19 +113,31 @@ fn cstr_lossy(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
-/// The configured environment (last duplicate wins), plus HOME from passwd
-/// when absent.
+/// The configured environment (last duplicate wins, in the order of the
+/// last occurrences), plus HOME from passwd when absent. Linear: one pass to
+/// find each key's last entry, one to keep those.
 pub fn build_env(env: &[String], user: &ExecUser) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(env.len() + 1);
-    for e in env {
-        let key = e.split('=').next().unwrap_or("");
-        out.retain(|o| o.split('=').next() != Some(key));
-        out.push(e.clone());
-    }
+    let last: HashMap<&str, usize> = env
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (env_key(e), i))
+        .collect();
+    let mut out: Vec<String> = Vec::with_capacity(last.len() + 1);
+    out.extend(
+        env.iter()
+            .enumerate()
+            .filter(|(i, e)| last.get(env_key(e)) == Some(i))
+            .map(|(_, e)| e.clone()),
+    );
     if !out.iter().any(|e| e.starts_with("HOME=")) {
         out.push(format!("HOME={}", user.home));
     }
     out
+}
+
+/// The name of a `KEY=VALUE` entry (the whole entry when it has no `=`).
+fn env_key(e: &str) -> &str {
+    e.split_once('=').map_or(e, |(k, _)| k)
 }
 
 fn apply_rlimits(rlimits: &[Rlimit]) -> Result<()> {
@@ -126,10 +178,12 @@ fn rlimit_resource(n: u32) -> Option<rustix::process::Resource> {
     .find(|r| *r as u32 == n)
 }
 
-/// Bounding set, groups, gid, uid, then the capability sets.
-fn set_identity(user: &ExecUser, keep: u64) -> Result<()> {
+/// Bounding set, groups, gid, uid, then the capability sets, verified.
+fn set_identity(user: &ExecUser, caps: &CapSets) -> Result<()> {
+    // Why before any change: a set the kernel would refuse fails with its name.
+    caps.check()?;
     // Why first: PR_CAPBSET_DROP needs CAP_SETPCAP, gone after a non-root setuid.
-    caps::drop_bounding_caps(keep)?;
+    caps::drop_bounding_caps(caps.bounding)?;
     let non_root = user.uid != 0;
     if non_root {
         caps::keep_caps(true)?;
@@ -143,7 +197,8 @@ fn set_identity(user: &ExecUser, keep: u64) -> Result<()> {
     if non_root {
         caps::keep_caps(false)?;
     }
-    caps::apply_caps(keep, non_root)
+    caps::apply_caps(caps)?;
+    caps::verify_caps(caps)
 }
 
 /// Look `cmd` up in `path_var` like execvp: a name with a slash is used as is.
@@ -207,6 +262,31 @@ mod tests {
         assert_eq!(env, ["A=1", "DEBUG=false", "HOME=/root"]);
         let env = build_env(&["HOME=/x".into()], &user);
         assert_eq!(env, ["HOME=/x"]);
+    }
+
+    #[test]
+    fn env_of_20k_entries_keeps_the_last_of_each_in_order() {
+        let user = ExecUser {
+            uid: 1,
+            gid: 1,
+            groups: vec![],
+            home: "/home/u".into(),
+        };
+        // 20 000 entries over 10 000 keys: V0..V9999 then again, new values.
+        let env: Vec<String> = (0..20_000)
+            .map(|i| format!("V{}={i}", i % 10_000))
+            .collect();
+        let out = build_env(&env, &user);
+        assert_eq!(out.len(), 10_001);
+        assert_eq!(out[0], "V0=10000");
+        assert_eq!(out[9_999], "V9999=19999");
+        assert!(
+            out[..10_000]
+                .iter()
+                .enumerate()
+                .all(|(k, e)| *e == format!("V{k}={}", k + 10_000))
+        );
+        assert_eq!(out[10_000], "HOME=/home/u");
     }
 
     #[test]

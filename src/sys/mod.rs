@@ -10,3 +10,4 @@ pub use raw::{
     kill_raw, mount, read_signal, reset_signal_dispositions, restore_signal_mask,
     set_parent_death_signal, signalfd, umount2, unshare,
 };
+pub use raw::{KEY_POS_ALL, join_session_keyring, set_key_permissions};

@@ -423,3 +423,39 @@ pub fn pidfd_kill(pidfd: impl AsFd, sig: i32) -> Result<(), Errno> {
     })
     .map(|_| ())
 }
+
+/// `KEYCTL_JOIN_SESSION_KEYRING` from <linux/keyctl.h> (not in linux-raw-sys).
+const KEYCTL_JOIN_SESSION_KEYRING: usize = 1;
+/// `KEYCTL_SETPERM` from <linux/keyctl.h>.
+const KEYCTL_SETPERM: usize = 5;
+/// `KEY_POS_ALL` from <linux/keyctl.h>: every permission for a possessor.
+pub const KEY_POS_ALL: u32 = 0x3f00_0000;
+
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)`: replace the calling process's
+/// session keyring with a new anonymous one (`name` is `None`) or the keyring
+/// called `name` (created if absent). Returns the keyring's serial.
+/// <https://man7.org/linux/man-pages/man2/keyctl_join_session_keyring.3.html>
+pub fn join_session_keyring(name: Option<&CStr>) -> Result<i32, Errno> {
+    // SAFETY: the name pointer is NULL or a valid C string that outlives the
+    // call; the other arguments are unused by this operation.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_keyctl,
+            [KEYCTL_JOIN_SESSION_KEYRING, opt_ptr(name), 0, 0, 0, 0],
+        )
+    };
+    check(ret).map(|serial| serial as i32)
+}
+
+/// `keyctl(KEYCTL_SETPERM, key, perm)`: set a key's permission mask.
+/// <https://man7.org/linux/man-pages/man2/keyctl_setperm.3.html>
+pub fn set_key_permissions(key: i32, perm: u32) -> Result<(), Errno> {
+    // SAFETY: KEYCTL_SETPERM takes two integers.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_keyctl,
+            [KEYCTL_SETPERM, key as u32 as usize, perm as usize, 0, 0, 0],
+        )
+    };
+    check(ret).map(|_| ())
+}

@@ -1,6 +1,7 @@
 //! Root integration tests: real containers on the busybox rootfs.
 //! Run by `make test` (which builds the rootfs first); skipped without root.
 
+mod caps;
 mod cgroup;
 mod common;
 mod exec;
