@@ -195,7 +195,11 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask:
         // Why first: nothing of the host may be reachable once we are in.
         sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
         let mut keep = carried_fds(plan, &sock, slave.as_ref());
-        keep.extend(plan.namespaces.iter().map(|(_, fd)| sys::raw::fd_number(fd)));
+        keep.extend(
+            plan.namespaces
+                .iter()
+                .map(|(_, fd)| sys::raw::fd_number(fd)),
+        );
         sys::close_fds_except(&keep).ctx(|| "close inherited descriptors")?;
         sync::wait_release(&sock)?; // SYNC 1
         for (ns, fd) in &plan.namespaces {

@@ -5,12 +5,12 @@
 pub mod bpf;
 pub mod raw;
 
+pub use raw::close_fds_except;
 pub use raw::{
     CStringArray, SigSet, SignalInfo, block_signals, cloexec_from, clone_process, execve, exit_now,
     kill_raw, mount, read_signal, reset_signal_dispositions, restore_signal_mask,
     set_parent_death_signal, signalfd, umount2, unshare,
 };
-pub use raw::close_fds_except;
 
 /// `prctl(PR_SET_DUMPABLE, 0)`: no ptrace attach, no core dump, and
 /// `/proc/PID/{exe,fd,mem,environ,…}` closed to all but CAP_SYS_PTRACE holders

@@ -6,5 +6,6 @@ mod common;
 mod exec;
 mod init;
 mod join;
+mod joinsec;
 mod network;
 mod tty;
