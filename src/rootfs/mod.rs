@@ -233,11 +233,11 @@ pub fn restrict_paths(cfg: &Config) -> Result<()> {
         let r = if FileType::from_raw_mode(st.st_mode).is_dir() {
             mount_fs("tmpfs", &fd_path(&fd), "tmpfs", MS_RDONLY, "size=0")
         } else {
-            if null.is_none() {
-                null = Some(open_null(root)?);
-            }
-            let null = null.as_ref().map(fd_path).unwrap_or_default();
-            bind_mount(&null, &fd_path(&fd), false)
+            let null = match &mut null {
+                Some(null) => null,
+                slot @ None => slot.insert(open_null(root)?),
+            };
+            bind_mount(&fd_path(&*null), &fd_path(&fd), false)
         };
         r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
     }
