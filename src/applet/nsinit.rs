@@ -130,8 +130,7 @@ pub fn read_config_text(dir: &Path) -> Result<String> {
 /// Validate container.json text, printing its warnings when `warn` (at
 /// create; a join lowers the stored text again without looking at the host).
 pub fn load_config(text: &str, dir: &Path, warn: bool) -> Result<Config> {
-    let loaded =
-        config::read_str(text, dir, warn).map_err(|errs| Error::new(errs.join("\n")))?;
+    let loaded = config::read_str(text, dir, warn).map_err(|errs| Error::new(errs.join("\n")))?;
     if warn {
         for w in &loaded.warnings {
             log::warn(w);

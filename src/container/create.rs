@@ -286,7 +286,9 @@ fn child_main(
         }
         None => (None, None),
     };
-    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect) {
+    let steps = hide_host(&sock, slave.as_ref())
+        .and_then(|()| child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect));
+    let prepared = match steps {
         Ok(prepared) => prepared,
         Err(e) => {
             sync::report_error(&sock, &e);
@@ -314,6 +316,20 @@ fn child_main(
     };
     sync::report_error(&sock, &err);
     sys::exit_now(err.code())
+}
+
+/// First in the child: non-dumpable, and no descriptor but 0-2, the sync
+/// socket and the pty slave (not the caller's inherited ones, not the
+/// directory lock): the init shim never execs, so CLOEXEC is not enough.
+/// The closed ones stay owned up the stack, which this process never unwinds.
+fn hide_host(sock: &OwnedFd, slave: Option<&OwnedFd>) -> Result<()> {
+    sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    let keep: Vec<i32> = [Some(sock), slave]
+        .into_iter()
+        .flatten()
+        .map(sys::raw::fd_number)
+        .collect();
+    sys::close_fds_except(&keep).ctx(|| "close inherited descriptors")
 }
 
 /// The child's steps, in order.
@@ -372,6 +388,8 @@ fn child_steps(
     let prepared = process::finalize(spec)?;
     // setuid clears the parent-death signal: set it again.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+    // ... and resets dumpability to fs.suid_dumpable.
+    sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
     sync::report_ready(sock)?; // SYNC 2
     sync::wait_start(sock)?; // SYNC 3
     Ok(prepared)

@@ -5,9 +5,19 @@
 //! init is still the recorded one → pty → sync pair → block signals → fork the
 //! middle child → put it in the container's cgroups → SYNC 1 (release) →
 //! SYNC 1b (the joined PID) → SYNC 2 (exec'd or error) → supervise.
-//! Middle child: setns into every namespace → clone(CLONE_PARENT) so the new
-//! process is nsinit's child inside the PID namespace → report its PID → exit.
-//! Joined process: setsid and console → process settings → exec.
+//! Middle child: non-dumpable, close every descriptor it does not carry in →
+//! setns into every namespace → close the namespace descriptors →
+//! clone(CLONE_PARENT) so the new process is nsinit's child inside the PID
+//! namespace → report its PID → exit.
+//! Joined process: setsid and console → root of a container without a mount
+//! namespace → process settings → close all but the sync socket → exec.
+//!
+//! Why non-dumpable before the first setns (CVE-2019-5736, CVE-2016-9962):
+//! until execve both processes run the host's nsinit image with the caller's
+//! descriptors; a dumpable one could be ptraced from inside the container, its
+//! descriptors read through `/proc/PID/fd` and the host binary opened through
+//! `/proc/PID/exe`. The flag is inherited by the joined process and reset by
+//! the exec of the user's command.
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -26,8 +36,14 @@ use crate::sys::{self, SigSet};
 
 /// How to set up the joined process once inside the namespaces.
 pub enum Finish<'a> {
-    /// The container's user, capabilities, rlimits, env and cwd (from container.json).
-    Container(&'a ProcessSpec),
+    /// The container's user, capabilities, rlimits, env and cwd (from
+    /// container.json). `root`: the container's root directory, for a
+    /// container without a mount namespace (setns(mnt) sets it otherwise);
+    /// opened before entering, while the init is verified.
+    Container {
+        spec: &'a ProcessSpec,
+        root: Option<OwnedFd>,
+    },
     /// nsenter-style: keep our credentials and environment; optionally chroot
     /// to and chdir into the target's root and cwd (opened before entering).
     Plain {
@@ -84,6 +100,13 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
         }
     }
     let namespaces = open_namespaces(st.init_pid, kinds.iter())?;
+    // Without a mount namespace the init only chrooted into the rootfs: the
+    // joined process must too, or it runs on the host's `/`.
+    let root = if namespaces.iter().any(|(ns, _)| *ns == Ns::Mnt) {
+        None
+    } else {
+        Some(open_proc_dir(st.init_pid, "root")?)
+    };
     // The descriptors are open: if the init is still the recorded process
     // (pidfd, start time, namespace inodes), they belong to the container
     // and not to a reused PID.
@@ -97,9 +120,20 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
         namespaces,
         cgroup: Some(CgroupManager::from_paths(&st.cgroup_paths)),
         tty: cfg.tty,
-        finish: Finish::Container(&spec),
+        finish: Finish::Container { spec: &spec, root },
     };
     join(plan)
+}
+
+/// `/proc/PID/<what>` (`root`, `cwd`) as an `O_PATH` directory descriptor.
+pub fn open_proc_dir(pid: i32, what: &str) -> Result<OwnedFd> {
+    let path = format!("/proc/{pid}/{what}");
+    rustix::fs::open(
+        path.as_str(),
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| format!("open {path}"))
 }
 
 /// Run a process inside the planned namespaces and supervise it.
@@ -161,6 +195,15 @@ fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<Pid> {
 /// The middle child: enter the namespaces and fork the joined process.
 fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
     let r = (|| -> Result<()> {
+        // Why first: nothing of the host may be reachable once we are in.
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+        let mut keep = carried_fds(plan, &sock, slave.as_ref());
+        keep.extend(
+            plan.namespaces
+                .iter()
+                .map(|(_, fd)| sys::raw::fd_number(fd)),
+        );
+        sys::close_fds_except(&keep).ctx(|| "close inherited descriptors")?;
         sync::wait_release(&sock)?; // SYNC 1
         for (ns, fd) in &plan.namespaces {
             rustix::thread::move_into_link_name_space(fd.as_fd(), None).ctx(|| {
@@ -171,6 +214,10 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask:
                 )
             })?;
         }
+        // The namespace descriptors must not follow us in. They stay owned by
+        // `plan`, which this process never drops: it ends in exit_now.
+        sys::close_fds_except(&carried_fds(plan, &sock, slave.as_ref()))
+            .ctx(|| "close the namespace descriptors")?;
         // CLONE_PARENT: the joined process becomes nsinit's child, inside the PID namespace.
         match sys::clone_process(u64::from(g::CLONE_PARENT)).ctx(|| "fork into the container")? {
             None => joined_main(plan, &sock, slave, mask),
@@ -186,6 +233,28 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask:
     }
 }
 
+/// The descriptors that go into the container with the joined process: the
+/// sync socket, the pty slave, and the directories it chroots/chdirs into.
+fn carried_fds(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<&OwnedFd>) -> Vec<i32> {
+    let dirs = match &plan.finish {
+        Finish::Container { root, .. } => [root.as_ref(), None],
+        Finish::Plain { root, cwd, .. } => [root.as_ref(), cwd.as_ref()],
+    };
+    [Some(sock), slave]
+        .into_iter()
+        .chain(dirs)
+        .flatten()
+        .map(sys::raw::fd_number)
+        .collect()
+}
+
+/// chroot into the directory `root` (an `O_PATH` descriptor).
+fn enter_root(root: &OwnedFd) -> Result<()> {
+    rustix::process::fchdir(root).ctx(|| "chdir to the container's root")?;
+    rustix::process::chroot(".").ctx(|| "chroot to the container's root")?;
+    rustix::process::chdir("/").ctx(|| "chdir /")
+}
+
 /// The joined process: console, process settings, exec (SYNC 2 at EOF).
 fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
     let r = (|| -> Result<Prepared> {
@@ -195,7 +264,12 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
             super::create::attach_console(slave)?;
         }
         let prepared = match &plan.finish {
-            Finish::Container(spec) => process::finalize(spec)?,
+            Finish::Container { spec, root } => {
+                if let Some(root) = root {
+                    enter_root(root)?;
+                }
+                process::finalize(spec)?
+            }
             Finish::Plain {
                 args,
                 env,
@@ -203,8 +277,7 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
                 cwd,
             } => {
                 if let Some(root) = root {
-                    rustix::process::fchdir(root).ctx(|| "chdir to the target's root")?;
-                    rustix::process::chroot(".").ctx(|| "chroot to the target's root")?;
+                    enter_root(root)?;
                 }
                 if let Some(cwd) = cwd {
                     rustix::process::fchdir(cwd).ctx(|| "chdir to the target's cwd")?;
@@ -213,6 +286,12 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
             }
         };
         sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+        // A uid/gid change resets dumpability to fs.suid_dumpable: set it again.
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+        // Only the sync socket (CLOEXEC: EOF tells the parent we exec'd) is
+        // left; the slave is on 0-2 by now, the directories are entered.
+        sys::close_fds_except(&[sys::raw::fd_number(sock)])
+            .ctx(|| "close inherited descriptors")?;
         Ok(prepared)
     })();
     let err = match r {

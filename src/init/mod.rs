@@ -65,6 +65,10 @@ pub struct ShimOptions {
 /// Returns only when set-up failed before the fork (subreaper, signalfd,
 /// fork), handing `handoff` back so the caller can report the error through it.
 ///
+/// The shim runs the host's nsinit image for the container's whole life and
+/// never execs, so it seals itself ([`Supervisor::seal`]): non-dumpable, and
+/// only 0-2 and its signalfd open.
+///
 /// Without a pid namespace the shim is not PID 1: set `subreaper`.
 /// The caller must be single-threaded (nsinit always is).
 pub fn run_shim<T, F>(opts: ShimOptions, handoff: T, spawn: F) -> (Error, T)
@@ -77,6 +81,11 @@ where
         Ok(Forked::Shim(supervisor)) => {
             drop(spawn);
             drop(handoff);
+            if let Err(e) = supervisor.seal() {
+                // Fail closed: the command dies, run() reaps it and reports 137.
+                log::error(&e.context("init shim"));
+                supervisor.forward(g::SIGKILL as i32);
+            }
             sys::exit_now(supervisor.run())
         }
     }
@@ -200,6 +209,17 @@ impl Supervisor {
         };
         self.kill_remaining();
         code
+    }
+
+    /// For a shim inside a container: become non-dumpable, so no container
+    /// process can ptrace it or open its `/proc/PID/{exe,fd,…}` (the host
+    /// binary, host descriptors), and close every descriptor but 0-2 and the
+    /// signalfd. Descriptors owned elsewhere in this process are closed under
+    /// their owners: only for a process that ends in `exit_now`.
+    pub fn seal(&self) -> Result<()> {
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+        sys::close_fds_except(&[sys::raw::fd_number(&self.signals)])
+            .ctx(|| "close inherited descriptors")
     }
 
     /// Send `signo` to the command (or its process group with `-g`). ESRCH is

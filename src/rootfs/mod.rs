@@ -14,11 +14,11 @@ pub mod paths;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::config::{Config, MountKind, Ns};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use mount::{
     DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE,
     SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
@@ -188,27 +188,95 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
 
 /// Make `readonly_paths` read-only and hide `mask_paths`; runs after the root
 /// switch, so the paths are the container's own.
+///
+/// Each path is resolved inside the root without magic links and mounted on
+/// through its descriptor; one under /proc must be on procfs (fstatfs), so a
+/// rootfs cannot turn the read-only /proc/sys into a bind of its own directory
+/// while the real one stays writable. The /dev/null bound over masked files
+/// must be the 1:3 character device.
 pub fn restrict_paths(cfg: &Config) -> Result<()> {
+    if cfg.readonly_paths.is_empty() && cfg.mask_paths.is_empty() {
+        return Ok(());
+    }
+    let root = rustix::fs::open(
+        c"/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /")?;
+    let root = root.as_fd();
+    // The mounts below go through /proc/self/fd: /proc must be procfs.
+    if open_restricted(root, "/proc")?.is_none() {
+        return Err(Error::new(
+            "restrict paths: the container has no /proc (is it a symlink in the rootfs?)",
+        ));
+    }
     for path in &cfg.readonly_paths {
-        let p = cstr(path);
-        match bind_mount(&p, &p, true) {
-            Err(Errno::NOENT) => continue,
-            r => r.ctx(|| format!("bind {path} on itself"))?,
-        }
-        remount_readonly(&p, MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        let Some(fd) = open_restricted(root, path)? else {
+            continue;
+        };
+        bind_mount(&fd_path(&fd), &fd_path(&fd), true).ctx(|| format!("bind {path} on itself"))?;
+        // The descriptor names what is now under the bind: reopen the path
+        // to reach the bind mount itself.
+        let Some(fd) = open_restricted(root, path)? else {
+            continue;
+        };
+        remount_readonly(&fd_path(&fd), MS_NOSUID | MS_NODEV | MS_NOEXEC)
             .ctx(|| format!("remount {path} read-only"))?;
     }
+    let mut null = None;
     for path in &cfg.mask_paths {
-        let p = cstr(path);
-        let r = match rustix::fs::stat(p.as_c_str()) {
-            Err(Errno::NOENT) => continue,
-            Err(e) => Err(e),
-            Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => {
-                mount_fs("tmpfs", &p, "tmpfs", MS_RDONLY, "size=0")
-            }
-            Ok(_) => bind_mount(c"/dev/null", &p, false),
+        let Some(fd) = open_restricted(root, path)? else {
+            continue;
+        };
+        let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {path}"))?;
+        let r = if FileType::from_raw_mode(st.st_mode).is_dir() {
+            mount_fs("tmpfs", &fd_path(&fd), "tmpfs", MS_RDONLY, "size=0")
+        } else {
+            let null = match &mut null {
+                Some(null) => null,
+                slot @ None => slot.insert(open_null(root)?),
+            };
+            bind_mount(&fd_path(&*null), &fd_path(&fd), false)
         };
         r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
     }
     Ok(())
+}
+
+/// Resolve a restricted path inside the root (`None` when it does not exist)
+/// and check that one under /proc really is on procfs.
+fn open_restricted(root: BorrowedFd<'_>, path: &str) -> Result<Option<OwnedFd>> {
+    let fd = match paths::open_in_root(root, path) {
+        Err(Errno::NOENT) => return Ok(None),
+        r => r.ctx(|| format!("open {path} in the container"))?,
+    };
+    let under_proc = path.trim_start_matches('/').split('/').next() == Some("proc");
+    if under_proc {
+        let fs = rustix::fs::fstatfs(&fd).ctx(|| format!("statfs {path}"))?;
+        if fs.f_type != rustix::fs::PROC_SUPER_MAGIC {
+            return Err(Error::new(format!(
+                "{path} is not on procfs (filesystem type {:#x}): refusing to restrict \
+                 something else than the container's /proc",
+                fs.f_type
+            )));
+        }
+    }
+    Ok(Some(fd))
+}
+
+/// The container's /dev/null, checked to be the 1:3 character device.
+fn open_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let fd = paths::open_in_root(root, "/dev/null").ctx(|| "open /dev/null in the container")?;
+    let st = rustix::fs::fstat(&fd).ctx(|| "stat /dev/null")?;
+    let rdev = st.st_rdev;
+    let is_null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && rustix::fs::major(rdev) == 1
+        && rustix::fs::minor(rdev) == 3;
+    if !is_null {
+        return Err(Error::new(
+            "/dev/null in the container is not the null device (char 1:3): refusing to mask with it",
+        ));
+    }
+    Ok(fd)
 }

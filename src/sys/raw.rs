@@ -459,3 +459,41 @@ pub fn set_key_permissions(key: i32, perm: u32) -> Result<(), Errno> {
     };
     check(ret).map(|_| ())
 }
+
+/// Close every descriptor from 3 on except those in `keep`: `close_range(2)`
+/// over the gaps between them. Unlike [`cloexec_from`], the descriptors are
+/// gone at once, not only at the next execve — for processes that run code
+/// before (or instead of) an exec inside a container: the init shim, the
+/// join's middle child and joined process.
+///
+/// Meant for a freshly forked child: descriptors still owned by an `OwnedFd`
+/// somewhere up the stack are closed under it, so such a child must end in
+/// execve or [`exit_now`] without dropping them (every caller does). Closing a
+/// descriptor never touches memory; at worst a later drop would close a
+/// reused number, which these children never do.
+/// <https://man7.org/linux/man-pages/man2/close_range.2.html>
+pub fn close_fds_except(keep: &[i32]) -> Result<(), Errno> {
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter(|&&fd| fd > 2)
+        .map(|&fd| fd as u32)
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut first = 3u32;
+    for fd in kept.into_iter().chain([u32::MAX]) {
+        if fd > first {
+            let last = if fd == u32::MAX { u32::MAX } else { fd - 1 };
+            // SAFETY: close_range takes integers only.
+            let ret = unsafe {
+                syscall6(
+                    g::__NR_close_range,
+                    [first as usize, last as usize, 0, 0, 0, 0],
+                )
+            };
+            check(ret)?;
+        }
+        first = fd.saturating_add(1);
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod common;
 mod exec;
 mod init;
 mod join;
+mod joinsec;
 mod network;
 mod tty;
 mod validation;
