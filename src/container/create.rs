@@ -154,6 +154,9 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
         Some(pid) => pid,
     };
     drop(child_sock);
+    // The child has its copy of the slave; with ours closed, the master reads
+    // EIO once the container's side is closed.
+    let pty = pty.map(|p| Pty { slave: None, ..p });
     let started = parent_steps(cfg, req, undo, pid, &parent_sock);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
@@ -268,7 +271,7 @@ fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> 
     let (slave, slave_path) = match pty {
         Some(p) => {
             drop(p.master);
-            (Some(p.slave), Some(p.slave_path))
+            (p.slave, Some(p.slave_path))
         }
         None => (None, None),
     };

@@ -7,4 +7,5 @@ mod exec;
 mod init;
 mod join;
 mod network;
+mod relay;
 mod tty;
