@@ -97,7 +97,6 @@ pub fn copy_winsize(from: impl AsFd, to: impl AsFd) {
     }
 }
 
-
 /// Bytes in flight in each direction; reading a side stops while its buffer is full.
 const BUF_SIZE: usize = 64 * 1024;
 
@@ -518,5 +517,29 @@ impl<'a> Relay<'a> {
                 _ => self.master_open = false,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_is_bounded_and_keeps_order_across_compaction() {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        let mut b = Buffer::new();
+        let chunk = vec![7u8; 1024]; // BUF_SIZE is a multiple: nothing stays in the pipe
+        while b.has_room() {
+            rustix::io::write(&w, &chunk).unwrap();
+            b.fill(r.as_fd()).unwrap();
+        }
+        assert_eq!(b.end - b.start, BUF_SIZE);
+        // Half goes out, then new bytes fill the space the compaction frees.
+        b.start += BUF_SIZE / 2;
+        rustix::io::write(&w, b"tail").unwrap();
+        assert_eq!(b.fill(r.as_fd()).unwrap(), 4);
+        assert_eq!(b.start, 0);
+        assert_eq!(&b.data[b.end - 4..b.end], b"tail");
+        assert_eq!(b.end, BUF_SIZE / 2 + 4);
     }
 }

@@ -266,7 +266,8 @@ struct SignalView {
 impl SignalView {
     fn read(pid: Pid) -> Option<SignalView> {
         // `pid` is our unreaped child: the file is that process's.
-        let text = std::fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).ok()?;
+        let text =
+            std::fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).ok()?;
         Some(SignalView::parse(&text))
     }
 
@@ -285,7 +286,13 @@ impl SignalView {
                 "Name" => {
                     view.name = value
                         .chars()
-                        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+                        .map(|c| {
+                            if c.is_ascii_graphic() || c == ' ' {
+                                c
+                            } else {
+                                '?'
+                            }
+                        })
                         .collect();
                 }
                 "NSpid" => {
@@ -334,4 +341,34 @@ fn reap(pid: Pid) -> Result<Option<u8>> {
 pub fn kill_and_wait(pid: Pid) {
     let _ = sys::kill_raw(pid.as_raw_nonzero().get(), g::SIGKILL as i32);
     let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tsl\x1beep\nUmask:\t0022\nState:\tS (sleeping)\n\
+        NSpid:\t4871\t1\nSigQ:\t1/96364\nSigPnd:\t0000000000000000\n\
+        SigBlk:\t0000000000010000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000000002\n";
+
+    #[test]
+    fn a_namespace_init_drops_what_it_neither_catches_ignores_nor_blocks() {
+        let v = SignalView::parse(STATUS);
+        assert!(v.ns_init);
+        assert_eq!(v.name, "sl?eep");
+        assert!(!v.drops(g::SIGINT as i32)); // caught
+        assert!(!v.drops(g::SIGQUIT as i32)); // ignored
+        assert!(!v.drops(g::SIGCHLD as i32)); // blocked
+        assert!(v.drops(g::SIGTERM as i32));
+        assert!(v.drops(g::SIGHUP as i32));
+    }
+
+    #[test]
+    fn a_process_that_is_not_a_namespace_init_drops_nothing() {
+        for nspid in ["NSpid:\t4871", "NSpid:\t4871\t7"] {
+            let v = SignalView::parse(&STATUS.replace("NSpid:\t4871\t1", nspid));
+            assert!(!v.ns_init, "{nspid}");
+            assert!(!v.drops(g::SIGTERM as i32));
+        }
+    }
 }

@@ -95,8 +95,10 @@ fn exec_line(c: &Container, args: &str) -> String {
 
 /// A process that exists and is not a zombie.
 fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
 }
 
 fn wait_gone(pid: i32, what: &str) {
@@ -147,7 +149,11 @@ fn nonblock_in(pane: &str) -> bool {
 /// its buffer is full.
 fn flood_input(t: &Tmux, dir: &Path) {
     let big = dir.join("flood.txt");
-    std::fs::write(&big, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n".repeat(1 << 15)).unwrap();
+    std::fs::write(
+        &big,
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n".repeat(1 << 15),
+    )
+    .unwrap();
     t.run(&["load-buffer", big.to_str().unwrap()]);
     t.run(&["paste-buffer", "-t", "t"]);
     t.wait_for("xxxxxxxxxxxxxxxxxxxx\n");
@@ -172,7 +178,9 @@ fn a_container_that_never_reads_its_input_cannot_hang_the_supervisor() {
     let nsinit = supervisor_of(init);
     flood_input(&t, &c.dir);
     let kill = |sig: &str| {
-        let st = Command::new("kill").args([sig, &nsinit.to_string()]).status();
+        let st = Command::new("kill")
+            .args([sig, &nsinit.to_string()])
+            .status();
         assert!(st.unwrap().success());
     };
     kill("-TERM");
@@ -181,7 +189,10 @@ fn a_container_that_never_reads_its_input_cannot_hang_the_supervisor() {
     kill("-TERM");
     let pane = t.wait_for("flags:");
     assert!(pane.contains("exited=137"), "{pane}");
-    assert!(!nonblock_in(&pane), "O_NONBLOCK left on the terminal:\n{pane}");
+    assert!(
+        !nonblock_in(&pane),
+        "O_NONBLOCK left on the terminal:\n{pane}"
+    );
     assert_nothing_left(&c, "noread", &[init, nsinit]);
 }
 
@@ -316,13 +327,20 @@ fn a_second_terminating_signal_kills_a_pid_1_that_drops_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let kill = |pid: u32| {
-        let st = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let st = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         assert!(st.unwrap().success());
     };
     kill(joined.id());
     assert_eq!(wait_exit(&mut joined), Some(143));
     let mut joined_err = String::new();
-    joined.stderr.take().unwrap().read_to_string(&mut joined_err).unwrap();
+    joined
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut joined_err)
+        .unwrap();
     assert_eq!(joined_err, "");
 
     kill(child.id());
@@ -352,7 +370,12 @@ fn the_relay_carries_input_and_large_output_intact() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\nworld").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello\nworld")
+        .unwrap();
     let out = lines_of(child.stdout.take().unwrap());
     assert_eq!(wait_exit(&mut child), Some(0));
     let text = out.iter().collect::<Vec<_>>().join("\n");
