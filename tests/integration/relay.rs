@@ -77,6 +77,21 @@ impl Tmux {
         }
     }
 
+    /// Wait until nsinit has put the pane's terminal in raw mode (so keys
+    /// and input reach the relay as bytes).
+    fn wait_raw(&self) {
+        let tty = self.run(&["display", "-p", "-t", "t", "#{pane_tty}"]);
+        let start = Instant::now();
+        loop {
+            let o = Command::new("stty").args(["-F", tty.trim(), "-a"]).output();
+            if String::from_utf8_lossy(&o.unwrap().stdout).contains("-icanon") {
+                return;
+            }
+            assert!(start.elapsed() < BOUND, "{} never went raw", tty.trim());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn kill_server(&self) {
         self.run(&["kill-server"]);
     }
@@ -148,6 +163,7 @@ fn nonblock_in(pane: &str) -> bool {
 /// characters of one overlong line, but stops taking complete lines once
 /// its buffer is full.
 fn flood_input(t: &Tmux, dir: &Path) {
+    t.wait_raw();
     let big = dir.join("flood.txt");
     std::fs::write(
         &big,
@@ -394,4 +410,59 @@ fn the_relay_carries_input_and_large_output_intact() {
         "output corrupted"
     );
     assert_nothing_left(&c, "data", &[]);
+}
+
+/// A PID 1 that traps SIGTERM gets it (no hint) and exits with its own code.
+#[test]
+fn a_pid_1_that_traps_the_signal_gets_it_without_a_hint() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("relay-trap", &config("trap", false));
+    let mut child = c.spawn(&[
+        "sh",
+        "-c",
+        "trap 'exit 5' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready\n");
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(st.unwrap().success());
+    assert_eq!(wait_exit(&mut child), Some(5));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(stderr, "");
+    assert_nothing_left(&c, "trap", &[]);
+}
+
+/// With a tty, Ctrl-C is a byte the container's terminal turns into SIGINT
+/// for PID 1, which drops it: the relay says so, and a second ^C kills.
+#[test]
+fn ctrl_c_twice_stops_a_tty_container_whose_pid_1_drops_sigint() {
+    if !can_run() || !tmux_available() {
+        return;
+    }
+    let c = Container::new("relay-ctrlc", &config("ctrlc", true));
+    let cmd = format!("{}; echo exited=$?; sleep 60", exec_line(&c, "sleep 1000"));
+    let t = Tmux::start("ctrlc", &cmd);
+    c.wait_for_state();
+    let init = c.init_pid();
+    t.wait_raw();
+    t.run(&["send-keys", "-t", "t", "C-c"]);
+    t.wait_for("does not handle SIGINT; press ^C again within 5 s");
+    assert!(alive(init), "one ^C killed a handler-less PID 1");
+    t.run(&["send-keys", "-t", "t", "C-c"]);
+    let pane = t.wait_for("exited=");
+    assert!(pane.contains("exited=137"), "{pane}");
+    assert_nothing_left(&c, "ctrlc", &[init]);
 }
