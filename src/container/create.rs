@@ -171,6 +171,9 @@ fn start(
         Some(pid) => pid,
     };
     drop(child_sock);
+    // The child has its copy of the slave; with ours closed, the master reads
+    // EIO once the container's side is closed.
+    let pty = pty.map(|p| Pty { slave: None, ..p });
     let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
@@ -282,7 +285,7 @@ fn child_main(
     let (slave, slave_path) = match pty {
         Some(p) => {
             drop(p.master);
-            (Some(p.slave), Some(p.slave_path))
+            (p.slave, Some(p.slave_path))
         }
         None => (None, None),
     };

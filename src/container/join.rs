@@ -150,7 +150,7 @@ pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
             drop(parent_sock);
             drop(sigfd);
             let (slave, master) = match pty {
-                Some(Pty { master, slave, .. }) => (Some(slave), Some(master)),
+                Some(Pty { master, slave, .. }) => (slave, Some(master)),
                 None => (None, None),
             };
             drop(master);
@@ -159,6 +159,9 @@ pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
         Some(pid) => pid,
     };
     drop(child_sock);
+    // The child has its copy of the slave; with ours closed, the master reads
+    // EIO once the container's side is closed.
+    let pty = pty.map(|p| Pty { slave: None, ..p });
     let joined = match release(&plan, mid, &parent_sock) {
         Ok(pid) => pid,
         Err(e) => {

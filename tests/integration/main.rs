@@ -9,5 +9,6 @@ mod init;
 mod join;
 mod joinsec;
 mod network;
+mod relay;
 mod tty;
 mod validation;
