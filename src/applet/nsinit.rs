@@ -208,7 +208,7 @@ fn cleanup_stale(dir: &Path) -> Result<()> {
     let text = std::fs::read_to_string(dir.join(state::STATE_FILE)).unwrap_or_default();
     if let Ok(st) = serde_json::from_str::<state::State>(&text) {
         let cg = CgroupManager::from_paths(&st.cgroup_paths);
-        if let Err(e) = cg.destroy() {
+        if let Err(e) = cg.and_then(|cg| cg.destroy()) {
             log::warn(&e.context("stale container"));
         }
         if let Err(e) = network::teardown_host(&st.network_state) {
@@ -262,7 +262,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 fn show_state(dir: &Path) -> Result<ExitCode> {
     let out = match state::find(dir)? {
         Found::Live(st) => {
-            let paused = CgroupManager::from_paths(&st.cgroup_paths).is_frozen();
+            let paused = CgroupManager::from_paths(&st.cgroup_paths).is_ok_and(|c| c.is_frozen());
             let mut v = serde_json::to_value(&st).map_err(|e| Error::new(e.to_string()))?;
             v["status"] = (if paused { "paused" } else { "running" }).into();
             v["running"] = true.into();
@@ -283,7 +283,7 @@ fn show_state(dir: &Path) -> Result<ExitCode> {
 
 fn stats(dir: &Path) -> Result<ExitCode> {
     let st = state::require_live(dir)?;
-    let cg = CgroupManager::from_paths(&st.cgroup_paths).stats()?;
+    let cg = CgroupManager::from_paths(&st.cgroup_paths)?.stats()?;
     let net = network::stats(&st.network_state)?;
     let out = serde_json::json!({"cgroups": cg, "network": net});
     crate::cli::out(&format!(
@@ -295,7 +295,7 @@ fn stats(dir: &Path) -> Result<ExitCode> {
 
 fn freeze(dir: &Path, pause: bool) -> Result<ExitCode> {
     let st = state::require_live(dir)?;
-    let cg = CgroupManager::from_paths(&st.cgroup_paths);
+    let cg = CgroupManager::from_paths(&st.cgroup_paths)?;
     if pause {
         cg.freeze()?
     } else {
@@ -344,7 +344,7 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 
 fn ps(dir: &Path) -> Result<ExitCode> {
     let st = state::require_live(dir)?;
-    let mut pids = CgroupManager::from_paths(&st.cgroup_paths)
+    let mut pids = CgroupManager::from_paths(&st.cgroup_paths)?
         .pids()
         .unwrap_or_default();
     if pids.is_empty() {

@@ -1,10 +1,11 @@
 //! Create a new container: the parent's and the child's step lists, each in
 //! one function that reads top to bottom.
 //!
-//! Parent: check host → cgroups → pty → sync pair → block signals → clone →
-//! cgroup join → id maps → host network → SYNC 1 (release) → SYNC 2 (exec'd or
+//! Parent: check host → cgroups (made, limited, opened for entry) → pty →
+//! sync pair → block signals → clone (into the v2 cgroup) → id maps → host
+//! network → cgroup confirmation → SYNC 1 (release) → SYNC 2 (exec'd or
 //! error) → state.json → supervise → teardown.
-//! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
+//! Child: enter cgroups → parent-death signal → SYNC 1 → user ns root → cgroup ns → session
 //! and console → network inside → rootfs and root switch → hostname →
 //! restricted paths → rlimits, user, capabilities, cwd → exec (SYNC 2 at EOF);
 //! with `init`, the child becomes the init shim and its forked child execs.
@@ -20,7 +21,7 @@ use super::process::{self, ProcessSpec};
 use super::state::{self, DirLock, State};
 use super::supervise::{self, Channels};
 use super::sync;
-use crate::cgroup::CgroupManager;
+use crate::cgroup::{CgroupManager, Entered, Entry};
 use crate::config::{Config, IdMap, Network, Ns};
 use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
@@ -139,22 +140,33 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
     }
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
-    let pid = match sys::clone_process(flags).ctx(|| "clone the container process")? {
-        None => child_main(
-            cfg,
-            &req.process,
-            ChildFds {
-                sock: child_sock,
-                parent_sock,
-                sigfd,
-                pty,
-            },
-            mask,
-        ),
+    let mut entry = undo.cgroup.as_ref().map(|c| c.prepare_entry()).transpose()?;
+    let cloned = match &mut entry {
+        Some(entry) => entry.clone_process(flags)?,
+        None => sys::clone_process(flags).ctx(|| "clone the container process")?,
+    };
+    let pid = match cloned {
+        None => {
+            // Why first: nothing may run outside the container's cgroups.
+            let entered = entry.map_or(Entered::Done, Entry::enter_child);
+            drop(undo.cgroup.take()); // the creator's lock stays with the parent
+            child_main(
+                cfg,
+                &req.process,
+                ChildFds {
+                    sock: child_sock,
+                    parent_sock,
+                    sigfd,
+                    pty,
+                },
+                mask,
+                entered,
+            )
+        }
         Some(pid) => pid,
     };
     drop(child_sock);
-    let started = parent_steps(cfg, req, undo, pid, &parent_sock);
+    let started = parent_steps(cfg, req, undo, pid, &parent_sock, entry);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
@@ -175,17 +187,19 @@ fn parent_steps(
     undo: &mut Undo<'_>,
     pid: Pid,
     sock: &OwnedFd,
+    entry: Option<Entry>,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
-    // Why first: the child must be accounted and limited before it runs anything.
-    if let Some(cg) = &undo.cgroup {
-        cg.add_process(raw_pid)?;
-    }
     if cfg.namespaces.contains(Ns::User) {
         write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
     undo.net = Some(net.clone());
+    // Why before SYNC 1: a child the kernel would not let move itself waits
+    // there, and is moved now.
+    if let (Some(entry), Some(cg)) = (entry, &undo.cgroup) {
+        entry.confirm(cg, raw_pid)?;
+    }
     sync::release_child(sock, &net)?; // SYNC 1
     sync::wait_exec(sock)?; // SYNC 2
     let state = State {
@@ -256,7 +270,7 @@ struct ChildFds {
 }
 
 /// The cloned child: run the steps, report a failure, never return.
-fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> ! {
+fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet, cg: Entered) -> ! {
     let ChildFds {
         sock,
         parent_sock,
@@ -272,7 +286,7 @@ fn child_main(cfg: &Config, spec: &ProcessSpec, fds: ChildFds, mask: SigSet) -> 
         }
         None => (None, None),
     };
-    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref()) {
+    let prepared = match child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), cg) {
         Ok(prepared) => prepared,
         Err(e) => {
             sync::report_error(&sock, &e);
@@ -309,14 +323,15 @@ fn child_steps(
     sock: &OwnedFd,
     slave: Option<OwnedFd>,
     slave_path: Option<&str>,
+    cg: Entered,
 ) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
-    // Why the release can wait: without id maps to write or a veth to receive,
-    // the child builds its root while the parent joins it to its cgroups (the
-    // first cgroup.procs write can block for an RCU grace period). It still
-    // waits for SYNC 1 before running anything of the user's.
-    let early = needs_early_release(cfg);
+    // Why the release can wait: the child is in its cgroups already, and
+    // without id maps to write or a veth to receive it can build its root
+    // while the parent finishes. It still waits for SYNC 1 before running
+    // anything of the user's. When the parent must move it, it waits first.
+    let early = needs_early_release(cfg) || cg == Entered::ByParent;
     let net = if early {
         sync::wait_release(sock)?
     } else {
