@@ -85,9 +85,14 @@ fn make_leaves_once(
     match rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(Errno::WOULDBLOCK) => {
+            let pids = fs::procs(first).unwrap_or_default();
+            let who = match pids.is_empty() {
+                true => "nsinit (it is starting or stopping that container)".to_string(),
+                false => format!("container (processes {pids:?})"),
+            };
             return Err(Error::new(format!(
-                "cgroup {} is already in use by another nsinit (it is starting or stopping \
-                 that container); give each container its own cgroups.name",
+                "cgroup {} is already in use by another {who}; give each container its own \
+                 cgroups.name",
                 first.display()
             )));
         }

@@ -2,6 +2,7 @@
 //! Run by `make test` (which builds the rootfs first); skipped without root.
 
 mod cgroup;
+mod cgroup_race;
 mod common;
 mod exec;
 mod init;
