@@ -59,7 +59,8 @@ impl CgroupManager {
         for dir in self.dirs().into_iter().filter(|d| Some(*d) != v2_path) {
             let path = dir.join("tasks");
             tasks.push(
-                fs::open(&path, OFlags::WRONLY).ctx(|| format!("cgroups: open {}", path.display()))?,
+                fs::open(&path, OFlags::WRONLY)
+                    .ctx(|| format!("cgroups: open {}", path.display()))?,
             );
         }
         let v2 = match v2_path {
@@ -70,8 +71,8 @@ impl CgroupManager {
             )),
             None => None,
         };
-        let verdict = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .ctx(|| "cgroups: pipe")?;
+        let verdict =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).ctx(|| "cgroups: pipe")?;
         Ok(Entry {
             tasks,
             v2,
@@ -95,10 +96,7 @@ impl Entry {
                 Err(Errno::NOSYS | Errno::TOOBIG | Errno::INVAL) => {}
                 Err(e) => {
                     return Err(Error::sys(
-                        format!(
-                            "clone the container process into cgroup {}",
-                            path.display()
-                        ),
+                        format!("clone the container process into cgroup {}", path.display()),
                         e,
                     ));
                 }
@@ -114,17 +112,15 @@ impl Entry {
             .tasks
             .iter()
             .all(|fd| rustix::io::write(fd, b"0").is_ok());
-        if ok && !self.placed {
-            if let Some((dir, _)) = &self.v2 {
-                ok = rustix::fs::openat(
-                    dir,
-                    "cgroup.procs",
-                    OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                    rustix::fs::Mode::empty(),
-                )
-                .and_then(|fd| rustix::io::write(fd, b"0"))
-                .is_ok();
-            }
+        if let Some((dir, _)) = self.v2.as_ref().filter(|_| ok && !self.placed) {
+            ok = rustix::fs::openat(
+                dir,
+                "cgroup.procs",
+                OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+                rustix::fs::Mode::empty(),
+            )
+            .and_then(|fd| rustix::io::write(fd, b"0"))
+            .is_ok();
         }
         let entered = if ok { Entered::Done } else { Entered::ByParent };
         let byte = if ok { b"0" } else { b"1" };
@@ -152,5 +148,70 @@ impl Entry {
                 "cgroups: the container process exited before entering its cgroups",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::CgroupRecord;
+
+    /// A manager over one fake v1 hierarchy whose leaf has `tasks` and
+    /// `cgroup.procs` as plain files.
+    fn fake(tag: &str) -> (PathBuf, CgroupManager) {
+        let root = std::env::temp_dir().join(format!("nsinit-enter-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let leaf = root.join("pids/c1");
+        std::fs::create_dir_all(&leaf).unwrap();
+        for f in ["tasks", "cgroup.procs"] {
+            std::fs::write(leaf.join(f), "").unwrap();
+        }
+        let rec = CgroupRecord {
+            paths: [("pids".to_string(), leaf)].into(),
+            ..Default::default()
+        };
+        let m = CgroupManager::from_record_checked(&rec, |_| Ok(())).unwrap();
+        (root, m)
+    }
+
+    fn read(root: &std::path::Path, f: &str) -> String {
+        std::fs::read_to_string(root.join("pids/c1").join(f)).unwrap()
+    }
+
+    #[test]
+    fn the_child_moves_itself_and_the_parent_writes_nothing() {
+        let (root, m) = fake("self");
+        let entry = m.prepare_entry().unwrap();
+        // What the child does with its copy (here: the same descriptors).
+        let tasks: Vec<OwnedFd> = entry.tasks.iter().map(|f| f.try_clone().unwrap()).collect();
+        let write_end = entry.verdict.1.try_clone().unwrap();
+        let child = Entry {
+            tasks,
+            v2: None,
+            placed: false,
+            verdict: (entry.verdict.0.try_clone().unwrap(), write_end),
+        };
+        assert_eq!(child.enter_child(), Entered::Done);
+        assert_eq!(read(&root, "tasks"), "0");
+        entry.confirm(&m, 4242).unwrap();
+        assert_eq!(read(&root, "cgroup.procs"), "", "no cgroup.procs write");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_refused_child_is_moved_by_the_parent() {
+        let (root, m) = fake("parent");
+        let entry = m.prepare_entry().unwrap();
+        rustix::io::write(&entry.verdict.1, b"1").unwrap();
+        entry.confirm(&m, 4242).unwrap();
+        assert_eq!(read(&root, "cgroup.procs"), "4242");
+
+        let entry = m.prepare_entry().unwrap();
+        let err = entry.confirm(&m, 4242).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "cgroups: the container process exited before entering its cgroups"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

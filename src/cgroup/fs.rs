@@ -35,7 +35,9 @@ pub fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<()
     let value = value.to_string();
     let what = || format!("write {value} to {}", path.display());
     let fd = open(&path, OFlags::WRONLY | OFlags::TRUNC).ctx(what)?;
-    std::fs::File::from(fd).write_all(value.as_bytes()).ctx(what)
+    std::fs::File::from(fd)
+        .write_all(value.as_bytes())
+        .ctx(what)
 }
 
 /// Write each of `values` to `dir/file` with its own `write()` on one open
@@ -83,7 +85,7 @@ pub fn read_opt(dir: &Path, file: &str) -> Result<Option<String>> {
 
 /// Does `dir/file` exist?
 pub fn exists(dir: &Path, file: &str) -> bool {
-    rustix::fs::statat(CWD, &dir.join(file), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
+    rustix::fs::statat(CWD, dir.join(file), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
 
 /// A decimal number from `dir/file`, or `None` when the file is missing or

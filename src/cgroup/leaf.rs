@@ -191,11 +191,13 @@ fn remove_stale(leaf: &Path) -> Result<()> {
     })
 }
 
+/// Tests: what the kernel does at mkdir on cgroupfs (create the knobs).
+#[cfg(test)]
+pub type Populate = Option<Box<dyn Fn(&Path)>>;
+
 #[cfg(test)]
 thread_local! {
-    /// Tests: what the kernel does at mkdir on cgroupfs (create the knobs).
-    pub static POPULATE: std::cell::RefCell<Option<Box<dyn Fn(&Path)>>> =
-        const { std::cell::RefCell::new(None) };
+    pub static POPULATE: std::cell::RefCell<Populate> = const { std::cell::RefCell::new(None) };
 }
 
 /// Is `dir` still the cgroup recorded as `ino`? (`None`: it no longer exists.)

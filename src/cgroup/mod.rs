@@ -529,7 +529,11 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
     // The levels of `parent` start below the caller's own cgroup (or the
     // hierarchy's top, for an absolute parent).
     let base_of = |h: &Hierarchy| {
-        let base = if cfg.parent.starts_with('/') { "/" } else { h.own.as_str() };
+        let base = if cfg.parent.starts_with('/') {
+            "/"
+        } else {
+            h.own.as_str()
+        };
         h.dir_of(base).unwrap_or_else(|_| h.mount_point.clone())
     };
     let placed: Vec<(&Path, PathBuf)> = tops

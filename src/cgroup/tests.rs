@@ -222,7 +222,10 @@ fn hybrid_limits_go_to_v1_and_hugetlb_to_v2() {
     // the tests rebuild it without the host checks.
     let rec = m.record();
     let err = CgroupManager::from_record(&rec).unwrap_err().to_string();
-    assert!(err.contains("refused: not below a cgroup mount point"), "{err}");
+    assert!(
+        err.contains("refused: not below a cgroup mount point"),
+        "{err}"
+    );
     let again = CgroupManager::from_record_checked(&rec, |_| Ok(())).unwrap();
     assert_eq!(again.paths(), paths);
     let json = serde_json::to_string(&rec).unwrap();

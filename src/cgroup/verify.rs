@@ -93,8 +93,13 @@ mod tests {
             "sys/fs/cgroup/pids/c1",
             "/sys/fs/cgroup/pidsx/c1",
         ] {
-            let err = check_location(Path::new(bad), &mounts).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("cgroup path {bad} refused: ")), "{err}");
+            let err = check_location(Path::new(bad), &mounts)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("cgroup path {bad} refused: ")),
+                "{err}"
+            );
         }
     }
 

@@ -364,7 +364,10 @@ pub(super) fn allow_device_nodes(nodes: &[Device], cg: &mut Cgroups, d: &mut Dia
             let added = if creatable {
                 String::new()
             } else {
-                format!(" (nsinit adds \"{}\" so it can create it)", Device::rule(node.kind, node.major, node.minor, "m").cgroup_rule())
+                format!(
+                    " (nsinit adds \"{}\" so it can create it)",
+                    Device::rule(node.kind, node.major, node.minor, "m").cgroup_rule()
+                )
             };
             d.warn(
                 "mount_config.device_nodes",

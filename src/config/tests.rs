@@ -485,7 +485,14 @@ fn device_nodes_outside_the_cgroup_whitelist_warn() {
         ]
     );
     // Issue 18: every node nsinit creates is creatable under its own rules.
-    let rules: Vec<String> = l.config.cgroups.unwrap().allowed_devices.iter().map(|d| d.cgroup_rule()).collect();
+    let rules: Vec<String> = l
+        .config
+        .cgroups
+        .unwrap()
+        .allowed_devices
+        .iter()
+        .map(|d| d.cgroup_rule())
+        .collect();
     assert_eq!(rules, ["c 1:* rwm", "c 5:0 m"]);
 }
 

@@ -140,7 +140,11 @@ fn start(cfg: &Config, req: &CreateRequest<'_>, undo: &mut Undo<'_>) -> Result<S
     }
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
-    let mut entry = undo.cgroup.as_ref().map(|c| c.prepare_entry()).transpose()?;
+    let mut entry = undo
+        .cgroup
+        .as_ref()
+        .map(|c| c.prepare_entry())
+        .transpose()?;
     let cloned = match &mut entry {
         Some(entry) => entry.clone_process(flags)?,
         None => sys::clone_process(flags).ctx(|| "clone the container process")?,

@@ -6,7 +6,7 @@ pub mod bpf;
 pub mod raw;
 
 pub use raw::{
-    CStringArray, SigSet, SignalInfo, block_signals, cloexec_from, clone_into_cgroup, clone_process, execve, exit_now,
-    kill_raw, mount, read_signal, reset_signal_dispositions, restore_signal_mask,
-    set_parent_death_signal, signalfd, umount2, unshare,
+    CStringArray, SigSet, SignalInfo, block_signals, cloexec_from, clone_into_cgroup,
+    clone_process, execve, exit_now, kill_raw, mount, read_signal, reset_signal_dispositions,
+    restore_signal_mask, set_parent_death_signal, signalfd, umount2, unshare,
 };

@@ -73,7 +73,8 @@ fn issue_18_device_nodes_under_deny_all_rules_same_outcome_every_run() {
     }
     let name = unique("i18");
     let c = Container::new("i18", &config(&name, json!({})));
-    let script = "test -c /dev/null && echo made; cat /dev/null 2>/dev/null && echo opened; echo done";
+    let script =
+        "test -c /dev/null && echo made; cat /dev/null 2>/dev/null && echo opened; echo done";
     for round in 0..100 {
         if round >= 50 {
             // Idle between runs (the RCU grace period case); not an assertion.
@@ -112,7 +113,10 @@ fn issue_18_the_first_command_is_in_every_cgroup() {
     let mine = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     assert_eq!(lines.len(), mine.lines().count(), "{out}");
     for l in &lines {
-        assert!(l.ends_with(&format!("/{name}")), "not in its cgroup: {l}\n{out}");
+        assert!(
+            l.ends_with(&format!("/{name}")),
+            "not in its cgroup: {l}\n{out}"
+        );
     }
     assert!(lines.iter().any(|l| l.starts_with("0::")), "{out}");
 }
@@ -137,7 +141,13 @@ fn issue_18_the_child_moves_itself_before_any_setup() {
     let c = Container::new("strace", &config(&name, json!({})));
     let log = c.dir.with_extension("strace");
     let o = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=clone,clone3,write,mount,mknodat", "-o"])
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=clone,clone3,write,mount,mknodat",
+            "-o",
+        ])
         .arg(&log)
         .arg(common::bin())
         .arg("--root")
@@ -153,14 +163,19 @@ fn issue_18_the_child_moves_itself_before_any_setup() {
     // split the call into "<unfinished ...>" and "<... clone3 resumed>").
     let cloned = |l: &&str| {
         (l.contains("clone3") || l.contains("clone("))
-            && l.rsplit("= ").next().is_some_and(|r| r.trim().parse::<u32>().is_ok())
+            && l.rsplit("= ")
+                .next()
+                .is_some_and(|r| r.trim().parse::<u32>().is_ok())
     };
     let clone = text
         .lines()
         .find(cloned)
         .unwrap_or_else(|| panic!("no clone:\n{text}"));
     if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
-        let call = text.lines().find(|l| l.contains("clone3(")).unwrap_or_default();
+        let call = text
+            .lines()
+            .find(|l| l.contains("clone3("))
+            .unwrap_or_default();
         assert!(call.contains("CLONE_INTO_CGROUP"), "{call}");
     }
     let child = clone.rsplit("= ").next().unwrap().trim().to_string();
@@ -246,14 +261,25 @@ fn issue_12_4_same_cgroup_name_started_together_never_share() {
 /// The winner is still alive after the loser ended, answers, and is in its
 /// cgroup; then it ends cleanly.
 fn probe_and_end(mut r: Running, name: &str, round: usize) {
-    assert!(r.child.try_wait().unwrap().is_none(), "round {round}: winner died");
+    assert!(
+        r.child.try_wait().unwrap().is_none(),
+        "round {round}: winner died"
+    );
     let stdin = r.stdin.as_mut().unwrap();
     writeln!(stdin, "ping").unwrap();
-    assert_eq!(line(&mut r.out).as_deref(), Some("got ping"), "round {round}");
+    assert_eq!(
+        line(&mut r.out).as_deref(),
+        Some("got ping"),
+        "round {round}"
+    );
     assert!(!common::cgroup_dirs_named(name).is_empty());
     drop(r.stdin.take());
     let st = wait_bounded(&mut r.child, "the winner");
-    assert!(st.success(), "round {round}: {st:?} {}", stderr_of(&mut r.child));
+    assert!(
+        st.success(),
+        "round {round}: {st:?} {}",
+        stderr_of(&mut r.child)
+    );
 }
 
 /// Issue 12.4, in sequence: the second start with a taken name fails and the
@@ -265,7 +291,10 @@ fn issue_12_4_a_second_start_with_a_taken_name_fails_and_kills_nothing() {
     }
     let name = unique("taken");
     let cfg = config(&name, json!({}));
-    let (a, b) = (Container::new("takenA", &cfg), Container::new("takenB", &cfg));
+    let (a, b) = (
+        Container::new("takenA", &cfg),
+        Container::new("takenB", &cfg),
+    );
     let mut first = start_echo(&a);
     let mut out = BufReader::new(first.stdout.take().unwrap());
     assert_eq!(line(&mut out).as_deref(), Some("ready"));
@@ -337,7 +366,10 @@ fn issue_11_record_paths_outside_cgroupfs_are_refused() {
         let err = CgroupManager::from_paths(&one(forged))
             .unwrap_err()
             .to_string();
-        assert!(err.contains(&format!("cgroup path {forged} refused")), "{err}");
+        assert!(
+            err.contains(&format!("cgroup path {forged} refused")),
+            "{err}"
+        );
     }
     // A directory under a cgroup mount point that is not cgroupfs (a tmpfs
     // mounted over it) is refused too.
