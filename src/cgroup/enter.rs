@@ -95,8 +95,16 @@ impl Entry {
                 // No clone3 or no CLONE_INTO_CGROUP: the child moves itself.
                 Err(Errno::NOSYS | Errno::TOOBIG | Errno::INVAL) => {}
                 Err(e) => {
+                    // EBUSY: cgroup v2 keeps processes in leaves only.
+                    let why = match e {
+                        Errno::BUSY => " (it has controllers enabled for its children)",
+                        _ => "",
+                    };
                     return Err(Error::sys(
-                        format!("clone the container process into cgroup {}", path.display()),
+                        format!(
+                            "clone the container process into cgroup {}{why}",
+                            path.display()
+                        ),
                         e,
                     ));
                 }
