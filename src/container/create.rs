@@ -5,8 +5,8 @@
 //! sync pair → block signals → clone (into the v2 cgroup) → id maps → host
 //! network → cgroup confirmation → SYNC 1 (release) → SYNC 2 (exec'd or
 //! error) → state.json → supervise → teardown.
-//! Child: enter cgroups → parent-death signal → SYNC 1 → user ns root → cgroup ns → session
-//! and console → network inside → rootfs and root switch → hostname →
+//! Child: enter cgroups → parent-death signal → SYNC 1 → user ns root →
+//! cgroup ns → session and console → network inside → rootfs and root switch → hostname →
 //! restricted paths → rlimits, user, capabilities, cwd → exec (SYNC 2 at EOF);
 //! with `init`, the child becomes the init shim and its forked child execs.
 
