@@ -268,7 +268,7 @@ pub fn join_dir(dir: &Path, opts: ProcessOptions) -> Result<ExitCode> {
 /// Join the running container recorded in `st`, with the config it was
 /// created from (container.json is never re-read).
 fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<ExitCode> {
-    if cgroup_of(st).is_frozen() {
+    if frozen(st) {
         return Err(Error::new(format!(
             "the container in {} is paused: `nsinit unpause` it before joining",
             dir.display()
@@ -291,8 +291,13 @@ fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<
     }
 }
 
-fn cgroup_of(st: &State) -> CgroupManager {
-    CgroupManager::from_paths(&st.cgroup_paths)
+fn cgroup_of(st: &State) -> Result<CgroupManager> {
+    CgroupManager::from_record(&st.cgroup)
+}
+
+/// Whether the container's cgroups are frozen (no freezer: never).
+fn frozen(st: &State) -> bool {
+    cgroup_of(st).is_ok_and(|c| c.is_frozen())
 }
 
 /// The locked record of `dir` and its state, if there is one.
@@ -313,7 +318,7 @@ fn require_live(dir: &Path) -> Result<(Record, State, Status, OwnedFd)> {
     }
     match st.init() {
         Init::Alive(fd) => {
-            let status = st.observe(|| cgroup_of(&st).is_frozen());
+            let status = st.observe(|| frozen(&st));
             Ok((record, st, status, fd))
         }
         Init::Gone(why) => Err(none(&why)),
@@ -364,7 +369,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 /// The state document: the record, the status the kernel confirms, and
 /// whether the supervising nsinit still runs.
 fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
-    let status = st.observe(|| cgroup_of(st).is_frozen());
+    let status = st.observe(|| frozen(st));
     let mut v = serde_json::to_value(st).map_err(|e| Error::new(e.to_string()))?;
     v["status"] = status.as_str().into();
     v["running"] = matches!(status, Status::Running | Status::Paused).into();
@@ -400,7 +405,7 @@ fn show_state(dir: &Path) -> Result<ExitCode> {
 
 fn stats(dir: &Path) -> Result<ExitCode> {
     let (_record, st, _, _) = require_live(dir)?;
-    let cg = cgroup_of(&st).stats()?;
+    let cg = cgroup_of(&st)?.stats()?;
     let net = network::stats(&st.network_state)?;
     print_json(&serde_json::json!({"cgroups": cg, "network": net}));
     Ok(ExitCode::SUCCESS)
@@ -408,7 +413,7 @@ fn stats(dir: &Path) -> Result<ExitCode> {
 
 fn freeze(dir: &Path, pause: bool) -> Result<ExitCode> {
     let (_record, st, status, _) = require_live(dir)?;
-    let cg = cgroup_of(&st);
+    let cg = cgroup_of(&st)?;
     if pause && status.can_pause() {
         cg.freeze()?
     } else if !pause && status.can_resume() {
@@ -461,14 +466,14 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
         .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
     // Why thaw: a frozen process cannot die; runc thaws for KILL too.
     if sig == 9 && status == Status::Paused {
-        cgroup_of(&st).thaw()?;
+        cgroup_of(&st)?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn ps(dir: &Path) -> Result<ExitCode> {
     let (_record, st, _, _) = require_live(dir)?;
-    let mut pids = cgroup_of(&st).pids().unwrap_or_default();
+    let mut pids = cgroup_of(&st).and_then(|c| c.pids()).unwrap_or_default();
     if pids.is_empty() {
         pids = container::same_pid_namespace(st.init_pid);
     }
@@ -558,7 +563,7 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let status = st.observe(|| cgroup_of(&st).is_frozen());
+    let status = st.observe(|| frozen(&st));
     if !status.can_delete() {
         if !force {
             return Err(Error::new(format!(
@@ -572,7 +577,7 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
             crate::sys::raw::pidfd_kill(&pidfd, 9)
                 .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
             if status == Status::Paused {
-                cgroup_of(&st).thaw()?;
+                cgroup_of(&st)?.thaw_for_kill()?;
             }
             wait_exit(&pidfd);
         }

@@ -3,26 +3,41 @@
 //!
 //! Writes never create a file: on cgroupfs every knob a controller offers
 //! exists, so a missing file means the knob is unavailable, and that must be
-//! an error rather than a stray regular file.
+//! an error rather than a stray regular file. No file is opened through a
+//! symbolic link ([`open`]): a link planted where nsinit writes (say at a
+//! forged `cgroup.procs`) is refused, never followed.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use crate::error::{Context, Error, Result};
+
+/// Open `path` close-on-exec with no symbolic link in any component
+/// (`openat2` `RESOLVE_NO_SYMLINKS`; `O_NOFOLLOW` on the last component where
+/// the kernel predates openat2).
+pub fn open(path: &Path, flags: OFlags) -> std::result::Result<OwnedFd, Errno> {
+    let flags = flags | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    match rustix::fs::openat2(CWD, path, flags, Mode::empty(), resolve) {
+        Err(Errno::NOSYS) => rustix::fs::open(path, flags, Mode::empty()),
+        other => other,
+    }
+}
 
 /// Write `value` to `dir/file` (`O_WRONLY|O_TRUNC`, no `O_CREAT`), in one write.
 pub fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<()> {
     let path = dir.join(file);
     let value = value.to_string();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(value.as_bytes()))
-        .ctx(|| format!("write {value} to {}", path.display()))
+    let what = || format!("write {value} to {}", path.display());
+    let fd = open(&path, OFlags::WRONLY | OFlags::TRUNC).ctx(what)?;
+    std::fs::File::from(fd)
+        .write_all(value.as_bytes())
+        .ctx(what)
 }
 
 /// Write each of `values` to `dir/file` with its own `write()` on one open
@@ -40,13 +55,9 @@ pub fn write_each(
         let what = || format!("write {value} to {}", path.display());
         let f = match &mut f {
             Some(f) => f,
-            None => f.insert(
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .truncate(true)
-                    .open(&path)
-                    .ctx(what)?,
-            ),
+            None => f.insert(std::fs::File::from(
+                open(&path, OFlags::WRONLY | OFlags::TRUNC).ctx(what)?,
+            )),
         };
         f.write_all(value.as_bytes()).ctx(what)?;
     }
@@ -56,7 +67,11 @@ pub fn write_each(
 /// The contents of `dir/file`, trimmed.
 pub fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
-    let s = std::fs::read_to_string(&path).ctx(|| format!("read {}", path.display()))?;
+    let what = || format!("read {}", path.display());
+    let mut s = String::new();
+    std::fs::File::from(open(&path, OFlags::RDONLY).ctx(what)?)
+        .read_to_string(&mut s)
+        .ctx(what)?;
     Ok(s.trim().to_string())
 }
 
@@ -70,7 +85,7 @@ pub fn read_opt(dir: &Path, file: &str) -> Result<Option<String>> {
 
 /// Does `dir/file` exist?
 pub fn exists(dir: &Path, file: &str) -> bool {
-    dir.join(file).exists()
+    rustix::fs::statat(CWD, dir.join(file), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
 
 /// A decimal number from `dir/file`, or `None` when the file is missing or

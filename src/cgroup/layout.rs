@@ -123,6 +123,16 @@ impl Layout {
     }
 }
 
+/// The mount points of every cgroup (v1) and cgroup2 mount in `mountinfo`.
+pub fn cgroup_mounts(mountinfo: &str) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(parse_mount_line)
+        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
+        .map(|m| m.mount_point)
+        .collect()
+}
+
 /// The fields of a mountinfo line nsinit uses.
 struct MountLine {
     root: String,

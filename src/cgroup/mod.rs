@@ -10,28 +10,40 @@
 //! a limit with neither is an error naming it. The device allow-list is
 //! `devices.allow` on v1 and an eBPF program ([`bpf`]) on v2.
 //!
-//! The manager is just the directories, keyed by controller (`memory`,
-//! `cpu`, `name=systemd`, …, and [`UNIFIED`] for v2), so other nsinit
-//! processes rebuild it from state.json with [`CgroupManager::from_paths`].
+//! The manager is the directories, keyed by controller (`memory`,
+//! `cpu`, `name=systemd`, …, and [`UNIFIED`] for v2). Its [`CgroupRecord`]
+//! is what other nsinit processes rebuild it from
+//! ([`CgroupManager::from_record`]), after checking every path ([`verify`]).
+//!
+//! At start, the container's process is in all its cgroups before it runs
+//! anything of its own ([`enter`]); its leaves are its own, never shared
+//! ([`leaf`]).
 
 pub mod bpf;
+mod enter;
 mod freezer;
 mod fs;
 pub mod layout;
+mod leaf;
 mod stats;
 mod v1;
 mod v2;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Cgroups;
 use crate::error::{Context, Error, Result};
+pub use enter::{Entered, Entry};
 use freezer::Freezer;
 pub use layout::{Hierarchy, Layout};
+pub use leaf::PARENT_MARK;
 
 /// The key of the cgroup v2 directory in [`CgroupManager::paths`].
 pub const UNIFIED: &str = "unified";
@@ -44,14 +56,38 @@ const RMDIR_PATIENCE: Duration = Duration::from_secs(1);
 const ACCOUNTING: [&str; 4] = ["memory", "cpu", "io", "pids"];
 
 /// A container's cgroup directories in every hierarchy.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct CgroupManager {
     /// Controller (or `name=…`, or [`UNIFIED`]) → the container's directory.
     paths: BTreeMap<String, PathBuf>,
-    /// Ancestors `create` made for `parent`, deepest first; `destroy`
-    /// removes those no other cgroup uses any more.
+    /// The levels of `cgroups.parent` above the leaves, deepest first: shared
+    /// with other containers, removed by whoever leaves one empty.
+    parents: Vec<PathBuf>,
+    /// Every directory `create` made (parents and leaves), shallowest first.
+    created: Vec<PathBuf>,
+    /// The first leaf and its inode when made: teardown from a record only
+    /// touches the leaves if that directory is still the same cgroup.
+    leaf_id: Option<(PathBuf, u64)>,
+    /// The creator's lock on the first leaf (see [`leaf`]), held while the
+    /// manager lives.
+    lock: Option<Rc<OwnedFd>>,
+}
+
+/// What a container record keeps of its cgroups, to rebuild the manager in
+/// another nsinit process ([`CgroupManager::from_record`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupRecord {
+    /// Controller → directory.
+    pub paths: BTreeMap<String, PathBuf>,
+    /// The shared `cgroups.parent` levels, deepest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    created_parents: Vec<PathBuf>,
+    pub parents: Vec<PathBuf>,
+    /// Every directory the creator made, shallowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created: Vec<PathBuf>,
+    /// The first leaf and its inode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_id: Option<(PathBuf, u64)>,
 }
 
 /// A group of limits handled by one controller.
@@ -148,7 +184,10 @@ enum Target {
 impl CgroupManager {
     /// Create the container's cgroups in every hierarchy this process sees
     /// and apply every limit of `cfg`. Nothing joins them yet
-    /// ([`CgroupManager::add_process`]). On error nothing created is left.
+    /// ([`CgroupManager::prepare_entry`], [`CgroupManager::add_process`]).
+    /// The leaves are exclusive: a cgroup another container uses is an error
+    /// naming it, a stale one is replaced ([`leaf`]). On error nothing
+    /// created is left.
     pub fn create(cfg: &Cgroups) -> Result<CgroupManager> {
         let layout = Layout::detect().ctx(|| "cgroups")?;
         CgroupManager::create_at(cfg, &layout)
@@ -161,12 +200,63 @@ impl CgroupManager {
         create_at(cfg, layout).ctx(|| "cgroups")
     }
 
-    /// The manager of cgroups recorded earlier (state.json).
-    pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> CgroupManager {
-        CgroupManager {
+    /// The manager of cgroups recorded earlier as bare paths (state.json),
+    /// each verified as in [`CgroupManager::from_record`].
+    pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> Result<CgroupManager> {
+        CgroupManager::from_record(&CgroupRecord {
             paths: paths.clone(),
-            created_parents: Vec::new(),
+            ..CgroupRecord::default()
+        })
+    }
+
+    /// The manager of a container record. Every path must be a plain
+    /// absolute path strictly below a cgroup mount point of this host and,
+    /// where it exists, a directory on cgroupfs reached without symbolic
+    /// links; otherwise the error names the path.
+    pub fn from_record(rec: &CgroupRecord) -> Result<CgroupManager> {
+        let mounts = verify::host_mounts()?;
+        CgroupManager::from_record_checked(rec, |p| {
+            verify::check_location(p, &mounts)?;
+            verify::check_cgroupfs(p)
+        })
+    }
+
+    fn from_record_checked(
+        rec: &CgroupRecord,
+        check: impl Fn(&Path) -> Result<()>,
+    ) -> Result<CgroupManager> {
+        let all = rec
+            .paths
+            .values()
+            .chain(&rec.parents)
+            .chain(&rec.created)
+            .chain(rec.leaf_id.iter().map(|(p, _)| p));
+        for p in all {
+            check(p).ctx(|| "cgroups")?;
         }
+        Ok(CgroupManager {
+            paths: rec.paths.clone(),
+            parents: rec.parents.clone(),
+            created: rec.created.clone(),
+            leaf_id: rec.leaf_id.clone(),
+            lock: None,
+        })
+    }
+
+    /// What a container record keeps (see [`CgroupManager::from_record`]).
+    pub fn record(&self) -> CgroupRecord {
+        CgroupRecord {
+            paths: self.paths.clone(),
+            parents: self.parents.clone(),
+            created: self.created.clone(),
+            leaf_id: self.leaf_id.clone(),
+        }
+    }
+
+    /// Every cgroup directory `create` made (created parents and the
+    /// leaves), shallowest first: what teardown must remove.
+    pub fn created_dirs(&self) -> &[PathBuf] {
+        &self.created
     }
 
     /// Controller → directory, for state.json.
@@ -186,7 +276,8 @@ impl CgroupManager {
     }
 
     /// Move `pid` into the container's cgroup in every hierarchy (write it
-    /// to each `cgroup.procs`). Its future children start there too.
+    /// to each `cgroup.procs`). Its future children start there too. (The
+    /// start path does not use this: see [`CgroupManager::prepare_entry`].)
     pub fn add_process(&self, pid: i32) -> Result<()> {
         for dir in self.dirs() {
             fs::write(dir, "cgroup.procs", pid).ctx(|| format!("cgroups: add process {pid}"))?;
@@ -216,6 +307,9 @@ impl CgroupManager {
     /// v2 `cgroup.kill` when the kernel has it, else freeze, kill each, thaw.
     /// A paused (frozen) container is thawed so the kills take effect.
     pub fn kill_all(&self) -> Result<()> {
+        if !self.ours() {
+            return Ok(());
+        }
         let what = self
             .dirs()
             .first()
@@ -239,6 +333,11 @@ impl CgroupManager {
     /// every directory gets a plain `rmdir` first; only those still there
     /// (busy: processes or sub-cgroups) go through the kill and tree removal.
     pub fn destroy(&self) -> Result<()> {
+        if !self.ours() {
+            // Made again by another container since: not ours to touch.
+            leaf::remove_parents(&self.parents, &[]);
+            return Ok(());
+        }
         let mut dirs = self.dirs();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
         let left: BTreeSet<&Path> = dirs
@@ -258,7 +357,7 @@ impl CgroupManager {
                 .filter(|(_, d)| left.contains(d.as_path()))
                 .map(|(c, d)| (c.clone(), d.clone()))
                 .collect(),
-            created_parents: Vec::new(),
+            ..CgroupManager::default()
         };
         let mut first = match rest.paths.is_empty() {
             true => None,
@@ -269,11 +368,28 @@ impl CgroupManager {
                 first.get_or_insert(e.context("cgroups"));
             }
         }
-        for parent in &self.created_parents {
-            // Busy or not empty: another container lives there; leave it.
-            let _ = rustix::fs::rmdir(parent);
-        }
+        leaf::remove_parents(&self.parents, &self.created);
         first.map_or(Ok(()), Err)
+    }
+
+    /// Are the leaves still the cgroups this manager was made for? Always
+    /// for the creator (it holds the lock, nobody can replace them) and for
+    /// records without an id; otherwise the first leaf's inode decides.
+    fn ours(&self) -> bool {
+        match (&self.lock, &self.leaf_id) {
+            (None, Some((dir, ino))) => leaf::same_cgroup(dir, *ino) != Some(false),
+            _ => true,
+        }
+    }
+
+    /// After sending SIGKILL to a paused container, thaw it so the kill takes
+    /// effect (runc does the same; thawing before the kill would let the
+    /// container run in between). Nothing to do when it is not frozen.
+    pub fn thaw_for_kill(&self) -> Result<()> {
+        if self.is_frozen() {
+            self.thaw()?;
+        }
+        Ok(())
     }
 
     /// Freeze every process of the container and wait until they are frozen.
@@ -410,9 +526,36 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
         }
     }
 
+    // The levels of `parent` start below the caller's own cgroup (or the
+    // hierarchy's top, for an absolute parent).
+    let base_of = |h: &Hierarchy| {
+        let base = if cfg.parent.starts_with('/') {
+            "/"
+        } else {
+            h.own.as_str()
+        };
+        h.dir_of(base).unwrap_or_else(|_| h.mount_point.clone())
+    };
+    let placed: Vec<(&Path, PathBuf)> = tops
+        .iter()
+        .map(|(h, d)| (d.as_path(), base_of(h)))
+        .chain(v2_dir.iter().map(|(u, d)| (d.as_path(), base_of(u))))
+        .collect();
+    let mut parents: Vec<PathBuf> = Vec::new();
+    for (leaf, base) in &placed {
+        let mut up = leaf.parent();
+        while let Some(d) = up.filter(|d| d.starts_with(base) && d != base) {
+            parents.push(d.to_path_buf());
+            up = d.parent();
+        }
+    }
+    parents.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    parents.dedup();
+
     let mut created = Vec::new();
     let result = apply(
         cfg,
+        &placed,
         &tops,
         v2_dir.as_ref(),
         &v2_needed,
@@ -421,38 +564,21 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
         layout,
         &mut created,
     );
-    if let Err(e) = result {
-        created.sort_by_key(|d: &PathBuf| d.components().count());
-        fs::remove_dirs(&created);
-        return Err(e);
-    }
-    let leaves: BTreeSet<&PathBuf> = paths.values().collect();
-    let mut created_parents: Vec<PathBuf> = created
-        .iter()
-        .filter(|d| !leaves.contains(d))
-        .cloned()
-        .collect();
-    created_parents.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    let owner = match result {
+        Ok(owner) => owner,
+        Err(e) => {
+            created.sort_by_key(|d: &PathBuf| d.components().count());
+            fs::remove_dirs(&created);
+            return Err(e);
+        }
+    };
     Ok(CgroupManager {
         paths,
-        created_parents,
+        parents,
+        created,
+        leaf_id: Some(owner.id),
+        lock: Some(Rc::new(owner.lock)),
     })
-}
-
-/// `mkdir -p leaf`, recording what was made; a leaf that already existed
-/// must hold no processes (another container of the same name). Only then
-/// is `cgroup.procs` read: a leaf mkdir just made is empty.
-fn make_leaf(leaf: &Path, name: &str, created: &mut Vec<PathBuf>) -> Result<()> {
-    let made = fs::mkdir_all(leaf)?;
-    let fresh = made.last().is_some_and(|d| d == leaf);
-    created.extend(made);
-    if !fresh && !fs::procs(leaf)?.is_empty() {
-        return Err(Error::new(format!(
-            "{} already exists and has processes (is another container using name {name:?}?)",
-            leaf.display()
-        )));
-    }
-    Ok(())
 }
 
 /// The side effects of create: mkdir, cpuset copy-down, v2 controller
@@ -460,6 +586,7 @@ fn make_leaf(leaf: &Path, name: &str, created: &mut Vec<PathBuf>) -> Result<()> 
 #[allow(clippy::too_many_arguments)]
 fn apply(
     cfg: &Cgroups,
+    placed: &[(&Path, PathBuf)],
     tops: &[(&Hierarchy, PathBuf)],
     v2_dir: Option<&(&Hierarchy, PathBuf)>,
     v2_needed: &[&str],
@@ -467,15 +594,16 @@ fn apply(
     plan: &[(&Group, Target)],
     layout: &Layout,
     created: &mut Vec<PathBuf>,
-) -> Result<()> {
+) -> Result<leaf::Owner> {
+    let leaves: Vec<&Path> = placed.iter().map(|(l, _)| *l).collect();
+    let bases: Vec<&Path> = placed.iter().map(|(_, b)| b.as_path()).collect();
+    let owner = leaf::make_leaves(&leaves, &bases, created)?;
     for (h, dir) in tops {
-        make_leaf(dir, &cfg.name, created)?;
         if h.has("cpuset") {
             v1::copy_cpuset_down(&h.mount_point, dir)?;
         }
     }
     if let Some((u, dir)) = v2_dir {
-        make_leaf(dir, &cfg.name, created)?;
         v2::enable_controllers(&u.mount_point, dir, v2_needed)?;
         let accounting: Vec<&str> = ACCOUNTING
             .into_iter()
@@ -493,7 +621,7 @@ fn apply(
             Target::V2(dir) => (g.apply_v2)(dir, cfg)?,
         }
     }
-    Ok(())
+    Ok(owner)
 }
 
 #[cfg(test)]

@@ -28,6 +28,27 @@ impl Fake {
         std::fs::write(dir.join(file), content).unwrap();
     }
 
+    /// A knob the "kernel" creates in leaf `rel` when nsinit makes it.
+    fn knob(&self, rel: &str, file: &str, content: &str) {
+        let dir = self.root.join(".knobs").join(rel);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), content).unwrap();
+        let root = self.root.clone();
+        leaf::POPULATE.with(|p| {
+            *p.borrow_mut() = Some(Box::new(move |dir: &Path| {
+                let Ok(rel) = dir.strip_prefix(&root) else {
+                    return;
+                };
+                let Ok(knobs) = std::fs::read_dir(root.join(".knobs").join(rel)) else {
+                    return;
+                };
+                for k in knobs.flatten().filter(|k| k.path().is_file()) {
+                    std::fs::copy(k.path(), dir.join(k.file_name())).unwrap();
+                }
+            }))
+        });
+    }
+
     fn read(&self, rel: &str, file: &str) -> String {
         std::fs::read_to_string(self.path(rel).join(file)).unwrap()
     }
@@ -84,25 +105,25 @@ fn hybrid_leaves(f: &Fake) {
         "memory.memsw.limit_in_bytes",
         "memory.soft_limit_in_bytes",
     ] {
-        f.file(mem, file, UNLIMITED);
+        f.knob(mem, file, UNLIMITED);
     }
-    f.file("cpu/nsinit/c1", "cpu.shares", "1024\n");
-    f.file("cpu/nsinit/c1", "cpu.cfs_period_us", "100000\n");
-    f.file("cpu/nsinit/c1", "cpu.cfs_quota_us", "-1\n");
+    f.knob("cpu/nsinit/c1", "cpu.shares", "1024\n");
+    f.knob("cpu/nsinit/c1", "cpu.cfs_period_us", "100000\n");
+    f.knob("cpu/nsinit/c1", "cpu.cfs_quota_us", "-1\n");
     f.file("cpuset", "cpuset.cpus", "0-1\n");
     f.file("cpuset", "cpuset.mems", "0\n");
-    for d in ["cpuset/nsinit", "cpuset/nsinit/c1"] {
-        f.file(d, "cpuset.cpus", "\n");
-        f.file(d, "cpuset.mems", "\n");
-    }
-    f.file("devices/nsinit/c1", "devices.deny", "");
-    f.file("devices/nsinit/c1", "devices.allow", "");
-    f.file("pids/nsinit/c1", "pids.max", "max\n");
-    f.file("freezer/nsinit/c1", "freezer.state", "THAWED\n");
+    f.file("cpuset/nsinit", "cpuset.cpus", "\n");
+    f.file("cpuset/nsinit", "cpuset.mems", "\n");
+    f.knob("cpuset/nsinit/c1", "cpuset.cpus", "\n");
+    f.knob("cpuset/nsinit/c1", "cpuset.mems", "\n");
+    f.knob("devices/nsinit/c1", "devices.deny", "");
+    f.knob("devices/nsinit/c1", "devices.allow", "");
+    f.knob("pids/nsinit/c1", "pids.max", "max\n");
+    f.knob("freezer/nsinit/c1", "freezer.state", "THAWED\n");
     f.file("unified", "cgroup.controllers", "hugetlb\n");
     f.file("unified", "cgroup.subtree_control", "");
     f.file("unified/nsinit", "cgroup.subtree_control", "");
-    f.file("unified/nsinit/c1", "hugetlb.2MB.max", "max\n");
+    f.knob("unified/nsinit/c1", "hugetlb.2MB.max", "max\n");
     for d in [
         mem, "cpu", "cpuacct", "cpuset", "devices", "freezer", "pids", "systemd", "unified",
     ] {
@@ -111,7 +132,7 @@ fn hybrid_leaves(f: &Fake) {
         } else {
             format!("{d}/nsinit/c1")
         };
-        f.file(&leaf, "cgroup.procs", "");
+        f.knob(&leaf, "cgroup.procs", "");
     }
 }
 
@@ -197,11 +218,24 @@ fn hybrid_limits_go_to_v1_and_hugetlb_to_v2() {
     }
     assert_eq!(m.pids().unwrap(), [4242]);
 
-    let again = CgroupManager::from_paths(&paths);
+    // A record of fake directories in /tmp is refused by the real check;
+    // the tests rebuild it without the host checks.
+    let rec = m.record();
+    let err = CgroupManager::from_record(&rec).unwrap_err().to_string();
+    assert!(
+        err.contains("refused: not below a cgroup mount point"),
+        "{err}"
+    );
+    let again = CgroupManager::from_record_checked(&rec, |_| Ok(())).unwrap();
     assert_eq!(again.paths(), paths);
-    let json = serde_json::to_string(&m).unwrap();
-    let back: CgroupManager = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, m);
+    let json = serde_json::to_string(&rec).unwrap();
+    let back: CgroupRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, rec);
+    assert_eq!(
+        rec.leaf_id.as_ref().map(|(p, _)| p.clone()),
+        Some(f.path("systemd/nsinit/c1")),
+        "the first hierarchy's leaf (in /proc/self/cgroup order) is the lock"
+    );
 
     assert!(!again.is_frozen());
     again.freeze().unwrap();
@@ -256,7 +290,7 @@ fn pure_v2_limits_and_controller_enabling() {
         ("hugetlb.2MB.max", "max"),
         ("cgroup.procs", ""),
     ] {
-        f.file("nsinit/c1", file, v);
+        f.knob("nsinit/c1", file, v);
     }
     let cfg = Cgroups {
         parent: "/nsinit".into(),
@@ -412,8 +446,16 @@ fn created_parents_are_recorded_for_destroy() {
         f.path("systemd/base/p/q/c1")
     );
     assert_eq!(
-        m.created_parents,
+        m.parents,
         [f.path("systemd/base/p/q"), f.path("systemd/base/p")]
+    );
+    assert_eq!(
+        m.created_dirs(),
+        [
+            f.path("systemd/base/p"),
+            f.path("systemd/base/p/q"),
+            f.path("systemd/base/p/q/c1")
+        ]
     );
     m.destroy().unwrap();
     assert!(!f.path("systemd/base/p").exists());
@@ -436,7 +478,10 @@ fn a_cgroup_in_use_is_not_taken_over() {
     let err = CgroupManager::create_at(&cfg, &layout)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("c1 already exists and has processes"), "{err}");
+    assert!(
+        err.contains("c1 is already in use by another container (processes [77])"),
+        "{err}"
+    );
     assert!(
         f.path("systemd/c1/cgroup.procs").exists(),
         "the other container's cgroup is left alone"
@@ -476,5 +521,101 @@ fn no_hierarchy_at_all() {
     assert_eq!(
         err,
         "cgroups: no cgroup hierarchy is mounted (see /proc/self/mountinfo)"
+    );
+}
+
+/// A one-hierarchy fake (name=systemd, no limits) and a config named `name`.
+fn single(f: &Fake, name: &str) -> (Layout, Cgroups) {
+    let layout = f.layout(
+        &[("systemd", "cgroup", "name=systemd")],
+        "1:name=systemd:/\n",
+    );
+    let cfg = Cgroups {
+        name: name.into(),
+        parent: "shared".into(),
+        allow_all_devices: true,
+        ..Default::default()
+    };
+    (layout, cfg)
+}
+
+#[test]
+fn issue_12_4_a_leaf_another_nsinit_holds_is_refused() {
+    let f = Fake::new("held");
+    let (layout, cfg) = single(&f, "c1");
+    let first = CgroupManager::create_at(&cfg, &layout).unwrap();
+    let err = CgroupManager::create_at(&cfg, &layout)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cgroups: cgroup {} is already in use by another nsinit (it is starting or stopping \
+             that container); give each container its own cgroups.name",
+            f.path("systemd/shared/c1").display()
+        )
+    );
+    assert!(f.path("systemd/shared/c1").is_dir(), "left to its owner");
+    drop(first);
+}
+
+#[test]
+fn issue_12_4_a_stale_leaf_is_replaced_not_reused() {
+    let f = Fake::new("stale");
+    let (layout, cfg) = single(&f, "c1");
+    // What a crashed nsinit left: an empty leaf with an empty sub-cgroup.
+    std::fs::create_dir_all(f.path("systemd/shared/c1/sub")).unwrap();
+    let m = CgroupManager::create_at(&cfg, &layout).unwrap();
+    assert!(f.path("systemd/shared/c1").is_dir());
+    assert!(!f.path("systemd/shared/c1/sub").exists(), "a new cgroup");
+    assert_eq!(m.created_dirs(), [f.path("systemd/shared/c1")]);
+}
+
+#[test]
+fn teardown_from_a_record_leaves_a_cgroup_made_again_alone() {
+    let f = Fake::new("reborn");
+    let (layout, cfg) = single(&f, "c1");
+    let m = CgroupManager::create_at(&cfg, &layout).unwrap();
+    let mut rec = m.record();
+    drop(m);
+    // Another container's cgroup under the same path now (another inode).
+    let id = rec.leaf_id.as_mut().unwrap();
+    id.1 ^= 1;
+    let stale = CgroupManager::from_record_checked(&rec, |_| Ok(())).unwrap();
+    stale.destroy().unwrap();
+    stale.kill_all().unwrap();
+    assert!(f.path("systemd/shared/c1").is_dir(), "not ours: untouched");
+    rec.leaf_id.as_mut().unwrap().1 ^= 1;
+    let ours = CgroupManager::from_record_checked(&rec, |_| Ok(())).unwrap();
+    ours.destroy().unwrap();
+    assert!(!f.path("systemd/shared/c1").exists());
+}
+
+#[test]
+fn issue_11_a_symlink_planted_at_cgroup_procs_is_not_followed() {
+    let f = Fake::new("symlink");
+    let (layout, cfg) = single(&f, "c1");
+    let m = CgroupManager::create_at(&cfg, &layout).unwrap();
+    let victim = f.path("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, f.path("systemd/shared/c1/cgroup.procs")).unwrap();
+    let err = m.add_process(4242).unwrap_err().to_string();
+    assert!(err.contains("cgroup.procs"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // A linked directory on the way is refused too (openat2 RESOLVE_NO_SYMLINKS).
+    std::os::unix::fs::symlink(f.path("systemd/shared/c1"), f.path("link")).unwrap();
+    std::fs::remove_file(f.path("systemd/shared/c1/cgroup.procs")).unwrap();
+    std::fs::write(f.path("systemd/shared/c1/cgroup.procs"), "").unwrap();
+    assert!(fs::write(&f.path("link"), "cgroup.procs", 1).is_err());
+    assert_eq!(f.read("systemd/shared/c1", "cgroup.procs"), "");
+}
+
+#[test]
+fn issue_11_from_paths_refuses_a_path_outside_the_cgroup_mounts() {
+    let paths = BTreeMap::from([("pids".to_string(), PathBuf::from("/tmp/forged"))]);
+    let err = CgroupManager::from_paths(&paths).unwrap_err().to_string();
+    assert!(
+        err.starts_with("cgroups: cgroup path /tmp/forged refused: not below a cgroup mount point"),
+        "{err}"
     );
 }

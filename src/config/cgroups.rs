@@ -335,24 +335,44 @@ fn valid_page_size(p: &str) -> bool {
         && ["KB", "MB", "GB"].contains(&unit)
 }
 
-/// A device node the cgroup will not let anyone open is a configuration
+/// Device nodes the config asks nsinit to create must be creatable under the
+/// container's own device rules, since the container's process is in its
+/// cgroups before it creates them (as runc, add a rule for every node it
+/// creates): each node gets an `m` (mknod) rule unless a rule allows that
+/// already. A node no rule lets anyone read or write is a configuration
 /// mistake worth a warning (not an error: libcontainer allowed it).
-pub(super) fn check_device_nodes_allowed(nodes: &[Device], cg: &Cgroups, d: &mut Diag) {
+pub(super) fn allow_device_nodes(nodes: &[Device], cg: &mut Cgroups, d: &mut Diag) {
     if cg.allow_all_devices {
         return;
     }
-    for node in nodes {
-        let allowed = cg.allowed_devices.iter().any(|rule| {
+    let allows = |cg: &Cgroups, node: &Device, perm: &[char]| {
+        cg.allowed_devices.iter().any(|rule| {
             (rule.kind == DeviceKind::All || rule.kind == node.kind)
                 && rule.major.is_none_or(|m| Some(m) == node.major)
                 && rule.minor.is_none_or(|m| Some(m) == node.minor)
-                && (rule.permissions.contains('r') || rule.permissions.contains('w'))
-        });
-        if !allowed {
+                && perm.iter().any(|p| rule.permissions.contains(*p))
+        })
+    };
+    for node in nodes {
+        let openable = allows(cg, node, &['r', 'w']);
+        let creatable = allows(cg, node, &['m']);
+        if !creatable {
+            cg.allowed_devices
+                .push(Device::rule(node.kind, node.major, node.minor, "m"));
+        }
+        if !openable {
+            let added = if creatable {
+                String::new()
+            } else {
+                format!(
+                    " (nsinit adds \"{}\" so it can create it)",
+                    Device::rule(node.kind, node.major, node.minor, "m").cgroup_rule()
+                )
+            };
             d.warn(
                 "mount_config.device_nodes",
                 format_args!(
-                    "{} ({}) is not in cgroups.allowed_devices, so opening it will fail",
+                    "{} ({}) is not in cgroups.allowed_devices, so opening it will fail{added}",
                     node.path.as_deref().unwrap_or("?"),
                     node.cgroup_rule()
                 ),

@@ -481,9 +481,19 @@ fn device_nodes_outside_the_cgroup_whitelist_warn() {
     assert_eq!(
         l.warnings,
         [
-            "container.json: mount_config.device_nodes: /dev/tty (c 5:0 rwm) is not in cgroups.allowed_devices, so opening it will fail"
+            "container.json: mount_config.device_nodes: /dev/tty (c 5:0 rwm) is not in cgroups.allowed_devices, so opening it will fail (nsinit adds \"c 5:0 m\" so it can create it)"
         ]
     );
+    // Issue 18: every node nsinit creates is creatable under its own rules.
+    let rules: Vec<String> = l
+        .config
+        .cgroups
+        .unwrap()
+        .allowed_devices
+        .iter()
+        .map(|d| d.cgroup_rule())
+        .collect();
+    assert_eq!(rules, ["c 1:* rwm", "c 5:0 m"]);
 }
 
 #[test]

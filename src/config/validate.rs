@@ -194,8 +194,8 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
     let mount = resolve_mount_config(c.mount_config.unwrap_or_default(), d);
     let nets = net::resolve_networks(c.networks.unwrap_or_default(), "networks", namespaces, d);
     let routes = net::resolve_routes(c.routes.unwrap_or_default(), "routes", namespaces, &nets, d);
-    let cgroups = cgroups::resolve_cgroups(c.cgroups, "cgroups", &dir_abs, d);
-    cgroups::check_device_nodes_allowed(&mount.device_nodes, &cgroups, d);
+    let mut cgroups = cgroups::resolve_cgroups(c.cgroups, "cgroups", &dir_abs, d);
+    cgroups::allow_device_nodes(&mount.device_nodes, &mut cgroups, d);
 
     let restrict_sys = c.restrict_sys.unwrap_or(false);
     let mut readonly_paths =

@@ -25,7 +25,7 @@ use super::record::Record;
 use super::state::{self, State, Status};
 use super::supervise::{self, Channels};
 use super::sync;
-use crate::cgroup::CgroupManager;
+use crate::cgroup::{CgroupManager, Entered, Entry};
 use crate::config::{Config, IdMap, Network, Ns};
 use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
@@ -84,7 +84,7 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
         None => None,
     };
     if let Some(cg) = &cgroup {
-        st.cgroup_paths = cg.paths();
+        st.cgroup = cg.record();
         if let Err(e) = req.record.write_state(&st) {
             return Err(fail(&req.record, &st, kill_rest, e));
         }
@@ -155,26 +155,36 @@ fn start(
     let protect = config_in_rootfs(cfg, req.dir);
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
-    let pid = match sys::clone_process(flags).ctx(|| "clone the container process")? {
-        None => child_main(
-            cfg,
-            &req.process,
-            ChildFds {
-                sock: child_sock,
-                parent_sock,
-                sigfd,
-                pty,
-            },
-            protect.as_deref(),
-            mask,
-        ),
+    let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
+    let cloned = match &mut entry {
+        Some(entry) => entry.clone_process(flags)?,
+        None => sys::clone_process(flags).ctx(|| "clone the container process")?,
+    };
+    let pid = match cloned {
+        None => {
+            // Why first: nothing may run outside the container's cgroups.
+            let entered = entry.map_or(Entered::Done, Entry::enter_child);
+            child_main(
+                cfg,
+                &req.process,
+                ChildFds {
+                    sock: child_sock,
+                    parent_sock,
+                    sigfd,
+                    pty,
+                },
+                protect.as_deref(),
+                mask,
+                entered,
+            )
+        }
         Some(pid) => pid,
     };
     drop(child_sock);
     // The child has its copy of the slave; with ours closed, the master reads
     // EIO once the container's side is closed.
     let pty = pty.map(|p| Pty { slave: None, ..p });
-    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock);
+    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, entry);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
@@ -196,12 +206,9 @@ fn parent_steps(
     st: &mut State,
     pid: Pid,
     sock: &OwnedFd,
+    entry: Option<Entry>,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
-    // Why first: the child must be accounted and limited before it runs anything.
-    if let Some(cg) = cgroup {
-        cg.add_process(raw_pid)?;
-    }
     if cfg.namespaces.contains(Ns::User) {
         write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
@@ -209,6 +216,11 @@ fn parent_steps(
     if net != NetState::default() {
         st.network_state = net.clone();
         req.record.write_state(st)?;
+    }
+    // Why before SYNC 1: a child the kernel would not let move itself waits
+    // there, and is moved now.
+    if let (Some(entry), Some(cg)) = (entry, cgroup) {
+        entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
     sync::wait_ready(sock)?; // SYNC 2
@@ -273,6 +285,7 @@ fn child_main(
     fds: ChildFds,
     protect: Option<&str>,
     mask: SigSet,
+    cg: Entered,
 ) -> ! {
     let ChildFds {
         sock,
@@ -290,7 +303,7 @@ fn child_main(
         None => (None, None),
     };
     let steps = hide_host(&sock, slave.as_ref())
-        .and_then(|()| child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect));
+        .and_then(|()| child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect, cg));
     let prepared = match steps {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -343,14 +356,15 @@ fn child_steps(
     slave: Option<OwnedFd>,
     slave_path: Option<&str>,
     protect: Option<&str>,
+    cg: Entered,
 ) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
-    // Why the release can wait: without id maps to write or a veth to receive,
-    // the child builds its root while the parent joins it to its cgroups (the
-    // first cgroup.procs write can block for an RCU grace period). It still
-    // waits for SYNC 1 before running anything of the user's.
-    let early = needs_early_release(cfg);
+    // Why the release can wait: the child is in its cgroups already, and
+    // without id maps to write or a veth to receive it can build its root
+    // while the parent finishes. It still waits for SYNC 1 before running
+    // anything of the user's. When the parent must move it, it waits first.
+    let early = needs_early_release(cfg) || cg == Entered::ByParent;
     let net = if early {
         sync::wait_release(sock)?
     } else {

@@ -32,12 +32,16 @@ pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
             first_err.get_or_insert(e);
         }
     };
-    if !st.cgroup_paths.is_empty() {
-        let cg = CgroupManager::from_paths(&st.cgroup_paths);
-        if kill {
-            note(cg.kill_all());
+    if !st.cgroup.paths.is_empty() {
+        match CgroupManager::from_record(&st.cgroup) {
+            Ok(cg) => {
+                if kill {
+                    note(cg.kill_all());
+                }
+                note(cg.destroy());
+            }
+            Err(e) => note(Err(e)),
         }
-        note(cg.destroy());
     }
     note(network::teardown_host(&st.network_state));
     // A marker the container replaced by something unremovable must not

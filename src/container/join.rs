@@ -118,7 +118,7 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
     let plan = JoinPlan {
         target: st.init_pid,
         namespaces,
-        cgroup: Some(CgroupManager::from_paths(&st.cgroup_paths)),
+        cgroup: Some(CgroupManager::from_record(&st.cgroup)?),
         tty: cfg.tty,
         finish: Finish::Container { spec: &spec, root },
     };

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use rustix::process::{Pid, PidfdFlags};
 use serde::{Deserialize, Serialize};
 
+use crate::cgroup::CgroupRecord;
 use crate::config::{Config, Network, Ns};
 use crate::network::NetState;
 
@@ -75,9 +76,9 @@ pub struct State {
     /// The nsinit process supervising the container, and its start time.
     pub nsinit_pid: i32,
     pub nsinit_start_time: String,
-    /// Controller → cgroup directory.
+    /// The cgroups: controller → directory, the parents and dirs nsinit made.
     #[serde(default)]
-    pub cgroup_paths: BTreeMap<String, PathBuf>,
+    pub cgroup: CgroupRecord,
     #[serde(default)]
     pub network_state: NetState,
     #[serde(default)]

@@ -3,6 +3,7 @@
 
 mod caps;
 mod cgroup;
+mod cgroup_race;
 mod common;
 mod exec;
 mod init;
