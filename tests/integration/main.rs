@@ -1,5 +1,7 @@
 //! Root integration tests: real containers on the busybox rootfs.
-//! Run by `make test` (which builds the rootfs first); skipped without root.
+//! Run by `make test` (which builds the rootfs first and sets
+//! `NSINIT_TEST_STRICT=1`: a missing prerequisite fails there); elsewhere a
+//! test without its prerequisites prints `SKIP <test>: <reason>`.
 
 mod cgroup;
 mod common;
