@@ -354,16 +354,15 @@ impl Container {
 impl Drop for Container {
     /// Kill what is left (bounded wait for it to die, never a panic here).
     fn drop(&mut self) {
-        if let Ok(text) = std::fs::read(self.dir.join("state.json")) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&text)
-                && let Some(pid) = v["init_pid"].as_i64()
-            {
-                let pid = pid as i32;
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                let start = Instant::now();
-                while !is_dead(pid) && start.elapsed() < Duration::from_secs(5) {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+        if let Ok(text) = std::fs::read(self.dir.join("state.json"))
+            && let Ok(v) = serde_json::from_slice::<Value>(&text)
+            && let Some(pid) = v["init_pid"].as_i64()
+        {
+            let pid = pid as i32;
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let start = Instant::now();
+            while !is_dead(pid) && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);

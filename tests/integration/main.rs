@@ -9,4 +9,5 @@ mod exec;
 mod init;
 mod join;
 mod network;
+mod soak;
 mod tty;

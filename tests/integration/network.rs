@@ -22,13 +22,13 @@ fn can_run(_test: &str) -> bool {
 }
 
 /// A process sitting in a network namespace of its own; killed on drop.
-struct NetNs {
+pub(crate) struct NetNs {
     child: Child,
 }
 
 impl NetNs {
     /// A new namespace, unshared from `parent`'s (or from the test's).
-    fn new(parent: Option<&NetNs>) -> NetNs {
+    pub(crate) fn new(parent: Option<&NetNs>) -> NetNs {
         let mut cmd = match parent {
             Some(p) => {
                 let mut c = Command::new("nsenter");
@@ -59,12 +59,12 @@ impl NetNs {
         self.child.id() as i32
     }
 
-    fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}/ns/net", self.pid()))
     }
 
     /// Run `sh -c script` in this namespace.
-    fn sh(&self, script: &str) -> Output {
+    pub(crate) fn sh(&self, script: &str) -> Output {
         Command::new("nsenter")
             .arg(format!("--net={}", self.path().display()))
             .args(["sh", "-c", script])
@@ -95,7 +95,7 @@ impl NetNs {
     }
 
     /// Interface names in this namespace, sorted.
-    fn links(&self) -> Vec<String> {
+    pub(crate) fn links(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .ip("link show")
             .as_array()
@@ -129,7 +129,7 @@ impl Drop for NetNs {
 }
 
 /// A host namespace with bridge `br` holding 10.213.0.1/24 and fd13::1/64, up.
-fn host_with_bridge(br: &str) -> NetNs {
+pub(crate) fn host_with_bridge(br: &str) -> NetNs {
     let host = NetNs::new(None);
     host.ok(&format!(
         "ip link set lo up && ip link add {br} type bridge && \
