@@ -60,7 +60,7 @@ demo: build rootfs
 	cd $(DEMO) && ../../$(BIN) exec sh -c 'echo "hostname: $$(hostname)"; id; echo "pid: $$$$"'
 
 test: build rootfs
-	NSINIT_ROOTFS=$(CURDIR)/$(ROOTFS) NSINIT_BIN=$(CURDIR)/$(BIN) $(CARGO) test --locked -- --test-threads=4
+	NSINIT_TEST_STRICT=1 NSINIT_ROOTFS=$(CURDIR)/$(ROOTFS) NSINIT_BIN=$(CURDIR)/$(BIN) $(CARGO) test --locked -- --test-threads=4
 
 test-unit:
 	$(CARGO) test --locked --lib

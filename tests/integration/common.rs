@@ -6,23 +6,210 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// True when the root tests can run; otherwise prints why they are skipped.
+/// Under `NSINIT_TEST_STRICT=1` (set by `make test`, hence CI) a missing
+/// prerequisite fails the test; elsewhere it is a loud skip.
+pub fn strict() -> bool {
+    std::env::var_os("NSINIT_TEST_STRICT").is_some_and(|v| v == "1")
+}
+
+/// The running test's name (libtest names each test's thread after it).
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .unwrap_or("(this test)")
+        .to_string()
+}
+
+/// The one gate for a prerequisite the test cannot do without: panics with
+/// `reason` under [`strict`], otherwise prints `SKIP <test>: <reason>` to
+/// stderr and returns false (so `if !… { return; }` skips the test).
+pub fn missing(reason: impl std::fmt::Display) -> bool {
+    let test = test_name();
+    assert!(
+        !strict(),
+        "{test}: prerequisite missing (NSINIT_TEST_STRICT=1 makes this a failure): {reason}"
+    );
+    skip_note(&format!("SKIP {test}: {reason}"));
+    false
+}
+
+/// Straight to fd 2: libtest captures `eprintln!` of passing tests, and a
+/// skip must be seen.
+fn skip_note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Not a missing prerequisite but a host where the test has nothing to
+/// check (it exercises the other branch of a kernel feature): always a loud
+/// skip, also under [`strict`]. Returns false.
+pub fn not_applicable(reason: impl std::fmt::Display) -> bool {
+    skip_note(&format!(
+        "SKIP {}: not applicable here: {reason}",
+        test_name()
+    ));
+    false
+}
+
+/// Root, or [`missing`].
+pub fn root() -> bool {
+    rustix::process::geteuid().is_root() || missing("needs root")
+}
+
+/// The gate of every container test: root and the busybox rootfs.
 pub fn can_run() -> bool {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIP: root integration tests need root");
-        return false;
-    }
-    if !rootfs().join("bin/busybox").exists() {
-        eprintln!(
-            "SKIP: no busybox rootfs at {} (run `make rootfs`)",
-            rootfs().display()
+    root()
+        && (rootfs().join("bin/busybox").exists()
+            || missing(format!(
+                "no busybox rootfs at {} (run `make rootfs` or set NSINIT_ROOTFS)",
+                rootfs().display()
+            )))
+}
+
+/// `tool` is on PATH, or [`missing`].
+pub fn require(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    found || missing(format!("`{tool}` not found in PATH"))
+}
+
+/// Every tool of `tools` is on PATH (see [`require`]).
+pub fn require_all(tools: &[&str]) -> bool {
+    tools.iter().all(|t| require(t))
+}
+
+/// Poll `cond` every 10 ms until it holds; panics naming `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
         );
-        return false;
+        std::thread::sleep(Duration::from_millis(10));
     }
-    true
+}
+
+/// One line from `r` (without its newline), or a panic after `limit`: a
+/// process that never writes fails the test instead of hanging it. The
+/// reader moves to a thread and comes back with the line.
+pub fn line_within<R: std::io::BufRead + Send + 'static>(r: R, limit: Duration) -> (String, R) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = r;
+        let mut s = String::new();
+        let res = r.read_line(&mut s);
+        let _ = tx.send((res.map(|_| s), r));
+    });
+    match rx.recv_timeout(limit) {
+        Ok((Ok(s), r)) => (s.trim_end_matches('\n').to_string(), r),
+        Ok((Err(e), _)) => panic!("reading a line: {e}"),
+        Err(_) => panic!("no line within {limit:?}"),
+    }
+}
+
+/// Wait for `child` to exit, at most `limit` (then SIGKILL it and panic).
+pub fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("pid {} still running after {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The scheduler state letter of `pid` (field 3 of /proc/PID/stat), None
+/// once it is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// `pid` has exited (gone, or a zombie nobody reaped yet).
+pub fn is_dead(pid: i32) -> bool {
+    matches!(proc_state(pid), None | Some('Z' | 'X'))
+}
+
+/// Live host processes whose command line (NULs as spaces, trimmed)
+/// satisfies `pred`.
+pub fn processes_where(pred: impl Fn(&str) -> bool) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| pred(String::from_utf8_lossy(&c).replace('\0', " ").trim()))
+        })
+        .filter(|&pid| !is_dead(pid))
+        .collect()
+}
+
+/// Live host processes whose command line contains `needle` (nsinit's own
+/// included, when its arguments carry it).
+pub fn processes_with(needle: &str) -> Vec<i32> {
+    processes_where(|c| c.contains(needle))
+}
+
+/// Live host processes whose command line is exactly `cmdline`.
+pub fn processes_running(cmdline: &str) -> Vec<i32> {
+    processes_where(|c| c == cmdline)
+}
+
+/// A host `sh` appending to a file as fast as it can: a witness that CPU
+/// time passed, so "a frozen process made no progress" is checked against
+/// a process that demonstrably did, not against a sleep.
+pub struct Witness {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Witness {
+    pub fn start() -> Witness {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let file = std::env::temp_dir().join(format!("nsinit-witness-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let child = Command::new("sh")
+            .args(["-c", "while :; do echo x >> \"$0\"; done"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        Witness { child, file }
+    }
+
+    fn count(&self) -> u64 {
+        std::fs::metadata(&self.file).map_or(0, |m| m.len() / 2)
+    }
+
+    /// Wait (bounded) until the witness appended `n` more lines.
+    pub fn advance(&self, n: u64) {
+        let from = self.count();
+        wait_until(Duration::from_secs(20), "the witness counter", || {
+            self.count() >= from + n
+        });
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.file);
+    }
 }
 
 /// The shared busybox rootfs (read-only use; tests needing writes copy it).
@@ -148,13 +335,11 @@ impl Container {
     }
 
     pub fn wait_for_state(&self) {
-        for _ in 0..500 {
-            if self.dir.join("state.json").exists() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("state.json never appeared in {}", self.dir.display());
+        wait_until(
+            Duration::from_secs(10),
+            &format!("state.json in {}", self.dir.display()),
+            || self.dir.join("state.json").exists(),
+        );
     }
 
     pub fn state(&self) -> Value {
@@ -167,14 +352,18 @@ impl Container {
 }
 
 impl Drop for Container {
+    /// Kill what is left (bounded wait for it to die, never a panic here).
     fn drop(&mut self) {
-        if let Ok(text) = std::fs::read(self.dir.join("state.json")) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&text)
-                && let Some(pid) = v["init_pid"].as_i64()
-            {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        if let Ok(text) = std::fs::read(self.dir.join("state.json"))
+            && let Ok(v) = serde_json::from_slice::<Value>(&text)
+            && let Some(pid) = v["init_pid"].as_i64()
+        {
+            let pid = pid as i32;
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let start = Instant::now();
+            while !is_dead(pid) && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

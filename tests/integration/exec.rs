@@ -1,7 +1,7 @@
 //! `nsinit exec`: a new container, checked from inside (issue 3).
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
@@ -221,34 +221,37 @@ fn signals_to_nsinit_reach_pid_1() {
     assert!(!c.dir.join("state.json").exists());
 }
 
-fn host_processes_matching(needle: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == needle)
-        })
-        .collect()
-}
-
 #[test]
 fn background_processes_die_with_pid_1() {
     if !can_run() {
         return;
     }
-    let c = Container::new("orphans", &base_config());
-    ok(&c.exec(&["sh", "-c", "sleep 4242 & sleep 0.1"]));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(host_processes_matching("sleep 4242"), Vec::<i32>::new());
-    // Without a PID namespace nsinit kills the rest itself (through the cgroup).
-    let mut cfg = base_config();
-    cfg["namespaces"]["NEWPID"] = json!(false);
-    let c = Container::new("orphans-nopid", &cfg);
-    ok(&c.exec(&["sh", "-c", "sleep 4243 & sleep 0.1"]));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(host_processes_matching("sleep 4243"), Vec::<i32>::new());
+    // With a PID namespace the kernel kills the rest; without one nsinit does
+    // (through the cgroup). Either way, before `nsinit exec` returns.
+    for (name, newpid) in [("orphans", true), ("orphans-nopid", false)] {
+        let mut cfg = base_config();
+        cfg["namespaces"]["NEWPID"] = json!(newpid);
+        let c = Container::new(name, &cfg);
+        let marker = format!("sleep 42{}{}", std::process::id(), u8::from(newpid));
+        let mut child = c
+            .cmd(&["exec", "sh", "-c", &format!("{marker} & read x; :")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The orphan-to-be really runs (exec'd) before PID 1 is let go.
+        let mut orphan = Vec::new();
+        wait_until(Duration::from_secs(10), &marker, || {
+            orphan = processes_running(&marker);
+            !orphan.is_empty()
+        });
+        drop(child.stdin.take());
+        let st = wait_child(&mut child, Duration::from_secs(10));
+        assert!(st.success(), "{name}: {st:?}");
+        for pid in orphan {
+            assert!(is_dead(pid), "{name}: {marker} ({pid}) outlived PID 1");
+        }
+    }
 }
 
 #[test]
@@ -269,13 +272,6 @@ fn state_json_lives_with_the_container_and_stale_state_is_replaced() {
         serde_json::from_str(&ok(&c.cmd(&["state"]).output().unwrap())).unwrap();
     assert_eq!(shown["running"], json!(true));
     assert_eq!(shown["pid"], json!(pid));
-    // The kernel's PID 1 rule: sleep has no TERM handler, so TERM is ignored.
-    ok(&c.cmd(&["kill"]).output().unwrap());
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        Path::new(&format!("/proc/{pid}")).exists(),
-        "TERM killed a handler-less PID 1"
-    );
     ok(&c.cmd(&["kill", "KILL"]).output().unwrap());
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(137));
@@ -307,11 +303,15 @@ fn a_failing_start_leaves_nothing_behind() {
     cfg["mount_config"]["mounts"] =
         json!([{"type": "tmpfs", "destination": "/mnt", "data": "size=bogus"}]);
     let c = Container::new("failmount", &cfg);
-    let o = c.exec(&["sleep", "4244"]);
+    let marker = format!("44{}", std::process::id());
+    let o = c.exec(&["sleep", &marker]);
     assert_eq!(o.status.code(), Some(125));
     assert_eq!(err(&o), "nsinit: mount tmpfs on /mnt: Invalid argument\n");
     assert!(!c.dir.join("state.json").exists());
-    assert_eq!(host_processes_matching("sleep 4244"), Vec::<i32>::new());
+    assert_eq!(
+        processes_with(&format!("sleep {marker}")),
+        Vec::<i32>::new()
+    );
     let name = format!("nsinit-it-failmount-{}", std::process::id());
     assert_eq!(cgroup_dirs_named(&name), Vec::<std::path::PathBuf>::new());
 }

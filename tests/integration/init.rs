@@ -149,10 +149,6 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn is_root() -> bool {
-    rustix::process::getuid().is_root()
-}
-
 #[test]
 fn exit_status_is_propagated() {
     for (cmd, want) in [
@@ -269,7 +265,7 @@ fn trapped_term_keeps_the_command_running_until_kill() {
         fs::read_to_string(&out).unwrap_or_default() == "got\n"
     });
     assert!(got, "trap did not run: {:?}", fs::read_to_string(&out));
-    sleep(Duration::from_millis(300));
+    // A shim that quit after forwarding would not report sh's KILL below.
     assert!(
         p.running(),
         "the shim exited although the command trapped TERM"
@@ -307,9 +303,9 @@ fn group_flag_signals_the_whole_process_group() {
     let sh = child_named(p.pid(), "sh");
     let sleeper = child_named(sh, "sleep");
     kill(p.pid(), "TERM");
-    sleep(Duration::from_millis(300));
+    wait_forwarded(p.pid(), 15);
+    assert!(survives_pending_signals(sleeper), "TERM reached the sleep");
     assert!(p.running());
-    assert!(stat(sleeper).is_some_and(|s| s.1 == 'S'));
 }
 
 #[test]
@@ -377,22 +373,69 @@ fn subreaper_adopts_and_reaps_orphans() {
     assert_eq!(exit_code(p.wait_timeout(Duration::from_secs(6))), 0);
 }
 
+/// Shell prefix run as a namespace's command: start an orphan (its parent
+/// subshell exits at once) that exits after 0.1 s, then wait — at most 10 s,
+/// else exit 99 — until its /proc entry is gone, which only reaping does (a
+/// zombie keeps it).
+const REAPED_THEN: &str = "o=$( (sleep 0.1 >/dev/null & echo $!) ); i=0; \
+    while [ -e /proc/$o ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 99; sleep 0.01; done; ";
+
 /// The host pid of the process `unshare -f` forked (PID 1 of the namespace).
 fn ns_init(unshare: &Proc, name: &str) -> i32 {
     child_named(unshare.pid(), name)
 }
 
-fn root_with_unshare(test: &str) -> bool {
-    if !is_root() {
-        eprintln!("SKIP {test}: needs root for pid namespaces");
-        return false;
+/// Root and `unshare`, through the suite's one gate.
+fn root_with_unshare() -> bool {
+    crate::common::root() && crate::common::require("unshare")
+}
+
+/// The signal mask `key` (SigPnd/ShdPnd/…) of `pid`'s /proc status.
+fn sigmask(pid: i32, key: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// Wait until the shim has dequeued signal `signo` and is blocked again in
+/// its signalfd read: it then has forwarded it (the `kill` is the only call
+/// between the read and the next read, and a preempted task shows R, not S).
+fn wait_forwarded(shim: i32, signo: u32) {
+    let bit = 1u64 << (signo - 1);
+    let ok = wait_for(Duration::from_secs(5), || {
+        stat(shim).is_some_and(|s| s.1 == 'S')
+            && (sigmask(shim, "SigPnd:") | sigmask(shim, "ShdPnd:")) & bit == 0
+    });
+    assert!(
+        ok,
+        "shim {shim} did not handle signal {signo}: {:?}",
+        stat(shim)
+    );
+}
+
+/// Did `pid` survive every signal sent to it so far? SIGSTOP is the probe:
+/// a fatal signal marks the whole process as exiting when it is *sent*, after
+/// which SIGSTOP is dropped and the process dies; a survivor stops (T). The
+/// process is continued again before returning.
+fn survives_pending_signals(pid: i32) -> bool {
+    kill(pid, "STOP");
+    let settled = wait_for(Duration::from_secs(5), || {
+        stat(pid).is_none_or(|s| matches!(s.1, 'T' | 'Z' | 'X'))
+    });
+    assert!(settled, "{pid} neither stopped nor died: {:?}", stat(pid));
+    let alive = stat(pid).is_some_and(|s| s.1 == 'T');
+    if alive {
+        kill(pid, "CONT");
     }
-    true
+    alive
 }
 
 #[test]
 fn bare_pid1_ignores_sigterm_but_the_shim_forwards_it() {
-    if !root_with_unshare("bare_pid1_ignores_sigterm_but_the_shim_forwards_it") {
+    if !root_with_unshare() {
         return;
     }
     // Without the shim: sleep is PID 1, the kernel drops TERM (default action).
@@ -403,9 +446,8 @@ fn bare_pid1_ignores_sigterm_but_the_shim_forwards_it() {
     });
     let pid1 = ns_init(&u, "sleep");
     kill(pid1, "TERM");
-    sleep(Duration::from_millis(300));
     assert!(
-        stat(pid1).is_some_and(|s| s.1 == 'S'),
+        survives_pending_signals(pid1),
         "sleep as PID 1 died of TERM"
     );
     assert!(u.running());
@@ -429,12 +471,12 @@ fn bare_pid1_ignores_sigterm_but_the_shim_forwards_it() {
 
 #[test]
 fn pid1_in_a_pid_namespace_reaps_orphans() {
-    if !root_with_unshare("pid1_in_a_pid_namespace_reaps_orphans") {
+    if !root_with_unshare() {
         return;
     }
-    // Inside: an orphan sleeps 1 s; after 2 s the command lists every process of
-    // the namespace (pid, comm, state) from its own /proc.
-    let script = "(sleep 1 >/dev/null &); sleep 2; cat /proc/[0-9]*/stat; :";
+    // Inside: an orphan exits; once its /proc entry is gone (reaped), the
+    // command lists every process of the namespace (pid, comm, state).
+    let script = REAPED_THEN.to_string() + "cat /proc/[0-9]*/stat; :";
     let out = Command::new("unshare")
         .args([
             "-fp",
@@ -444,7 +486,7 @@ fn pid1_in_a_pid_namespace_reaps_orphans() {
             "--",
             "sh",
             "-c",
-            script,
+            &script,
         ])
         .output()
         .unwrap();
@@ -593,7 +635,7 @@ fn run_shim_helper() {
 // container's PID 1 straight from nsinit's own image (the busybox rootfs has
 // no nsinit in it).
 
-use crate::common::{Container, base_config, can_run, err, ok};
+use crate::common::{Container, base_config, can_run, err, line_within, ok};
 
 #[test]
 fn container_init_forwards_nsinit_kill_term() {
@@ -610,15 +652,9 @@ fn container_init_forwards_nsinit_kill_term() {
     assert_eq!(o.status.code(), Some(143), "{}", err(&o));
     assert!(stat(sleeper).is_none());
     assert!(!c.dir.join("state.json").exists());
-
-    // Without the shim, sleep is PID 1 and TERM is dropped by the kernel.
-    let child = c.spawn(&["sleep", "1000"]);
-    let mut child = Proc(child);
-    ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
-    sleep(Duration::from_millis(300));
-    assert!(child.running(), "sleep as PID 1 died of TERM");
-    ok(&c.cmd(&["kill", "KILL"]).output().unwrap());
-    assert_eq!(exit_code(child.wait_timeout(Duration::from_secs(5))), 137);
+    // (What TERM does to a handler-less PID 1 without the shim is the
+    // kernel's rule, checked with unshare in
+    // bare_pid1_ignores_sigterm_but_the_shim_forwards_it.)
 }
 
 #[test]
@@ -644,7 +680,11 @@ fn container_init_status_traps_and_zombies() {
     );
 
     // Orphans are reaped by the shim: `ps` inside shows no Z and no orphan.
-    let s = ok(&c.exec(&["sh", "-c", "(sleep 1 &); sleep 2; ps -o pid,stat,comm"]));
+    let s = ok(&c.exec(&[
+        "sh",
+        "-c",
+        &(REAPED_THEN.to_string() + "ps -o pid,stat,comm"),
+    ]));
     let rows: Vec<&str> = s.lines().skip(1).collect();
     assert!(
         rows.iter()
@@ -668,13 +708,15 @@ fn container_init_status_traps_and_zombies() {
     let sh = child_named(pid1, "sh");
     assert!(wait_for(Duration::from_secs(5), || !children(sh).is_empty()));
     ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
-    sleep(Duration::from_millis(500));
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let (got, stdout) = line_within(stdout, Duration::from_secs(10));
+    assert_eq!(got, "got");
+    // The trap ran and sh goes on: KILL, not TERM, decides the status.
     assert!(
         child.running(),
         "the command trapped TERM and must still run"
     );
     kill(sh, "KILL");
     assert_eq!(exit_code(child.wait_timeout(Duration::from_secs(5))), 137);
-    let stdout = std::io::read_to_string(child.0.stdout.take().unwrap()).unwrap();
-    assert_eq!(stdout, "got\n");
+    assert_eq!(std::io::read_to_string(stdout).unwrap(), "");
 }

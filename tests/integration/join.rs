@@ -72,24 +72,18 @@ fn joined_processes_die_with_pid_1() {
     let c = Container::new("join-die", &base_config());
     let mut child = c.spawn(&["sleep", "1000"]);
     let pid = c.init_pid();
+    let marker = format!("45{}", std::process::id());
     let joined = c
-        .cmd(&["exec", "sleep", "4245"])
+        .cmd(&["exec", "sleep", &marker])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     // Wait until the joined sleep really runs inside the container.
-    let start = std::time::Instant::now();
-    while !std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x004245\x00"))
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the joined sleep never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut sleeper = Vec::new();
+    wait_until(Duration::from_secs(10), "the joined sleep", || {
+        sleeper = processes_running(&format!("sleep {marker}"));
+        !sleeper.is_empty()
+    });
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     let o = joined.wait_with_output().unwrap();
     assert_eq!(
@@ -97,8 +91,9 @@ fn joined_processes_die_with_pid_1() {
         Some(137),
         "joined sleep was SIGKILLed with its container"
     );
-    let _ = child.wait();
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(sleeper.iter().all(|&p| is_dead(p)), "{sleeper:?} survived");
+    wait_child(&mut child, Duration::from_secs(10));
+    // The supervisor removes state.json before it exits.
     assert!(!c.dir.join("state.json").exists());
 }
 
@@ -140,7 +135,7 @@ fn joining_a_dead_container_fails_cleanly() {
 
 #[test]
 fn nsenter_form_enters_a_container_started_by_unshare() {
-    if !can_run() {
+    if !can_run() || !require("unshare") {
         return;
     }
     let mut sleeper = Command::new("unshare")
@@ -153,28 +148,26 @@ fn nsenter_form_enters_a_container_started_by_unshare() {
         ])
         .spawn()
         .unwrap();
-    // The sleeper is unshare's child; find it.
+    // The sleeper is unshare's child; find it once it has exec'd `sleep`.
     let mut target = 0;
-    for _ in 0..100 {
-        std::thread::sleep(Duration::from_millis(20));
+    wait_until(Duration::from_secs(10), "unshare's sleep", || {
         let children = std::fs::read_to_string(format!(
             "/proc/{}/task/{}/children",
             sleeper.id(),
             sleeper.id()
         ))
         .unwrap_or_default();
-        if let Some(p) = children.split_whitespace().next() {
-            target = p.parse().unwrap();
-            if std::fs::read_to_string(format!("/proc/{target}/comm"))
+        target = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        target > 0
+            && std::fs::read_to_string(format!("/proc/{target}/comm"))
                 .unwrap_or_default()
                 .trim()
                 == "sleep"
-            {
-                break;
-            }
-        }
-    }
-    assert!(target > 0);
+    });
     let o = Command::new(bin())
         .args([
             "join",

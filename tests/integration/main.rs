@@ -1,5 +1,7 @@
 //! Root integration tests: real containers on the busybox rootfs.
-//! Run by `make test` (which builds the rootfs first); skipped without root.
+//! Run by `make test` (which builds the rootfs first and sets
+//! `NSINIT_TEST_STRICT=1`: a missing prerequisite fails there); elsewhere a
+//! test without its prerequisites prints `SKIP <test>: <reason>`.
 
 mod caps;
 mod cgroup;
@@ -11,5 +13,6 @@ mod join;
 mod joinsec;
 mod network;
 mod relay;
+mod soak;
 mod tty;
 mod validation;

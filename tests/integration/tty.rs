@@ -17,6 +17,18 @@ fn tmux(sock: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// True once the pane shows `want`, false after `limit`.
+fn poll_pane(sock: &str, pane_id: &str, want: &str, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if tmux(sock, &["capture-pane", "-p", "-t", pane_id]).contains(want) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
 fn wait_pane(sock: &str, pane_id: &str, want: &str) -> String {
     let start = Instant::now();
     loop {
@@ -34,11 +46,7 @@ fn wait_pane(sock: &str, pane_id: &str, want: &str) -> String {
 
 #[test]
 fn tty_container_shows_a_prompt_and_follows_resizes() {
-    if !can_run() {
-        return;
-    }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIP: tmux not installed");
+    if !can_run() || !require("tmux") {
         return;
     }
     let mut cfg = base_config();
@@ -76,9 +84,20 @@ fn tty_container_shows_a_prompt_and_follows_resizes() {
         &sock,
         &["resize-window", "-t", "t", "-x", "100", "-y", "30"],
     );
-    std::thread::sleep(Duration::from_millis(200));
-    tmux(&sock, &["send-keys", "-t", "t", "stty size", "Enter"]);
-    wait_pane(&sock, "t.0", "30 100");
+    // The new size reaches the pty asynchronously (SIGWINCH relay): ask
+    // again until the shell reports it, within a bound.
+    let start = Instant::now();
+    loop {
+        tmux(&sock, &["send-keys", "-t", "t", "stty size", "Enter"]);
+        if poll_pane(&sock, "t.0", "30 100", Duration::from_millis(500)) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the resize never reached the container:\n{}",
+            tmux(&sock, &["capture-pane", "-p", "-t", "t.0"])
+        );
+    }
     // A joined process gets its own pty.
     let join = format!(
         "{} --root {} exec sh -c 'tty; stty size; echo joined-ok'",
