@@ -213,28 +213,30 @@ impl ProcessOptions {
 
 fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
     let opts = ProcessOptions::parse(&mut p, USAGE)?;
-    let record = Record::lock(dir)?;
-    if let Some(st) = record.state()? {
+    let record = loop {
+        let record = Record::lock(dir)?;
+        let Some(st) = record.state()? else {
+            break record;
+        };
         match st.init() {
             Init::Alive(_) if st.status == Status::Running => {
                 return join(dir, record, &st, opts);
             }
-            Init::Alive(_) | Init::Gone(_)
-                if st.status == Status::Creating && st.supervisor_alive() =>
-            {
-                return Err(Error::new(format!(
-                    "the container in {} is being created by nsinit {} (it holds no lock: stale?)",
-                    dir.display(),
-                    st.nsinit_pid
-                )));
+            // A create whose nsinit died (its init dies of PDEATHSIG).
+            Init::Alive(pidfd) => {
+                log::warn(&"removing a container whose start was interrupted");
+                crate::sys::raw::pidfd_kill(&pidfd, 9)
+                    .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
+                wait_exit(&pidfd);
+                delete::teardown(&record, &st, true).ctx(|| "stale container")?;
             }
-            Init::Alive(_) => {}
             Init::Gone(why) => {
                 log::warn(&format!("removing what a stopped container left: {why}"));
                 delete::teardown(&record, &st, true).ctx(|| "stale container")?;
+                // The record directory is gone: lock a fresh one.
             }
         }
-    }
+    };
     let text = read_config_text(dir)?;
     let mut cfg = load_config(&text, dir, true)?;
     if let Some(t) = opts.tty {
@@ -370,7 +372,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 /// whether the supervising nsinit still runs.
 fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
     let status = st.observe(|| frozen(st));
-    let mut v = serde_json::to_value(st).map_err(|e| Error::new(e.to_string()))?;
+    let mut v = st.view();
     v["status"] = status.as_str().into();
     v["running"] = matches!(status, Status::Running | Status::Paused).into();
     v["pid"] = st.init_pid.into();

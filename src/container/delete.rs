@@ -74,7 +74,7 @@ pub fn write_marker(dir: &Path, st: &State) -> Result<()> {
     let fd = open_dir(dir)?.ok_or_else(|| {
         crate::error::Error::new(format!("container directory {} is gone", dir.display()))
     })?;
-    let mut text = serde_json::to_vec_pretty(st)
+    let mut text = serde_json::to_vec_pretty(&st.view())
         .map_err(|e| crate::error::Error::new(format!("encode state: {e}")))?;
     text.push(b'\n');
     record::write_file_at(&fd, MARKER, &text)

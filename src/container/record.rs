@@ -180,6 +180,8 @@ impl Record {
     pub fn remove(&self) -> Result<()> {
         for name in [STATE, CONFIG] {
             unlink_at(&self.fd, name)?;
+            // A temp file a killed nsinit left mid-write.
+            unlink_at(&self.fd, &format!(".{name}.tmp"))?;
         }
         let store = open_store()?;
         match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {

@@ -182,6 +182,27 @@ impl State {
         Init::Alive(fd)
     }
 
+    /// What people and scripts see (`nsinit state`, the state.json marker):
+    /// the record plus libcontainer's keys `cgroup_paths` and
+    /// `namespace_paths` (kind → `/proc/PID/ns/…`).
+    pub fn view(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["cgroup_paths"] = serde_json::to_value(&self.cgroup.paths).unwrap_or_default();
+        v["namespace_paths"] = self
+            .namespaces
+            .keys()
+            .filter_map(|k| {
+                let ns = Ns::from_key(k)?;
+                Some((
+                    k.clone(),
+                    format!("/proc/{}/ns/{}", self.init_pid, ns.proc_name()).into(),
+                ))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        v
+    }
+
     /// Whether the nsinit process that created the container still runs.
     pub fn supervisor_alive(&self) -> bool {
         start_time(self.nsinit_pid).is_some_and(|t| t == self.nsinit_start_time)

@@ -277,7 +277,7 @@ fn state_json_lives_with_the_container_and_stale_state_is_replaced() {
     assert_eq!(o.status.code(), Some(137));
     assert!(!c.dir.join("state.json").exists());
 
-    // A state.json whose init is gone is reported and replaced.
+    // A forged state.json naming a dead (or any) process.
     std::fs::write(
         c.dir.join("state.json"),
         r#"{"init_pid": 999999, "init_start_time": "1"}"#,
@@ -285,11 +285,9 @@ fn state_json_lives_with_the_container_and_stale_state_is_replaced() {
     .unwrap();
     let o = c.exec(&["true"]);
     assert!(o.status.success(), "{}", err(&o));
-    assert!(
-        err(&o).contains("stale state.json: init 999999 is gone"),
-        "{}",
-        err(&o)
-    );
+    // A state.json in the container directory is a marker for people: nsinit
+    // never reads it back, so a forged one changes nothing and is replaced.
+    assert_eq!(err(&o), "", "a forged marker was read");
     assert!(!c.dir.join("state.json").exists());
 }
 

@@ -220,7 +220,7 @@ fn one_container_directory_has_one_name() {
         assert_eq!(
             err(&o),
             format!(
-                "nsinit-join: no running container in {} (state.json absent)\n",
+                "nsinit-join: no running container in {}: no record\n",
                 canonical.display()
             ),
             "{}",

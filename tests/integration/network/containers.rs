@@ -172,13 +172,13 @@ fn host_veth_is_gone_after_nsinit_is_killed() {
         !host.links().contains(&host_end)
     });
     // A SIGKILLed nsinit cannot clean up its cgroups; the next exec finds the
-    // stale state.json and removes them.
+    // stale record and removes them.
     let needle = c.dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(!common::cgroup_dirs_named(&needle).is_empty());
     let o = nsinit(&host, &c, &["exec", "true"]).output().unwrap();
     assert!(o.status.success(), "{}", common::err(&o));
     assert!(
-        common::err(&o).contains("removing stale state.json"),
+        common::err(&o).contains("removing what a stopped container left"),
         "{}",
         common::err(&o)
     );
