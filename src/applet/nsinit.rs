@@ -68,7 +68,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             Some(Long("root")) => root = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into()),
             Some(Long("debug")) => log::set_debug(true),
             Some(Short('h') | Long("help")) => {
-                crate::cli::out(USAGE);
+                crate::cli::out(&format!("{USAGE}\n{}", crate::error::EXIT_CODES_HELP));
                 return Ok(ExitCode::SUCCESS);
             }
             Some(Value(v)) => break string(v, "command")?,
