@@ -627,7 +627,7 @@ fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
         }
     }
     let mut rows = Vec::new();
-    for key in record::keys()? {
+    for key in record::keys(Path::new(record::STORE))? {
         let Some(record) = Record::find_key(&key)? else {
             continue;
         };

@@ -29,6 +29,7 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// when this is dropped.
 pub struct Record {
     fd: OwnedFd,
+    store: PathBuf,
     pub key: String,
 }
 
@@ -48,25 +49,49 @@ pub fn key_of(dir: &Path) -> String {
     )
 }
 
-/// Open (creating it 0700 if needed) the store directory, checking that it
+/// Open (creating it 0700 if needed) a store directory, checking that it
 /// is a real directory owned by us and closed to everyone else.
-fn open_store() -> Result<OwnedFd> {
-    match rustix::fs::mkdir(STORE, Mode::RWXU) {
+fn open_store(store: &Path) -> Result<OwnedFd> {
+    let shown = store.display();
+    match rustix::fs::mkdir(store, Mode::RWXU) {
         Ok(()) | Err(Errno::EXIST) => {}
-        Err(e) => return Err(e).ctx(|| format!("mkdir {STORE}")),
+        Err(e) => return Err(e).ctx(|| format!("mkdir {shown}")),
     }
-    let fd = open_dir_nofollow(rustix::fs::CWD, STORE)?;
-    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {STORE}"))?;
+    let fd = rustix::fs::open(
+        store,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open directory {shown}"))?;
+    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {shown}"))?;
     if st.st_uid != rustix::process::geteuid().as_raw() {
         return Err(Error::new(format!(
-            "{STORE} belongs to uid {}, not to us: refusing to keep container records there",
+            "{shown} belongs to uid {}, not to us: refusing to keep container records there",
             st.st_uid
         )));
     }
     if st.st_mode & 0o077 != 0 {
-        rustix::fs::fchmod(&fd, Mode::RWXU).ctx(|| format!("chmod 0700 {STORE}"))?;
+        rustix::fs::fchmod(&fd, Mode::RWXU).ctx(|| format!("chmod 0700 {shown}"))?;
     }
     Ok(fd)
+}
+
+/// A record name: a container id (`nsinit-oci`) or a key (`nsinit`).
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 1024
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "bad container id {name:?} (letters, digits, `_+.-`, not starting with `.`)"
+        ))
+        .with_code(2))
+    }
 }
 
 fn open_dir_nofollow(at: impl AsFd, name: &str) -> Result<OwnedFd> {
@@ -83,7 +108,7 @@ impl Record {
     /// Lock the record of the container directory `dir` (canonical),
     /// creating an empty one when there is none.
     pub fn lock(dir: &Path) -> Result<Record> {
-        Record::open(&key_of(dir), true)
+        Record::open_in(Path::new(STORE), &key_of(dir), true)
     }
 
     /// Lock the record of `dir` if there is one (nothing is created).
@@ -93,34 +118,39 @@ impl Record {
 
     /// Lock the record `key` (as `nsinit list` shows it) if it exists.
     pub fn find_key(key: &str) -> Result<Option<Record>> {
-        match Record::open(key, false) {
+        Record::find_in(Path::new(STORE), key)
+    }
+
+    /// Lock the record `name` under `store` if it exists.
+    pub fn find_in(store: &Path, key: &str) -> Result<Option<Record>> {
+        match Record::open_in(store, key, false) {
             Err(e) if e.errno() == Some(Errno::NOENT) => Ok(None),
             r => r.map(Some),
         }
     }
 
-    /// Lock the record `key`, creating it when `create`.
-    fn open(key: &str, create: bool) -> Result<Record> {
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::new(format!("bad container record id {key:?}")).with_code(2));
-        }
-        let store = open_store()?;
+    /// Lock the record `key` under `store`, creating it when `create`.
+    pub fn open_in(store: &Path, key: &str, create: bool) -> Result<Record> {
+        check_name(key)?;
+        let dir = open_store(store)?;
+        let shown = || store.join(key).display().to_string();
         loop {
             if create {
-                match rustix::fs::mkdirat(&store, key, Mode::RWXU) {
+                match rustix::fs::mkdirat(&dir, key, Mode::RWXU) {
                     Ok(()) | Err(Errno::EXIST) => {}
-                    Err(e) => return Err(e).ctx(|| format!("mkdir {STORE}/{key}")),
+                    Err(e) => return Err(e).ctx(|| format!("mkdir {}", shown())),
                 }
             }
-            let fd = open_dir_nofollow(&store, key).ctx(|| STORE)?;
+            let fd = open_dir_nofollow(&dir, key).ctx(|| store.display().to_string())?;
             rustix::fs::flock(&fd, FlockOperation::LockExclusive)
-                .ctx(|| format!("lock {STORE}/{key}"))?;
+                .ctx(|| format!("lock {}", shown()))?;
             // Whoever held the lock may have removed the directory: retry
             // on a fresh one then.
-            let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {STORE}/{key}"))?;
+            let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {}", shown()))?;
             if st.st_nlink > 0 {
                 return Ok(Record {
                     fd,
+                    store: store.to_path_buf(),
                     key: key.to_string(),
                 });
             }
@@ -128,7 +158,13 @@ impl Record {
     }
 
     pub fn path(&self) -> PathBuf {
-        Path::new(STORE).join(&self.key)
+        self.store.join(&self.key)
+    }
+
+    /// The record directory, for files that live beside the state (the
+    /// exec fifo of a created container).
+    pub fn dir_fd(&self) -> &OwnedFd {
+        &self.fd
     }
 
     /// The recorded state, `None` when there is none. A state that cannot be
@@ -183,7 +219,7 @@ impl Record {
             // A temp file a killed nsinit left mid-write.
             unlink_at(&self.fd, &format!(".{name}.tmp"))?;
         }
-        let store = open_store()?;
+        let store = open_store(&self.store)?;
         match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(e).ctx(|| format!("remove {}", self.path().display())),
@@ -191,22 +227,23 @@ impl Record {
     }
 }
 
-/// Every record key in the store.
-pub fn keys() -> Result<Vec<String>> {
-    let store = match rustix::fs::open(
-        STORE,
+/// Every record name in `store`.
+pub fn keys(store: &Path) -> Result<Vec<String>> {
+    let shown = store.display();
+    let fd = match rustix::fs::open(
+        store,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Err(Errno::NOENT) => return Ok(Vec::new()),
-        r => r.ctx(|| format!("open {STORE}"))?,
+        r => r.ctx(|| format!("open {shown}"))?,
     };
     let mut keys = Vec::new();
-    let mut dir = rustix::fs::Dir::read_from(&store).ctx(|| format!("read {STORE}"))?;
+    let mut dir = rustix::fs::Dir::read_from(&fd).ctx(|| format!("read {shown}"))?;
     while let Some(entry) = dir.read() {
-        let entry = entry.ctx(|| format!("read {STORE}"))?;
+        let entry = entry.ctx(|| format!("read {shown}"))?;
         let name = entry.file_name().to_string_lossy();
-        if !name.starts_with('.') && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if check_name(&name).is_ok() {
             keys.push(name.into_owned());
         }
     }
