@@ -8,6 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static APPLET: OnceLock<&'static str> = OnceLock::new();
 static DEBUG: AtomicBool = AtomicBool::new(false);
+/// `--log FILE` (and whether its lines are JSON, `--log-format json`).
+static FILE: OnceLock<(std::sync::Mutex<std::fs::File>, bool)> = OnceLock::new();
+
+/// Also write every message to `file`, as text or as JSON lines
+/// `{"level","msg","time"}` (what containerd and podman read).
+pub fn set_file(file: std::fs::File, json: bool) {
+    let _ = FILE.set((std::sync::Mutex::new(file), json));
+}
 
 pub fn set_applet(name: &'static str) {
     let _ = APPLET.set(name);
@@ -26,6 +34,24 @@ fn applet() -> &'static str {
 
 fn emit(level: &str, msg: &dyn std::fmt::Display) {
     let line = format!("{}: {level}{msg}\n", applet());
+    if let Some((file, json)) = FILE.get()
+        && let Ok(mut f) = file.lock()
+    {
+        let _ = if *json {
+            let time = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let name = match level {
+                "" => "error",
+                "warning: " => "warning",
+                _ => "debug",
+            };
+            let v = serde_json::json!({"level": name, "msg": msg.to_string(), "time": time});
+            f.write_all(format!("{v}\n").as_bytes())
+        } else {
+            f.write_all(line.as_bytes())
+        };
+    }
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 

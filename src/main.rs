@@ -29,6 +29,11 @@ pub static APPLETS: &[Applet] = &[
         help: "enter a running container (by directory, or nsenter-style by PID)",
     },
     Applet {
+        name: "nsinit-oci",
+        entry: applet::oci::main,
+        help: "runc-compatible runtime over OCI bundles (config.json)",
+    },
+    Applet {
         name: "nsinit-init",
         entry: applet::init::main,
         help: "tiny PID 1: spawn a command, forward signals, reap zombies",

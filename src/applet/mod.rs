@@ -3,3 +3,4 @@
 pub mod init;
 pub mod join;
 pub mod nsinit;
+pub mod oci;

@@ -207,6 +207,7 @@ impl ProcessOptions {
             no_new_privileges: cfg.no_new_privileges,
             no_new_keyring: cfg.no_new_keyring,
             rlimits: cfg.rlimits.clone(),
+            preserve_fds: 0,
         }
     }
 }
@@ -247,10 +248,11 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
     let code = create::create(
         &cfg,
         create::CreateRequest {
-            dir,
+            dir: Some(dir),
             process: spec,
             config_text: text,
             record,
+            state: Default::default(),
         },
     )?;
     Ok(ExitCode::from(code))

@@ -36,18 +36,96 @@ use crate::sys::{self, SigSet};
 
 /// Everything `create` needs besides the config.
 pub struct CreateRequest<'a> {
-    /// The container directory, canonical.
-    pub dir: &'a Path,
+    /// The container directory, canonical (where the state.json marker goes);
+    /// `None` for an OCI container, which has no marker.
+    pub dir: Option<&'a Path>,
     pub process: ProcessSpec,
     /// container.json as read (once) at create; kept in the record.
     pub config_text: String,
     /// The container's record, locked and empty. Held until the command
     /// runs, so a concurrent `exec` joins instead; retaken for teardown.
     pub record: Record,
+    /// The state's starting point (OCI id, bundle, annotations).
+    pub state: State,
+}
+
+/// How the created process waits before it runs the command.
+pub enum Park {
+    /// On the sync channel: the parent sends SYNC 3 at once and supervises.
+    Channel,
+    /// On the exec fifo (an `O_PATH` descriptor of `<record>/exec.fifo`):
+    /// the parent returns at "ready" and `start`, a later process, opens the
+    /// fifo's read end. The child stops depending on its parent.
+    Fifo(OwnedFd),
+}
+
+/// A container up to "ready" (and, with [`Park::Channel`], running).
+pub struct Built {
+    pub pid: Pid,
+    pub sigfd: OwnedFd,
+    pub pty: Option<Pty>,
+    pub cgroup: Option<CgroupManager>,
+    pub state: State,
+    pub record: Record,
+    pub kill_rest: bool,
 }
 
 /// Start the container and supervise it; returns PID 1's exit code.
 pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
+    let built = build(cfg, req, Park::Channel)?;
+    supervise_built(built)
+}
+
+/// Supervise a running container until PID 1 exits, then tear it down
+/// (under the record's lock); returns PID 1's exit code.
+pub fn supervise_built(built: Built) -> Result<u8> {
+    let Built {
+        pid,
+        sigfd,
+        pty,
+        cgroup,
+        state: st,
+        record,
+        kill_rest,
+    } = built;
+    let raw = match &pty {
+        Some(_) => RawMode::enter()?,
+        None => None,
+    };
+    let (store, key) = (record.store().to_path_buf(), record.key.clone());
+    drop(record);
+    let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
+    drop(raw);
+    if let Some(cg) = &cgroup
+        && code.is_ok()
+        && cg.oom_killed()
+    {
+        crate::log::error(
+            &"container was killed by the kernel's OOM killer (memory limit reached)",
+        );
+    }
+    // Why under the lock: a concurrent exec waits instead of reusing
+    // cgroups being removed; a record that is no longer ours is left alone.
+    let cleanup = Record::find_in(&store, &key).and_then(|record| match record {
+        Some(record) => match record.state()? {
+            Some(cur)
+                if cur.nsinit_pid == st.nsinit_pid
+                    && cur.nsinit_start_time == st.nsinit_start_time =>
+            {
+                delete::teardown(&record, &cur, kill_rest)
+            }
+            _ => Ok(()),
+        },
+        None => Ok(()),
+    });
+    let code = code?;
+    cleanup?;
+    Ok(code)
+}
+
+/// Build the container up to "ready": record, cgroups, clone, the parent's
+/// steps. With [`Park::Channel`] the command is started at once.
+pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> {
     if req.process.args.is_empty() {
         return Err(Error::new("exec: no command given").with_code(2));
     }
@@ -55,7 +133,7 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
     network::check_host(&cfg.networks)?;
     let (nsinit_pid, nsinit_start_time) = state::me();
     let mut st = State {
-        dir: req.dir.to_path_buf(),
+        dir: req.dir.map(Path::to_path_buf).unwrap_or_default(),
         status: Status::Creating,
         nsinit_pid,
         nsinit_start_time,
@@ -64,7 +142,7 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         tty: cfg.tty,
-        ..State::default()
+        ..req.state.clone()
     };
     let kill_rest = !cfg.namespaces.contains(Ns::Pid);
     // Why first: from here on, whatever a killed nsinit leaves is named in
@@ -89,34 +167,19 @@ pub fn create(cfg: &Config, req: CreateRequest<'_>) -> Result<u8> {
             return Err(fail(&req.record, &st, kill_rest, e));
         }
     }
-    let (pid, sigfd, pty, raw) = match start(cfg, &req, cgroup.as_ref(), &mut st) {
+    let (pid, sigfd, pty) = match start(cfg, &req, cgroup.as_ref(), &mut st, park) {
         Ok(started) => started,
         Err(e) => return Err(fail(&req.record, &st, kill_rest, e)),
     };
-    drop(req.record);
-    let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
-    drop(raw);
-    if let Some(cg) = &cgroup
-        && code.is_ok()
-        && cg.oom_killed()
-    {
-        crate::log::error(
-            &"container was killed by the kernel's OOM killer (memory limit reached)",
-        );
-    }
-    // Why under the lock: a concurrent exec waits instead of reusing
-    // cgroups being removed; a record that is no longer ours is left alone.
-    let cleanup = Record::lock(req.dir).and_then(|record| match record.state()? {
-        Some(cur)
-            if cur.nsinit_pid == st.nsinit_pid && cur.nsinit_start_time == st.nsinit_start_time =>
-        {
-            delete::teardown(&record, &cur, kill_rest)
-        }
-        _ => Ok(()),
-    });
-    let code = code?;
-    cleanup?;
-    Ok(code)
+    Ok(Built {
+        pid,
+        sigfd,
+        pty,
+        cgroup,
+        state: st,
+        record: req.record,
+        kill_rest,
+    })
 }
 
 /// Undo a failed start, reporting a cleanup failure alongside the original.
@@ -130,7 +193,7 @@ fn fail(record: &Record, st: &State, kill_rest: bool, err: Error) -> Error {
     }
 }
 
-type Started = (Pid, OwnedFd, Option<Pty>, Option<RawMode>);
+type Started = (Pid, OwnedFd, Option<Pty>);
 
 /// The parent's steps up to a running container.
 fn start(
@@ -138,6 +201,7 @@ fn start(
     req: &CreateRequest<'_>,
     cgroup: Option<&CgroupManager>,
     st: &mut State,
+    park: Park,
 ) -> Result<Started> {
     // Why before clone: signals arriving from here on queue on the signalfd
     // and reach PID 1 once it runs, instead of killing nsinit.
@@ -152,7 +216,7 @@ fn start(
         // CLONE_NEWTIME does not fit clone()'s flags: unshare it for our children.
         sys::unshare(Ns::Time.clone_flag()).ctx(|| "unshare time namespace")?;
     }
-    let protect = config_in_rootfs(cfg, req.dir);
+    let protect = req.dir.and_then(|dir| config_in_rootfs(cfg, dir));
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
@@ -176,6 +240,7 @@ fn start(
                 protect.as_deref(),
                 mask,
                 entered,
+                &park,
             )
         }
         Some(pid) => pid,
@@ -184,29 +249,26 @@ fn start(
     // The child has its copy of the slave; with ours closed, the master reads
     // EIO once the container's side is closed.
     let pty = pty.map(|p| Pty { slave: None, ..p });
-    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, entry);
+    let cgroup = cgroup.zip(entry);
+    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, &park);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
         // its own message is the one that explains.
         return Err(sync::pending_error(&parent_sock).unwrap_or(e));
     }
-    let raw = match &pty {
-        Some(_) => RawMode::enter()?,
-        None => None,
-    };
-    Ok((pid, sigfd, pty, raw))
+    Ok((pid, sigfd, pty))
 }
 
 /// Parent steps between clone and a running command.
 fn parent_steps(
     cfg: &Config,
     req: &CreateRequest<'_>,
-    cgroup: Option<&CgroupManager>,
+    cgroup: Option<(&CgroupManager, Entry)>,
     st: &mut State,
     pid: Pid,
     sock: &OwnedFd,
-    entry: Option<Entry>,
+    park: &Park,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     if cfg.namespaces.contains(Ns::User) {
@@ -219,7 +281,7 @@ fn parent_steps(
     }
     // Why before SYNC 1: a child the kernel would not let move itself waits
     // there, and is moved now.
-    if let (Some(entry), Some(cg)) = (entry, cgroup) {
+    if let Some((cg, entry)) = cgroup {
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
@@ -231,9 +293,15 @@ fn parent_steps(
     st.init_start_time = state::start_time(raw_pid)
         .ok_or_else(|| Error::new("the container process exited before it was started"))?;
     st.namespaces = state::namespace_inodes(&state::container_namespaces(cfg), raw_pid);
+    if let Park::Fifo(_) = park {
+        st.status = Status::Created;
+        return req.record.write_state(st);
+    }
     st.status = Status::Running;
     req.record.write_state(st)?;
-    write_marker(req.dir, st)?;
+    if let Some(dir) = req.dir {
+        write_marker(dir, st)?;
+    }
     sync::send_start(sock)?; // SYNC 3
     sync::wait_exec(sock) // SYNC 4
 }
@@ -286,6 +354,7 @@ fn child_main(
     protect: Option<&str>,
     mask: SigSet,
     cg: Entered,
+    park: &Park,
 ) -> ! {
     let ChildFds {
         sock,
@@ -302,8 +371,21 @@ fn child_main(
         }
         None => (None, None),
     };
-    let steps = hide_host(&sock, slave.as_ref())
-        .and_then(|()| child_steps(cfg, spec, &sock, slave, slave_path.as_deref(), protect, cg));
+    let fifo = match park {
+        Park::Fifo(fd) => Some(fd),
+        Park::Channel => None,
+    };
+    let steps = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds).and_then(|()| {
+        child_steps(
+            cfg,
+            spec,
+            &sock,
+            (slave, slave_path.as_deref()),
+            protect,
+            cg,
+            fifo,
+        )
+    });
     let prepared = match steps {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -338,12 +420,18 @@ fn child_main(
 /// socket and the pty slave (not the caller's inherited ones, not the
 /// directory lock): the init shim never execs, so CLOEXEC is not enough.
 /// The closed ones stay owned up the stack, which this process never unwinds.
-fn hide_host(sock: &OwnedFd, slave: Option<&OwnedFd>) -> Result<()> {
+fn hide_host(
+    sock: &OwnedFd,
+    slave: Option<&OwnedFd>,
+    fifo: Option<&OwnedFd>,
+    preserve: u32,
+) -> Result<()> {
     sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
-    let keep: Vec<i32> = [Some(sock), slave]
+    let keep: Vec<i32> = [Some(sock), slave, fifo]
         .into_iter()
         .flatten()
         .map(sys::raw::fd_number)
+        .chain((0..preserve).map(|i| 3 + i as i32))
         .collect();
     sys::close_fds_except(&keep).ctx(|| "close inherited descriptors")
 }
@@ -353,10 +441,10 @@ fn child_steps(
     cfg: &Config,
     spec: &ProcessSpec,
     sock: &OwnedFd,
-    slave: Option<OwnedFd>,
-    slave_path: Option<&str>,
+    (slave, slave_path): (Option<OwnedFd>, Option<&str>),
     protect: Option<&str>,
     cg: Entered,
+    fifo: Option<&OwnedFd>,
 ) -> Result<process::Prepared> {
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
@@ -407,9 +495,32 @@ fn child_steps(
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
     // ... and resets dumpability to fs.suid_dumpable.
     sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
-    sync::report_ready(sock)?; // SYNC 2
-    sync::wait_start(sock)?; // SYNC 3
+    match fifo {
+        None => {
+            sync::report_ready(sock)?; // SYNC 2
+            sync::wait_start(sock)?; // SYNC 3
+        }
+        Some(fifo) => {
+            // Why before "ready": the creator exits after it, and the
+            // container must outlive it (the caller reaps it).
+            sys::set_parent_death_signal(0).ctx(|| "prctl PR_SET_PDEATHSIG 0")?;
+            sync::report_ready(sock)?; // SYNC 2
+            wait_fifo(fifo)?; // SYNC 3: `start` opened the read end
+        }
+    }
     Ok(prepared)
+}
+
+/// Block until `start` opens the exec fifo's read end, then tell it we go.
+fn wait_fifo(fifo: &OwnedFd) -> Result<()> {
+    let fd = rustix::fs::open(
+        rootfs::paths::fd_path(fifo).as_c_str(),
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| "open the exec fifo")?;
+    rustix::io::write(&fd, b"0").ctx(|| "write the exec fifo")?;
+    Ok(())
 }
 
 /// Bind container.json (at `path`, inside the new root) read-only on itself.

@@ -32,10 +32,14 @@ pub struct ProcessSpec {
     pub no_new_privileges: bool,
     /// Keep the caller's session keyring instead of joining a new one.
     pub no_new_keyring: bool,
+    /// Descriptors 3..3+N of the caller pass into the command (OCI
+    /// `--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 /// A command ready for execve.
 pub struct Prepared {
+    pub preserve_fds: u32,
     pub path: CString,
     pub display: String,
     pub argv: CStringArray,
@@ -59,7 +63,8 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
-    let prepared = prepare_command(&spec.args, &env)?;
+    let mut prepared = prepare_command(&spec.args, &env)?;
+    prepared.preserve_fds = spec.preserve_fds;
     if spec.no_new_privileges {
         // Why last: after the identity switch nothing needs to gain privilege,
         // and it holds across fork (the init shim) and execve.
@@ -102,6 +107,7 @@ pub fn prepare_command(args: &[String], env: &[String]) -> Result<Prepared> {
     let path = find_command(cmd, path_var)?;
     let cstrings = |v: &[String]| CStringArray::new(v.iter().map(|s| cstr_lossy(s)).collect());
     Ok(Prepared {
+        preserve_fds: 0,
         path: cstr_lossy(&path),
         display: cmd.clone(),
         argv: cstrings(args),
@@ -231,7 +237,7 @@ pub fn find_command(cmd: &str, path_var: &str) -> Result<String> {
 /// Restore the signal state a fresh process expects and execve. Returns only
 /// on failure, with 127 (not found) or 126 (not executable).
 pub fn exec(p: &Prepared, mask: SigSet) -> Error {
-    let _ = sys::cloexec_from(3);
+    let _ = sys::cloexec_from(3 + p.preserve_fds);
     sys::reset_signal_dispositions();
     let _ = sys::restore_signal_mask(mask);
     let errno = sys::execve(&p.path, &p.argv, &p.envp);

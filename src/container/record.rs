@@ -157,6 +157,10 @@ impl Record {
         }
     }
 
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
     pub fn path(&self) -> PathBuf {
         self.store.join(&self.key)
     }
@@ -219,6 +223,8 @@ impl Record {
             // A temp file a killed nsinit left mid-write.
             unlink_at(&self.fd, &format!(".{name}.tmp"))?;
         }
+        // A created container's exec fifo.
+        unlink_at(&self.fd, "exec.fifo")?;
         let store = open_store(&self.store)?;
         match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),

@@ -88,6 +88,17 @@ pub struct State {
     pub created: u64,
     #[serde(default)]
     pub tty: bool,
+    /// The OCI front end's container id, bundle and annotations.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty_path")]
+    pub bundle: PathBuf,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn is_empty_path(p: &std::path::Path) -> bool {
+    p.as_os_str().is_empty()
 }
 
 /// Read field 22 (starttime) of /proc/PID/stat; `None` if the process is
@@ -212,7 +223,7 @@ impl State {
     /// init is gone is stopped; an interrupted create is stopped too.
     pub fn observe(&self, frozen: impl FnOnce() -> bool) -> Status {
         match self.status {
-            Status::Creating | Status::Created if !self.supervisor_alive() => Status::Stopped,
+            Status::Creating if !self.supervisor_alive() => Status::Stopped,
             Status::Creating => Status::Creating,
             _ => match self.init() {
                 Init::Gone(_) => Status::Stopped,

@@ -1,0 +1,891 @@
+//! `nsinit-oci`: runc's command line over OCI runtime-spec bundles
+//! (`config.json`), so podman, containerd and Docker can drive nsinit.
+//!
+//! The lifecycle is the one of `nsinit exec`, cut at its seams: `create`
+//! builds the container up to "ready" with PID 1 parked on an exec fifo in
+//! its record (`--root`/ID), then exits (the caller, a subreaper, becomes PID
+//! 1's parent); `start` opens the fifo and the command runs; `delete` tears
+//! down from the record. `run` without `--detach` is `nsinit exec`'s path:
+//! create, start, supervise in the foreground, delete.
+
+use std::ffi::OsString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use lexopt::prelude::*;
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::cgroup::CgroupManager;
+use crate::cli::{string, usage_error};
+use crate::container::create::{self, CreateRequest, Park};
+use crate::container::delete;
+use crate::container::record::{self, Record};
+use crate::container::state::{Init, State, Status};
+use crate::error::{Context, Error, Result};
+use crate::{log, oci};
+
+const USAGE: &str = "\
+usage: nsinit-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARGS...]
+
+runc's command line over OCI runtime-spec bundles (config.json). Options may
+come before or after the container ID.
+
+commands:
+  create ID --bundle DIR   build the container; PID 1 waits for `start`
+      [--console-socket PATH] [--pid-file FILE] [--no-pivot]
+      [--no-new-keyring] [--preserve-fds N]
+  start ID                 run the created container's command
+  run ID                   create + start; in the foreground (supervised,
+      then deleted) unless --detach; [--keep] keeps the record; create's options
+  exec ID [CMD ARGS...]    run a process in the container
+      [--process FILE] [-t|--tty] [--cwd DIR] [-e|--env K=V] [-u|--user UID[:GID]]
+      [--additional-gids GID] [--cap CAP] [-d|--detach] [--pid-file FILE]
+      [--console-socket PATH] [--preserve-fds N] [--no-new-privs]
+  kill ID [SIGNAL]         signal PID 1 (default TERM); --all: every process
+  delete ID [--force]      remove a stopped container (--force kills first)
+  state ID                 the OCI state document
+  list [--format table|json] [-q]
+  ps ID [--format table|json]
+  pause ID | resume ID
+  events ID [--stats] [--interval SECS]
+  update ID                (not supported yet)
+  spec [--bundle DIR] [--rootless]   write a default config.json
+  features                 what this build supports (JSON)
+  checkpoint | restore     not supported
+
+global options:
+  --root DIR               state directory (default /run/nsinit-oci)
+  --log FILE               also log to FILE
+  --log-format text|json   JSON lines {\"level\",\"msg\",\"time\"} in --log
+  --debug                  debug messages
+  --systemd-cgroup         refused: the systemd cgroup driver is not implemented
+  -v, --version            version
+  -h, --help               this help
+";
+
+/// Options every command sees.
+struct Global {
+    root: PathBuf,
+}
+
+/// The parsed command line of one command: its options and operands.
+#[derive(Default)]
+struct Opts {
+    values: Vec<(String, String)>,
+    flags: Vec<String>,
+    args: Vec<String>,
+}
+
+impl Opts {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn all(&self, name: &str) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+    fn id(&self) -> Result<&str> {
+        let id = self
+            .args
+            .first()
+            .ok_or_else(|| Error::new(format!("missing container ID\n{USAGE}")).with_code(2))?;
+        record::check_name(id)?;
+        Ok(id)
+    }
+}
+
+/// Options that take a value, per command (long name, short name).
+const VALUED: &[(&str, char)] = &[
+    ("bundle", 'b'),
+    ("console-socket", '\0'),
+    ("pid-file", '\0'),
+    ("preserve-fds", '\0'),
+    ("process", 'p'),
+    ("cwd", '\0'),
+    ("env", 'e'),
+    ("user", 'u'),
+    ("additional-gids", 'g'),
+    ("cap", 'c'),
+    ("format", 'f'),
+    ("interval", '\0'),
+    ("resources", 'r'),
+    ("signal", 's'),
+];
+
+/// Parse a command's options and operands, in any order; after the first
+/// operand of `exec` the rest is the command.
+fn parse(mut p: lexopt::Parser, exec: bool) -> Result<Opts> {
+    let mut o = Opts::default();
+    let err = |e| usage_error(e, USAGE);
+    while let Some(a) = p.next().map_err(err)? {
+        let name = match &a {
+            Long(n) => n.to_string(),
+            Short(c) => match VALUED.iter().find(|(_, s)| s == c) {
+                Some((n, _)) => n.to_string(),
+                None => match c {
+                    't' => "tty".into(),
+                    'd' => "detach".into(),
+                    'a' => "all".into(),
+                    'q' => "quiet".into(),
+                    'h' => "help".into(),
+                    other => return Err(usage_error(Short(*other).unexpected(), USAGE)),
+                },
+            },
+            Value(v) => {
+                o.args.push(string(v.clone(), "argument")?);
+                if exec && o.args.len() == 1 {
+                    // The ID; what follows its first non-option operand is the command.
+                    continue;
+                }
+                if exec {
+                    for rest in p.raw_args().map_err(err)? {
+                        o.args.push(string(rest, "argument")?);
+                    }
+                    break;
+                }
+                continue;
+            }
+        };
+        if name == "help" {
+            crate::cli::out(USAGE);
+            std::process::exit(0);
+        }
+        if VALUED.iter().any(|(n, _)| *n == name) {
+            let v = string(p.value().map_err(err)?, &name)?;
+            o.values.push((name, v));
+        } else {
+            o.flags.push(name);
+        }
+    }
+    Ok(o)
+}
+
+pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
+    let mut p = lexopt::Parser::from_args(args);
+    let mut root = PathBuf::from("/run/nsinit-oci");
+    let mut log_file: Option<PathBuf> = None;
+    let mut json = false;
+    let cmd = loop {
+        match p.next().map_err(|e| usage_error(e, USAGE))? {
+            Some(Long("root")) => root = p.value().map_err(|e| usage_error(e, USAGE))?.into(),
+            Some(Long("log")) => {
+                log_file = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into())
+            }
+            Some(Long("log-format")) => {
+                json = match string(
+                    p.value().map_err(|e| usage_error(e, USAGE))?,
+                    "--log-format",
+                )?
+                .as_str()
+                {
+                    "json" => true,
+                    "text" => false,
+                    f => {
+                        return Err(
+                            Error::new(format!("--log-format {f:?}: text or json")).with_code(2)
+                        );
+                    }
+                }
+            }
+            Some(Long("debug")) => log::set_debug(true),
+            Some(Long("systemd-cgroup")) => {
+                return Err(Error::new(
+                    "--systemd-cgroup: the systemd cgroup driver is not implemented \
+                     (use the cgroupfs driver)",
+                ));
+            }
+            Some(Short('v') | Long("version")) => {
+                crate::cli::out(&format!(
+                    "nsinit-oci version {}\ncommit: {}\nspec: 1.2.0\n",
+                    env!("CARGO_PKG_VERSION"),
+                    env!("NSINIT_COMMIT")
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(Short('h') | Long("help")) => {
+                crate::cli::out(&format!("{USAGE}\n{}", crate::error::EXIT_CODES_HELP));
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(Value(v)) => break string(v, "command")?,
+            Some(a) => return Err(usage_error(a.unexpected(), USAGE)),
+            None => return Err(Error::new(format!("missing command\n{USAGE}")).with_code(2)),
+        }
+    };
+    if let Some(path) = log_file {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .ctx(|| format!("open log file {}", path.display()))?;
+        log::set_file(f, json);
+    }
+    let g = Global { root };
+    let exec = cmd == "exec";
+    let o = parse(p, exec)?;
+    match cmd.as_str() {
+        "create" => create_cmd(&g, &o).map(|()| ExitCode::SUCCESS),
+        "start" => start(&g, o.id()?).map(|()| ExitCode::SUCCESS),
+        "run" => run(&g, &o),
+        "exec" => exec_cmd(&g, &o),
+        "kill" => kill(&g, &o),
+        "delete" => delete_cmd(&g, o.id()?, o.flag("force")),
+        "state" => show_state(&g, o.id()?),
+        "list" => list(&g, &o),
+        "ps" => ps(&g, &o),
+        "pause" => freeze(&g, o.id()?, true),
+        "resume" => freeze(&g, o.id()?, false),
+        "events" => events(&g, &o),
+        "spec" => spec(&o),
+        "features" => {
+            print_json(&oci::features());
+            Ok(ExitCode::SUCCESS)
+        }
+        "update" => Err(Error::new(
+            "update: changing a running container's resources is not supported yet",
+        )),
+        "checkpoint" | "restore" => Err(Error::new(format!(
+            "{cmd}: checkpoint/restore is not supported by nsinit"
+        ))
+        .with_code(1)),
+        other => Err(Error::new(format!("unknown command {other:?}\n{USAGE}")).with_code(2)),
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    crate::cli::out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    ));
+}
+
+fn parse_u32(o: &Opts, name: &str) -> Result<u32> {
+    o.value(name).map_or(Ok(0), |v| {
+        v.parse()
+            .map_err(|_| Error::new(format!("--{name} {v:?}: not a number")).with_code(2))
+    })
+}
+
+/// The locked record of `id` and its state (an error if there is none).
+fn find(g: &Global, id: &str) -> Result<(Record, State)> {
+    let missing = || Error::new(format!("container {id} does not exist"));
+    let record = Record::find_in(&g.root, id)?.ok_or_else(missing)?;
+    let st = record.state()?.ok_or_else(missing)?;
+    Ok((record, st))
+}
+
+fn cgroup_of(st: &State) -> Result<CgroupManager> {
+    CgroupManager::from_record(&st.cgroup)
+}
+
+fn observe(st: &State) -> Status {
+    st.observe(|| cgroup_of(st).is_ok_and(|c| c.is_frozen()))
+}
+
+/// The OCI state document.
+fn state_doc(st: &State) -> serde_json::Value {
+    let status = observe(st);
+    let pid = if status == Status::Stopped {
+        0
+    } else {
+        st.init_pid
+    };
+    serde_json::json!({
+        "ociVersion": "1.2.0",
+        "id": st.id,
+        "status": status.as_str(),
+        "pid": pid,
+        "bundle": st.bundle,
+        "rootfs": st.rootfs,
+        "created": rfc3339(st.created),
+        "owner": "",
+        "annotations": st.annotations,
+    })
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time.
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Write `pid` to `path` atomically (temp file, then rename).
+fn write_pid_file(path: &str, pid: i32) -> Result<()> {
+    let path = std::path::absolute(path).ctx(|| format!("pid file {path}"))?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::new(format!("pid file {}: no file name", path.display())))?;
+    let dfd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open {}", dir.display()))?;
+    record::write_file_at(&dfd, &name, pid.to_string().as_bytes())
+        .ctx(|| format!("pid file {}", path.display()))
+}
+
+/// Send the pty master to the `--console-socket` (SCM_RIGHTS), as runc does.
+fn send_console(socket: &str, master: &OwnedFd) -> Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix};
+    let addr = SocketAddrUnix::new(socket).ctx(|| format!("console socket {socket}"))?;
+    let sock = rustix::net::socket_with(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::STREAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .ctx(|| "socket for the console")?;
+    rustix::net::connect(&sock, &addr).ctx(|| format!("connect to console socket {socket}"))?;
+    let fds = [master.as_fd()];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
+    let name = b"/dev/ptmx";
+    rustix::net::sendmsg(
+        &sock,
+        &[std::io::IoSlice::new(name)],
+        &mut cmsg,
+        SendFlags::NOSIGNAL,
+    )
+    .ctx(|| format!("send the console to {socket}"))?;
+    Ok(())
+}
+
+/// Run the hooks of one kind with the container's state on stdin.
+fn run_hooks(kind: &str, hooks: &[oci::Hook], st: &State) -> Result<()> {
+    let doc = state_doc(st).to_string();
+    for (i, h) in hooks.iter().enumerate() {
+        oci::run_hook(h, doc.as_bytes()).ctx(|| format!("hooks.{kind}[{i}]"))?;
+    }
+    Ok(())
+}
+
+/// `create` and `run`: build the container; returns what `run` needs.
+fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built, oci::Hooks)> {
+    let bundle = o
+        .value("bundle")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let bundle = std::fs::canonicalize(&bundle).ctx(|| format!("bundle {}", bundle.display()))?;
+    let b = oci::load(&bundle)?;
+    let mut cfg = b.config;
+    if o.flag("no-pivot") {
+        cfg.mount.no_pivot_root = true;
+    }
+    let mut process = b.process;
+    process.no_new_keyring |= o.flag("no-new-keyring");
+    process.preserve_fds = parse_u32(o, "preserve-fds")?;
+    let console = o.value("console-socket");
+    if cfg.tty && detach && console.is_none() {
+        return Err(Error::new(
+            "process.terminal is set: --console-socket is required to receive the console",
+        )
+        .with_code(2));
+    }
+    let record = Record::open_in(&g.root, id, true)?;
+    if record.state()?.is_some() {
+        return Err(Error::new(format!("container {id} already exists")));
+    }
+    let park = if detach {
+        Park::Fifo(make_fifo(&record)?)
+    } else {
+        Park::Channel
+    };
+    let state = State {
+        id: id.to_string(),
+        bundle,
+        annotations: b.annotations,
+        ..State::default()
+    };
+    let req = CreateRequest {
+        dir: None,
+        process,
+        config_text: b.text,
+        record,
+        state,
+    };
+    let built = match create::build(&cfg, req, park) {
+        Ok(b) => b,
+        Err(e) => {
+            // build() removed what it made; a record it never wrote goes too.
+            if let Ok(Some(r)) = Record::find_in(&g.root, id)
+                && r.state().is_ok_and(|s| s.is_none())
+            {
+                let _ = r.remove();
+            }
+            return Err(e);
+        }
+    };
+    Ok((built, b.hooks))
+}
+
+fn make_fifo(record: &Record) -> Result<OwnedFd> {
+    let dir = record.dir_fd();
+    let _ = rustix::fs::unlinkat(dir, "exec.fifo", rustix::fs::AtFlags::empty());
+    rustix::fs::mknodat(dir, "exec.fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
+        .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    rustix::fs::openat(
+        dir,
+        "exec.fifo",
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open {}/exec.fifo", record.path().display()))
+}
+
+/// Undo a created container after a later step failed.
+fn abandon(built: &create::Built, err: Error) -> Error {
+    let _ = crate::sys::kill_raw(built.pid.as_raw_nonzero().get(), 9);
+    let _ = rustix::process::waitpid(Some(built.pid), rustix::process::WaitOptions::empty());
+    match delete::teardown(&built.record, &built.state, true) {
+        Ok(()) => err,
+        Err(c) => Error::new(format!("{err} (and cleanup failed: {c})")).with_code(err.code()),
+    }
+}
+
+/// The steps after "ready" that `create` and `run` share: console, hooks, pid file.
+fn after_ready(o: &Opts, built: &create::Built, hooks: &oci::Hooks) -> Result<()> {
+    if let (Some(sock), Some(pty)) = (o.value("console-socket"), &built.pty) {
+        send_console(sock, &pty.master)?;
+    }
+    run_hooks("prestart", &hooks.prestart, &built.state)?;
+    run_hooks("createRuntime", &hooks.create_runtime, &built.state)?;
+    run_hooks("createContainer", &hooks.create_container, &built.state)?;
+    if let Some(path) = o.value("pid-file") {
+        write_pid_file(path, built.state.init_pid)?;
+    }
+    Ok(())
+}
+
+fn create_cmd(g: &Global, o: &Opts) -> Result<()> {
+    let id = o.id()?;
+    let (built, hooks) = build(g, o, id, true)?;
+    if let Err(e) = after_ready(o, &built, &hooks) {
+        return Err(abandon(&built, e));
+    }
+    Ok(())
+}
+
+fn start(g: &Global, id: &str) -> Result<()> {
+    let (record, mut st) = find(g, id)?;
+    let status = observe(&st);
+    if status != Status::Created {
+        return Err(Error::new(format!(
+            "cannot start container {id}: it is {}",
+            status.as_str()
+        )));
+    }
+    let Init::Alive(pidfd) = st.init() else {
+        return Err(Error::new(format!(
+            "cannot start container {id}: it has exited"
+        )));
+    };
+    let hooks = oci::load_hooks(&record.config()?)?;
+    run_hooks("startContainer", &hooks.start_container, &st)?;
+    release_fifo(&record, &pidfd)?;
+    st.status = Status::Running;
+    record.write_state(&st)?;
+    // Failures of poststart hooks are warnings (runtime-spec).
+    if let Err(e) = run_hooks("poststart", &hooks.poststart, &st) {
+        log::warn(&e);
+    }
+    Ok(())
+}
+
+/// Open the exec fifo's read end (without blocking: the init may have died)
+/// and wait for the init's byte, or its death.
+fn release_fifo(record: &Record, pidfd: &OwnedFd) -> Result<()> {
+    let fifo = rustix::fs::openat(
+        record.dir_fd(),
+        "exec.fifo",
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open {}/exec.fifo", record.path().display()))?;
+    let st = rustix::fs::fstat(&fifo).ctx(|| "stat exec.fifo")?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::Fifo {
+        return Err(Error::new("exec.fifo is not a fifo"));
+    }
+    loop {
+        use rustix::event::{PollFd, PollFlags};
+        let mut fds = [
+            PollFd::new(&fifo, PollFlags::IN),
+            PollFd::new(pidfd, PollFlags::IN),
+        ];
+        match rustix::event::poll(&mut fds, None) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => r.ctx(|| "poll the exec fifo")?,
+        };
+        let (fifo_ready, died) = (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
+        if fifo_ready {
+            let mut b = [0u8; 1];
+            match rustix::io::read(&fifo, &mut b) {
+                Ok(1) => break,
+                Ok(_) | Err(rustix::io::Errno::AGAIN) if !died => continue,
+                _ => {
+                    return Err(Error::new(
+                        "the container's process exited before it started",
+                    ));
+                }
+            }
+        }
+        if died {
+            return Err(Error::new(
+                "the container's process exited before it started",
+            ));
+        }
+    }
+    let _ = rustix::fs::unlinkat(record.dir_fd(), "exec.fifo", rustix::fs::AtFlags::empty());
+    Ok(())
+}
+
+fn run(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let id = o.id()?.to_string();
+    let detach = o.flag("detach");
+    if detach {
+        create_cmd(g, o)?;
+        start(g, &id)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (built, hooks) = build(g, o, &id, false)?;
+    // Foreground: the command already runs (nsinit exec's handshake); the
+    // hooks of the later stages run now.
+    if let Some(path) = o.value("pid-file")
+        && let Err(e) = write_pid_file(path, built.state.init_pid)
+    {
+        return Err(abandon(&built, e));
+    }
+    if let Err(e) = run_hooks("poststart", &hooks.poststart, &built.state) {
+        log::warn(&e);
+    }
+    let st = built.state.clone();
+    let code = if o.flag("keep") {
+        keep_supervise(built)?
+    } else {
+        create::supervise_built(built)?
+    };
+    if let Err(e) = run_hooks("poststop", &hooks.poststop, &st) {
+        log::warn(&e);
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// `run --keep`: supervise, but leave the record (a later `delete` removes it).
+fn keep_supervise(built: create::Built) -> Result<u8> {
+    let create::Built {
+        pid,
+        sigfd,
+        pty,
+        record,
+        ..
+    } = built;
+    drop(record);
+    crate::container::supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master))
+}
+
+fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let id = o.id()?;
+    let (record, st) = find(g, id)?;
+    let status = observe(&st);
+    if status != Status::Running {
+        return Err(Error::new(format!(
+            "cannot exec in container {id}: it is {}",
+            status.as_str()
+        )));
+    }
+    let mut cfg = oci::load_config_text(&record.config()?, &st.bundle)?;
+    let mut spec = match o.value("process") {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).ctx(|| format!("read {path}"))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::new(format!("{path}: {e}")))?;
+            oci::lower_process(&v, &cfg)?
+        }
+        None => {
+            let mut base =
+                oci::lower_process(&serde_json::json!({"args": ["true"], "cwd": "/"}), &cfg)?;
+            base.args = o.args[1..].to_vec();
+            if base.args.is_empty() {
+                return Err(Error::new(format!("exec: missing command\n{USAGE}")).with_code(2));
+            }
+            base
+        }
+    };
+    if let Some(cwd) = o.value("cwd") {
+        spec.cwd = Some(cwd.to_string());
+    }
+    spec.env.extend(o.all("env"));
+    if let Some(u) = o.value("user") {
+        spec.user = Some(u.to_string());
+    }
+    spec.no_new_privileges |= o.flag("no-new-privs");
+    spec.preserve_fds = parse_u32(o, "preserve-fds")?;
+    for cap in o.all("cap") {
+        let n = crate::config::capability_number(cap.trim_start_matches("CAP_"))
+            .ok_or_else(|| Error::new(format!("--cap {cap:?}: unknown capability")).with_code(2))?;
+        let bit = 1u64 << n;
+        spec.caps.bounding |= bit;
+        spec.caps.effective |= bit;
+        spec.caps.permitted |= bit;
+    }
+    cfg.tty = o.flag("tty") || (o.value("process").is_some() && cfg.tty);
+    drop(record);
+    let code = crate::container::join::join_container(&cfg, &st, spec)?;
+    Ok(ExitCode::from(code))
+}
+
+fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let id = o.id()?;
+    let sig = match o.args.get(1).map(String::as_str).or(o.value("signal")) {
+        Some(s) => crate::applet::nsinit::parse_signal(s)?,
+        None => 15,
+    };
+    let (_record, st) = find(g, id)?;
+    let status = observe(&st);
+    if !status.can_kill() {
+        return Err(Error::new(format!(
+            "container {id} is {}: not running",
+            status.as_str()
+        )));
+    }
+    let Init::Alive(pidfd) = st.init() else {
+        return Err(Error::new(format!("container {id} is not running")));
+    };
+    if o.flag("all") {
+        let cg = cgroup_of(&st)?;
+        for pid in cg.pids().unwrap_or_default() {
+            let _ = crate::sys::kill_raw(pid, sig);
+        }
+    } else {
+        crate::sys::raw::pidfd_kill(&pidfd, sig)
+            .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
+    }
+    if sig == 9 && status == Status::Paused {
+        cgroup_of(&st)?.thaw_for_kill()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn delete_cmd(g: &Global, id: &str, force: bool) -> Result<ExitCode> {
+    let Some(record) = Record::find_in(&g.root, id)? else {
+        if force {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(Error::new(format!("container {id} does not exist")));
+    };
+    let Some(st) = record.state()? else {
+        record.remove()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let status = observe(&st);
+    if !status.can_delete() {
+        if !force {
+            return Err(Error::new(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                status.as_str()
+            )));
+        }
+        if let Init::Alive(pidfd) = st.init() {
+            crate::sys::raw::pidfd_kill(&pidfd, 9)
+                .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
+            if status == Status::Paused {
+                cgroup_of(&st)?.thaw_for_kill()?;
+            }
+            wait_exit(&pidfd);
+        }
+    }
+    let hooks = record.config().and_then(|t| oci::load_hooks(&t));
+    delete::teardown(&record, &st, true)?;
+    match hooks {
+        Ok(h) => {
+            if let Err(e) = run_hooks("poststop", &h.poststop, &st) {
+                log::warn(&e);
+            }
+        }
+        Err(e) => log::warn(&e),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wait_exit(pidfd: &OwnedFd) {
+    let mut fds = [rustix::event::PollFd::new(
+        pidfd,
+        rustix::event::PollFlags::IN,
+    )];
+    let limit = rustix::time::Timespec {
+        tv_sec: 10,
+        tv_nsec: 0,
+    };
+    let _ = rustix::event::poll(&mut fds, Some(&limit));
+}
+
+fn show_state(g: &Global, id: &str) -> Result<ExitCode> {
+    let (_record, st) = find(g, id)?;
+    print_json(&state_doc(&st));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let mut docs = Vec::new();
+    for name in record::keys(&g.root)? {
+        let Some(record) = Record::find_in(&g.root, &name)? else {
+            continue;
+        };
+        if let Ok(Some(st)) = record.state() {
+            docs.push(state_doc(&st));
+        }
+    }
+    if o.flag("quiet") {
+        let ids: String = docs
+            .iter()
+            .map(|d| format!("{}\n", d["id"].as_str().unwrap_or("")))
+            .collect();
+        crate::cli::out(&ids);
+    } else if o.value("format") == Some("json") {
+        print_json(&serde_json::Value::Array(docs));
+    } else {
+        let mut text = format!(
+            "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
+            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+        );
+        for d in &docs {
+            text.push_str(&format!(
+                "{:<20} {:<8} {:<10} {:<40} {:<20} root\n",
+                d["id"].as_str().unwrap_or(""),
+                d["pid"],
+                d["status"].as_str().unwrap_or(""),
+                d["bundle"].as_str().unwrap_or(""),
+                d["created"].as_str().unwrap_or(""),
+            ));
+        }
+        crate::cli::out(&text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pids_of(st: &State) -> Vec<i32> {
+    let mut pids = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
+    if pids.is_empty() && observe(st) != Status::Stopped {
+        pids = crate::container::same_pid_namespace(st.init_pid);
+    }
+    pids.sort_unstable();
+    pids
+}
+
+fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let (_record, st) = find(g, o.id()?)?;
+    let pids = pids_of(&st);
+    if o.value("format") == Some("json") {
+        print_json(&serde_json::json!(pids));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::from("PID CMD\n");
+    for pid in pids {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).escape_default().to_string())
+            .collect();
+        text.push_str(&format!("{pid} {}\n", cmd.join(" ")));
+    }
+    crate::cli::out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn freeze(g: &Global, id: &str, pause: bool) -> Result<ExitCode> {
+    let (_record, st) = find(g, id)?;
+    let status = observe(&st);
+    let cg = cgroup_of(&st)?;
+    match (pause, status) {
+        (true, Status::Running) => cg.freeze()?,
+        (false, Status::Paused) => cg.thaw()?,
+        _ => {
+            return Err(Error::new(format!(
+                "container {id} is {}: cannot {}",
+                status.as_str(),
+                if pause { "pause" } else { "resume" }
+            )));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let id = o.id()?.to_string();
+    let interval: u64 = o
+        .value("interval")
+        .map(|v| v.trim_end_matches('s').parse().unwrap_or(5))
+        .unwrap_or(5);
+    loop {
+        let (record, st) = find(g, &id)?;
+        drop(record);
+        if observe(&st) == Status::Stopped {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let data = cgroup_of(&st)?.stats()?;
+        crate::cli::out(&format!(
+            "{}\n",
+            serde_json::json!({"type": "stats", "id": id, "data": data})
+        ));
+        if o.flag("stats") {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let t = rustix::time::Timespec {
+            tv_sec: interval.max(1) as i64,
+            tv_nsec: 0,
+        };
+        let _ = rustix::thread::nanosleep(&t);
+    }
+}
+
+fn spec(o: &Opts) -> Result<ExitCode> {
+    let dir = o
+        .value("bundle")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let dfd = rustix::fs::open(
+        &dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open bundle {}", dir.display()))?;
+    if record::read_file_at(&dfd, "config.json").is_ok_and(|f| f.is_some()) {
+        return Err(Error::new(format!(
+            "{}/config.json already exists: remove it first",
+            dir.display()
+        )));
+    }
+    let text = serde_json::to_string_pretty(&oci::default_spec(o.flag("rootless")))
+        .map_err(|e| Error::new(e.to_string()))?;
+    record::write_file_at(&dfd, "config.json", format!("{text}\n").as_bytes())
+        .ctx(|| format!("bundle {}", dir.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
