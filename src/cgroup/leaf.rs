@@ -191,6 +191,40 @@ fn remove_stale(leaf: &Path) -> Result<()> {
     })
 }
 
+/// Remove the leaves of a plan that nobody owns (the first leaf's lock is
+/// free) and that hold no process, under the parent lock creators take.
+pub fn remove_unowned(leaves: &[PathBuf]) -> Result<()> {
+    let Some(first) = leaves.first() else {
+        return Ok(());
+    };
+    let parent = first.parent().unwrap_or(first);
+    let guard = match open_dir(parent) {
+        Ok(g) => g,
+        Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    rustix::fs::flock(&guard, FlockOperation::LockExclusive)
+        .ctx(|| format!("flock {}", parent.display()))?;
+    if let Ok(lock) = open_dir(first) {
+        match rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            // A live nsinit owns it: not a leftover.
+            Err(Errno::WOULDBLOCK) => return Ok(()),
+            Err(e) => return Err(Error::sys(format!("flock {}", first.display()), e)),
+        }
+    }
+    for leaf in leaves {
+        if rustix::fs::access(leaf.as_path(), rustix::fs::Access::EXISTS).is_err() {
+            continue;
+        }
+        if fs::procs(leaf).is_ok_and(|p| p.is_empty()) {
+            fs::remove_tree(leaf, Duration::ZERO)?;
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
 /// Tests: what the kernel does at mkdir on cgroupfs (create the knobs).
 #[cfg(test)]
 pub type Populate = Option<Box<dyn Fn(&Path)>>;

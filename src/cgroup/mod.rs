@@ -200,6 +200,28 @@ impl CgroupManager {
         create_at(cfg, layout).ctx(|| "cgroups")
     }
 
+    /// The leaf directories [`CgroupManager::create_at`] would make, in the
+    /// order it makes them (nothing is made): recorded before the first mkdir
+    /// so that what a killed nsinit left can be found.
+    pub fn plan_at(cfg: &Cgroups, layout: &Layout) -> Result<Vec<PathBuf>> {
+        let mut leaves = Vec::new();
+        for h in layout.v1.iter().chain(&layout.unified) {
+            leaves.push(h.dir_of(&layout::cgroup_path(&h.own, &cfg.parent, &cfg.name)?)?);
+        }
+        Ok(leaves)
+    }
+
+    /// Remove planned leaves that a killed nsinit may have made, by the rule
+    /// `create` applies to a leftover: only while nobody holds the first
+    /// leaf's lock, and only leaves without processes.
+    pub fn remove_planned(leaves: &[PathBuf]) -> Result<()> {
+        let mounts = verify::host_mounts()?;
+        for p in leaves {
+            verify::check_location(p, &mounts).ctx(|| "cgroups")?;
+        }
+        leaf::remove_unowned(leaves).ctx(|| "cgroups")
+    }
+
     /// The manager of cgroups recorded earlier as bare paths (state.json),
     /// each verified as in [`CgroupManager::from_record`].
     pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> Result<CgroupManager> {

@@ -25,7 +25,7 @@ use super::record::Record;
 use super::state::{self, State, Status};
 use super::supervise::{self, Channels};
 use super::sync;
-use crate::cgroup::{CgroupManager, Entered, Entry};
+use crate::cgroup::{CgroupManager, Entered, Entry, Layout};
 use crate::config::{Config, IdMap, Network, Ns};
 use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
@@ -145,6 +145,14 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
         ..req.state.clone()
     };
     let kill_rest = !cfg.namespaces.contains(Ns::Pid);
+    let layout = match &cfg.cgroups {
+        Some(c) => {
+            let layout = Layout::detect().ctx(|| "cgroups")?;
+            st.cgroup_planned = CgroupManager::plan_at(c, &layout).ctx(|| "cgroups")?;
+            Some(layout)
+        }
+        None => None,
+    };
     // Why first: from here on, whatever a killed nsinit leaves is named in
     // the record and `nsinit destroy` (or the next exec) removes it.
     let recorded = req
@@ -154,12 +162,12 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
     if let Err(e) = recorded {
         return Err(fail(&req.record, &st, kill_rest, e));
     }
-    let cgroup = match &cfg.cgroups {
-        Some(c) => match CgroupManager::create(c) {
+    let cgroup = match (&cfg.cgroups, &layout) {
+        (Some(c), Some(layout)) => match CgroupManager::create_at(c, layout) {
             Ok(cg) => Some(cg),
             Err(e) => return Err(fail(&req.record, &st, kill_rest, e)),
         },
-        None => None,
+        _ => None,
     };
     if let Some(cg) = &cgroup {
         st.cgroup = cg.record();

@@ -32,6 +32,9 @@ pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
             first_err.get_or_insert(e);
         }
     };
+    if st.cgroup.paths.is_empty() && !st.cgroup_planned.is_empty() {
+        note(CgroupManager::remove_planned(&st.cgroup_planned));
+    }
     if !st.cgroup.paths.is_empty() {
         match CgroupManager::from_record(&st.cgroup) {
             Ok(cg) => {

@@ -79,6 +79,10 @@ pub struct State {
     /// The cgroups: controller → directory, the parents and dirs nsinit made.
     #[serde(default)]
     pub cgroup: CgroupRecord,
+    /// The leaves `create` was about to make (before `cgroup` is known): a
+    /// killed create's leftovers are found from these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_planned: Vec<PathBuf>,
     #[serde(default)]
     pub network_state: NetState,
     #[serde(default)]
