@@ -195,8 +195,12 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
             root,
             cwd,
         },
+        detach: false,
     };
-    Ok(ExitCode::from(join::join(plan)?))
+    match join::join(plan)? {
+        join::Joined::Exited(code) => Ok(ExitCode::from(code)),
+        join::Joined::Detached { .. } => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// A `--target` value: a positive PID (0 and negatives name process groups or

@@ -657,9 +657,24 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
         spec.caps.permitted |= bit;
     }
     cfg.tty = o.flag("tty") || (o.value("process").is_some() && cfg.tty);
+    let detach = o.flag("detach");
+    if cfg.tty && detach && o.value("console-socket").is_none() {
+        return Err(Error::new("exec --tty --detach needs --console-socket").with_code(2));
+    }
     drop(record);
-    let code = crate::container::join::join_container(&cfg, &st, spec)?;
-    Ok(ExitCode::from(code))
+    use crate::container::join::{Joined, join_container_as};
+    match join_container_as(&cfg, &st, spec, detach)? {
+        Joined::Exited(code) => Ok(ExitCode::from(code)),
+        Joined::Detached { pid, master } => {
+            if let (Some(sock), Some(m)) = (o.value("console-socket"), &master) {
+                send_console(sock, m)?;
+            }
+            if let Some(path) = o.value("pid-file") {
+                write_pid_file(path, pid)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {

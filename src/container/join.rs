@@ -62,6 +62,17 @@ pub struct JoinPlan<'a> {
     pub cgroup: Option<CgroupManager>,
     pub tty: bool,
     pub finish: Finish<'a>,
+    /// Return once the process runs instead of supervising it (OCI
+    /// `exec --detach`): it must then outlive nsinit (no parent-death signal).
+    pub detach: bool,
+}
+
+/// How a join ended.
+pub enum Joined {
+    /// The process exited with this status (supervised).
+    Exited(u8),
+    /// The process runs on its own (detached): its PID and the pty master.
+    Detached { pid: i32, master: Option<OwnedFd> },
 }
 
 /// Open `/proc/PID/ns/<kind>` for each kind, in join order, skipping those we already share.
@@ -91,8 +102,22 @@ pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<
     Ok(out)
 }
 
-/// Join the container recorded in `st` with the process `spec`.
+/// Join the container recorded in `st` with the process `spec`; returns its
+/// exit status.
 pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8> {
+    match join_container_as(cfg, st, spec, false)? {
+        Joined::Exited(code) => Ok(code),
+        Joined::Detached { .. } => Ok(0),
+    }
+}
+
+/// [`join_container`], detached when `detach`.
+pub fn join_container_as(
+    cfg: &Config,
+    st: &State,
+    spec: ProcessSpec,
+    detach: bool,
+) -> Result<Joined> {
     let mut kinds = cfg.namespaces;
     for key in st.namespaces.keys() {
         if let Some(ns) = Ns::from_key(key) {
@@ -121,6 +146,7 @@ pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8>
         cgroup: Some(CgroupManager::from_record(&st.cgroup)?),
         tty: cfg.tty,
         finish: Finish::Container { spec: &spec, root },
+        detach,
     };
     join(plan)
 }
@@ -137,7 +163,7 @@ pub fn open_proc_dir(pid: i32, what: &str) -> Result<OwnedFd> {
 }
 
 /// Run a process inside the planned namespaces and supervise it.
-pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
+pub fn join(plan: JoinPlan<'_>) -> Result<Joined> {
     let Channels {
         pty,
         parent_sock,
@@ -169,11 +195,17 @@ pub fn join(plan: JoinPlan<'_>) -> Result<u8> {
             return Err(e);
         }
     };
+    if plan.detach {
+        return Ok(Joined::Detached {
+            pid: joined.as_raw_nonzero().get(),
+            master: pty.map(|p| p.master),
+        });
+    }
     let _raw = match &pty {
         Some(_) => RawMode::enter()?,
         None => None,
     };
-    supervise::supervise(joined, &sigfd, pty.as_ref().map(|p| &p.master))
+    supervise::supervise(joined, &sigfd, pty.as_ref().map(|p| &p.master)).map(Joined::Exited)
 }
 
 /// Parent: cgroups, release, and collect the joined PID.
@@ -288,7 +320,9 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
                 process::prepare_command(args, env)?
             }
         };
-        sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
+        // Detached, the process outlives nsinit (the caller reaps it).
+        let pdeath = if plan.detach { 0 } else { g::SIGKILL as i32 };
+        sys::set_parent_death_signal(pdeath).ctx(|| "prctl PR_SET_PDEATHSIG")?;
         // A uid/gid change resets dumpability to fs.suid_dumpable: set it again.
         sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
         // Only the sync socket (CLOEXEC: EOF tells the parent we exec'd) is
