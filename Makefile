@@ -50,6 +50,7 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nsinit
 	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-join
 	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-init
+	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-oci
 
 # A busybox rootfs from Debian's busybox-static: /bin/busybox and its applets,
 # /etc/passwd and /etc/group with root, daemon and nobody, empty /proc /sys /dev /tmp.

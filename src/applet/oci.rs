@@ -622,11 +622,13 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
         )));
     }
     let mut cfg = oci::load_config_text(&record.config()?, &st.bundle)?;
+    let mut terminal = false;
     let mut spec = match o.value("process") {
         Some(path) => {
             let text = std::fs::read_to_string(path).ctx(|| format!("read {path}"))?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::new(format!("{path}: {e}")))?;
+            terminal = v["terminal"].as_bool().unwrap_or(false);
             oci::lower_process(&v, &cfg)?
         }
         None => {
@@ -656,7 +658,7 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
         spec.caps.effective |= bit;
         spec.caps.permitted |= bit;
     }
-    cfg.tty = o.flag("tty") || (o.value("process").is_some() && cfg.tty);
+    cfg.tty = o.flag("tty") || terminal;
     let detach = o.flag("detach");
     if cfg.tty && detach && o.value("console-socket").is_none() {
         return Err(Error::new("exec --tty --detach needs --console-socket").with_code(2));
