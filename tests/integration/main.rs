@@ -12,6 +12,7 @@ mod init;
 mod join;
 mod joinsec;
 mod network;
+mod oci;
 mod relay;
 mod soak;
 mod tty;

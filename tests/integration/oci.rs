@@ -1,0 +1,392 @@
+//! `nsinit-oci`: the runc command line over OCI bundles — the lifecycle
+//! create → created → start → running → kill → stopped → delete, run, exec,
+//! ps, pause/resume, pid file, console socket, options around the ID.
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{self, bin, can_run, err, out, rootfs, wait_until};
+
+/// A bundle (its own copy of the busybox rootfs, writable) and a private
+/// `--root`; everything is removed on drop, containers first.
+struct Bundle {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl Bundle {
+    fn new(name: &str, args: &[&str]) -> Bundle {
+        let dir = std::env::temp_dir().join(format!("nsinit-it-oci-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(rootfs())
+            .arg(dir.join("rootfs"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let b = Bundle {
+            root: dir.join("state"),
+            dir,
+        };
+        b.write_config(&config(args));
+        b
+    }
+
+    fn write_config(&self, v: &Value) {
+        std::fs::write(
+            self.dir.join("config.json"),
+            serde_json::to_vec_pretty(v).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("oci")
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Run to completion. Output goes through files, not pipes: a created
+    /// container inherits nsinit-oci's stdio (as with runc) and would hold a
+    /// pipe open long after nsinit-oci exits.
+    fn run(&self, args: &[&str]) -> Output {
+        use std::os::unix::process::ExitStatusExt;
+        let (o, e) = (self.dir.join(".out"), self.dir.join(".err"));
+        let status = self
+            .cmd(args)
+            .stdout(std::fs::File::create(&o).unwrap())
+            .stderr(std::fs::File::create(&e).unwrap())
+            .status()
+            .unwrap();
+        Output {
+            status: std::process::ExitStatus::from_raw(status.into_raw()),
+            stdout: std::fs::read(&o).unwrap_or_default(),
+            stderr: std::fs::read(&e).unwrap_or_default(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?}: {}", err(&o));
+        out(&o)
+    }
+
+    fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).unwrap()
+    }
+
+    fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap_or("").to_string()
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        if let Ok(rd) = std::fs::read_dir(&self.root) {
+            for e in rd.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.run(&["delete", "--force", &id]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A runc-like config.json running `args`.
+fn config(args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.2.0",
+        "root": {"path": "rootfs"},
+        "hostname": "ocitest",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+                "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+                "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"]
+            },
+            "noNewPrivileges": true
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]}
+        ],
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                           {"type": "uts"}, {"type": "mount"}],
+            "maskedPaths": ["/proc/kcore", "/proc/keys"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
+        }
+    })
+}
+
+fn exists(pid: i64) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists() && !common::is_dead(pid as i32)
+}
+
+#[test]
+fn full_lifecycle_create_start_kill_delete() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new(
+        "life",
+        &["sh", "-c", "echo started > /started; exec sleep 1000"],
+    );
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["create", "--bundle", &bundle, "life1"]);
+    let st = b.state("life1");
+    assert_eq!(st["status"], "created", "{st}");
+    assert_eq!(st["id"], "life1");
+    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["bundle"], json!(b.dir.canonicalize().unwrap()));
+    let pid = st["pid"].as_i64().unwrap();
+    assert!(exists(pid), "PID 1 waits after create");
+    // Created: parked before the user's command ran.
+    assert!(!b.rootfs().join("started").exists());
+    b.ok(&["start", "life1"]);
+    wait_until(Duration::from_secs(10), "the command to run", || {
+        b.rootfs().join("started").exists()
+    });
+    assert_eq!(b.status("life1"), "running");
+    let ps: Value = serde_json::from_str(&b.ok(&["ps", "--format", "json", "life1"])).unwrap();
+    assert!(ps.as_array().unwrap().contains(&json!(pid)), "{ps}");
+    // A second start is refused.
+    let o = b.run(&["start", "life1"]);
+    assert!(!o.status.success());
+    // delete refuses a running container.
+    let o = b.run(&["delete", "life1"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("not stopped"), "{}", err(&o));
+    b.ok(&["kill", "life1", "KILL"]);
+    wait_until(Duration::from_secs(10), "the container to stop", || {
+        b.status("life1") == "stopped"
+    });
+    assert_eq!(b.state("life1")["pid"], 0);
+    b.ok(&["delete", "life1"]);
+    let o = b.run(&["state", "life1"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("does not exist"), "{}", err(&o));
+    assert!(!b.root.join("life1").exists(), "the record is gone");
+    assert!(!exists(pid));
+}
+
+#[test]
+fn options_may_follow_the_id_and_list_shows_containers() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("order", &["sleep", "1000"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let pidfile = b.dir.join("pid");
+    b.ok(&[
+        "create",
+        "order1",
+        "--bundle",
+        &bundle,
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+    ]);
+    b.ok(&["create", "--bundle", &bundle, "order2"]);
+    let pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(b.state("order1")["pid"], json!(pid));
+    let list: Value = serde_json::from_str(&b.ok(&["list", "--format", "json"])).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["order1", "order2"]);
+    assert_eq!(b.ok(&["list", "-q"]), "order1\norder2\n");
+    // The same id twice is refused.
+    let o = b.run(&["create", "--bundle", &bundle, "order1"]);
+    assert!(err(&o).contains("already exists"), "{}", err(&o));
+    // delete --force of a created and of a running container.
+    b.ok(&["start", "order2"]);
+    b.ok(&["delete", "--force", "order1"]);
+    b.ok(&["delete", "--force", "order2"]);
+    assert_eq!(b.ok(&["list", "-q"]), "");
+    assert!(!exists(pid));
+}
+
+#[test]
+fn run_in_the_foreground_returns_the_exit_code_and_cleans_up() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("run", &["sh", "-c", "echo out-$(hostname); exit 3"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "run1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert_eq!(out(&o), "out-ocitest\n");
+    assert!(!b.root.join("run1").exists());
+    // --keep leaves the stopped container for `delete`.
+    let o = b.run(&["run", "--keep", "--bundle", &bundle, "run2"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(b.status("run2"), "stopped");
+    b.ok(&["delete", "run2"]);
+}
+
+#[test]
+fn run_detached_then_exec_pause_resume() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("exec", &["sleep", "1000"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["run", "-d", "--bundle", &bundle, "ex1"]);
+    assert_eq!(b.status("ex1"), "running");
+    // exec with args, and its exit code.
+    let o = b.run(&["exec", "ex1", "sh", "-c", "hostname; exit 4"]);
+    assert_eq!(o.status.code(), Some(4), "{}", err(&o));
+    assert_eq!(out(&o), "ocitest\n");
+    // exec --process FILE.
+    let proc = b.dir.join("process.json");
+    std::fs::write(
+        &proc,
+        json!({"args": ["sh", "-c", "echo $FOO"], "env": ["FOO=bar", "PATH=/bin"], "cwd": "/",
+               "user": {"uid": 0, "gid": 0}})
+        .to_string(),
+    )
+    .unwrap();
+    let o = b.run(&["exec", "--process", proc.to_str().unwrap(), "ex1"]);
+    assert_eq!(out(&o), "bar\n", "{}", err(&o));
+    // exec --detach with a pid file: the process outlives nsinit-oci.
+    let pidfile = b.dir.join("exec.pid");
+    b.ok(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        "ex1",
+        "sleep",
+        "999",
+    ]);
+    let pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(exists(pid));
+    b.ok(&["pause", "ex1"]);
+    assert_eq!(b.status("ex1"), "paused");
+    let o = b.run(&["exec", "ex1", "true"]);
+    assert!(
+        !o.status.success(),
+        "exec into a paused container is refused"
+    );
+    b.ok(&["resume", "ex1"]);
+    assert_eq!(b.status("ex1"), "running");
+    b.ok(&["kill", "--all", "ex1", "KILL"]);
+    wait_until(Duration::from_secs(10), "the container to stop", || {
+        b.status("ex1") == "stopped"
+    });
+    b.ok(&["delete", "ex1"]);
+}
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("tty", &["sh", "-c", "tty; sleep 1000"]);
+    let mut cfg = config(&["sh", "-c", "tty > /tty-name; exec sleep 1000"]);
+    cfg["process"]["terminal"] = json!(true);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let sock_path = b.dir.join("console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut cmsg = rustix::net::RecvAncillaryBuffer::new(&mut space);
+        let mut buf = [0u8; 64];
+        let r = rustix::net::recvmsg(
+            &conn,
+            &mut [std::io::IoSliceMut::new(&mut buf)],
+            &mut cmsg,
+            rustix::net::RecvFlags::empty(),
+        )
+        .unwrap();
+        let mut fds = Vec::new();
+        for m in cmsg.drain() {
+            if let rustix::net::RecvAncillaryMessage::ScmRights(r) = m {
+                fds.extend(r);
+            }
+        }
+        (r.bytes, fds)
+    });
+    // Without a console socket, a terminal cannot be created detached.
+    let o = b.run(&["create", "--bundle", &bundle, "tty0"]);
+    assert!(err(&o).contains("console-socket"), "{}", err(&o));
+    b.ok(&[
+        "create",
+        "--bundle",
+        &bundle,
+        "--console-socket",
+        sock_path.to_str().unwrap(),
+        "tty1",
+    ]);
+    let (n, fds) = receiver.join().unwrap();
+    assert!(n > 0);
+    assert_eq!(fds.len(), 1, "one descriptor: the pty master");
+    // It is a pty master: TIOCGPTN answers.
+    assert!(rustix::pty::ptsname(&fds[0], Vec::new()).is_ok());
+    b.ok(&["start", "tty1"]);
+    wait_until(Duration::from_secs(10), "the command to run", || {
+        b.rootfs().join("tty-name").exists()
+    });
+    let name = std::fs::read_to_string(b.rootfs().join("tty-name")).unwrap();
+    assert!(name.starts_with("/dev/"), "{name}");
+    b.ok(&["delete", "--force", "tty1"]);
+}
+
+#[test]
+fn bad_bundles_fail_clearly() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("bad", &["true"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    std::fs::remove_file(b.dir.join("config.json")).unwrap();
+    let o = b.run(&["create", "--bundle", &bundle, "bad1"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(err(&o).contains("config.json"), "{}", err(&o));
+    assert!(!b.root.join("bad1").exists(), "nothing left behind");
+    let o = b.run(&["create", "--bundle", &bundle, "../x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    let o = b.run(&["--systemd-cgroup", "list"]);
+    assert!(err(&o).contains("systemd"), "{}", err(&o));
+    let o = b.run(&["checkpoint", "x"]);
+    assert!(err(&o).contains("not supported"), "{}", err(&o));
+}
