@@ -13,6 +13,7 @@ pub mod error;
 pub mod init;
 pub mod log;
 pub mod network;
+pub mod oci;
 pub mod rootfs;
 pub mod sys;
 pub mod user;

@@ -237,6 +237,8 @@ pub enum DeviceKind {
     Block,
     /// `a`: every device (cgroup rules only).
     All,
+    /// A named pipe (`p`, device nodes only: no cgroup rule).
+    Fifo,
 }
 
 impl DeviceKind {
@@ -246,6 +248,7 @@ impl DeviceKind {
             DeviceKind::Char => 'c',
             DeviceKind::Block => 'b',
             DeviceKind::All => 'a',
+            DeviceKind::Fifo => 'p',
         }
     }
 }

@@ -97,6 +97,11 @@ pub fn lookup(opt: &str) -> Option<Opt> {
     TABLE.iter().find(|(name, _)| *name == opt).map(|(_, o)| *o)
 }
 
+/// Every option name of the table, in its order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(name, _)| *name)
+}
+
 /// Options parsed in order: a later option wins over an earlier one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Parsed {
