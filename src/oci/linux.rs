@@ -298,7 +298,8 @@ fn device(v: &Value, here: &str, d: &mut Diag) -> Option<Device> {
             None
         }
     };
-    let fifo = kind == Some(DeviceKind::Fifo);
+    // A FIFO has no numbers; a bad type has its own error.
+    let fifo = kind.is_none_or(|k| k == DeviceKind::Fifo);
     let mut num = |k: &str, max: u32| -> Option<u32> {
         let n = get::<u32>(m, here, k, d);
         match n {
