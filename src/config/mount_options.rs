@@ -135,7 +135,14 @@ mod tests {
 
     #[test]
     fn table_sets_clears_and_collects_data() {
-        let p = parse(["nosuid", "strictatime", "mode=755", "size=65536k", "ro", "rw"]);
+        let p = parse([
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+            "ro",
+            "rw",
+        ]);
         assert_eq!(p.flags, NOSUID | STRICTATIME);
         assert_eq!(p.data, ["mode=755", "size=65536k"]);
         assert_eq!(p.propagation, 0);

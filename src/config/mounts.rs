@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::input::{DeviceIn, MountConfigIn, MountIn};
 use super::json::{Diag, Raw, index, join};
-use super::validate::io_reason;
 use super::mount_options::{BIND, PRIVATE, REC, SLAVE};
+use super::validate::io_reason;
 use super::{Device, DeviceKind, Mount, MountConfig};
 
 const NOSUID: u64 = linux_raw_sys::general::MS_NOSUID as u64;
@@ -26,7 +26,13 @@ pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
     let sys_ro = if restrict_sys { RDONLY } else { 0 };
     [
         ("proc", "/proc", "proc", DEFAULT_FLAGS, ""),
-        ("tmpfs", "/dev", "tmpfs", NOSUID | STRICTATIME, "mode=755,size=65536k"),
+        (
+            "tmpfs",
+            "/dev",
+            "tmpfs",
+            NOSUID | STRICTATIME,
+            "mode=755,size=65536k",
+        ),
         (
             "devpts",
             "/dev/pts",
@@ -34,7 +40,13 @@ pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
             NOSUID | NOEXEC,
             "newinstance,ptmxmode=0666,mode=620,gid=5",
         ),
-        ("shm", "/dev/shm", "tmpfs", DEFAULT_FLAGS, "mode=1777,size=65536k"),
+        (
+            "shm",
+            "/dev/shm",
+            "tmpfs",
+            DEFAULT_FLAGS,
+            "mode=1777,size=65536k",
+        ),
         ("mqueue", "/dev/mqueue", "mqueue", DEFAULT_FLAGS, ""),
         ("sysfs", "/sys", "sysfs", DEFAULT_FLAGS | sys_ro, ""),
     ]
@@ -243,7 +255,11 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     let kind = kind?;
     // `writable` is about bind mounts (read-only unless set, as in
     // libcontainer); a tmpfs is always mounted writable, as before.
-    let ro = if m.writable.unwrap_or(false) { 0 } else { RDONLY };
+    let ro = if m.writable.unwrap_or(false) {
+        0
+    } else {
+        RDONLY
+    };
     let (fstype, source, flags) = match kind {
         Kind::Bind => ("bind", source, BIND | REC | ro),
         Kind::Tmpfs => ("tmpfs", Some("tmpfs".into()), DEFAULT_FLAGS),

@@ -107,10 +107,22 @@ fn minimal_sample_has_the_documented_contents() {
     assert_eq!(cg.allowed_devices[5].cgroup_rule(), "c 136:* rwm");
     assert_eq!(cg.name, super::default_cgroup_name(Path::new(DIR)));
     // The six system mounts come first, then the configured ones.
-    let dsts: Vec<&str> = c.mount.mounts.iter().map(|m| m.destination.as_str()).collect();
+    let dsts: Vec<&str> = c
+        .mount
+        .mounts
+        .iter()
+        .map(|m| m.destination.as_str())
+        .collect();
     assert_eq!(
         dsts[..6],
-        ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]
+        [
+            "/proc",
+            "/dev",
+            "/dev/pts",
+            "/dev/shm",
+            "/dev/mqueue",
+            "/sys"
+        ]
     );
     assert!(c.mount.mounts[5].flags & super::mount_options::BIND == 0);
     assert_eq!(c.mount.mounts[6].fstype, "tmpfs");
@@ -402,10 +414,17 @@ fn mounts_destinations_are_absolute_normalised_and_never_climb() {
         ("/a/b/c", Some("size=64m"), 0)
     );
     assert_eq!(
-        (m[1].source.as_deref(), m[1].flags & RDONLY, m[1].propagation),
+        (
+            m[1].source.as_deref(),
+            m[1].flags & RDONLY,
+            m[1].propagation
+        ),
         (Some(Path::new("/srv/data")), 0, SLAVE | REC)
     );
-    assert!(m[2].flags & RDONLY != 0, "bind mounts are read-only unless writable");
+    assert!(
+        m[2].flags & RDONLY != 0,
+        "bind mounts are read-only unless writable"
+    );
     assert_eq!(m[2].flags & (BIND | REC), BIND | REC);
 
     assert_eq!(

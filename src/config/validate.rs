@@ -66,7 +66,8 @@ pub fn read_str(
     check_host: bool,
 ) -> std::result::Result<Loaded, Vec<String>> {
     let json = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value: Value = serde_json::from_str(json).map_err(|e| vec![json_syntax_error(super::json::FILE, &e)])?;
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| vec![json_syntax_error(super::json::FILE, &e)])?;
     let mut d = Diag {
         check_host,
         ..Diag::default()

@@ -361,9 +361,8 @@ fn cgroups_path(l: &Map<String, Value>, dir: &Path, d: &mut Diag) -> Cgroups {
         return cg;
     }
     let trimmed = p.trim_end_matches('/');
-    let bad = trimmed.is_empty()
-        || trimmed.split('/').any(|c| c == ".." || c == ".")
-        || p.contains('\0');
+    let bad =
+        trimmed.is_empty() || trimmed.split('/').any(|c| c == ".." || c == ".") || p.contains('\0');
     if bad {
         d.error(
             here,

@@ -65,8 +65,8 @@ pub fn load(bundle_dir: &Path) -> Result<Bundle> {
     .map_err(|e| Error::sys(format!("open bundle {}", bundle_dir.display()), e))?;
     let bytes = crate::container::record::read_file_at(&dir, FILE)?
         .ok_or_else(|| Error::new(format!("{}/{FILE}: not found", bundle_dir.display())))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::new(format!("{FILE}: not valid UTF-8")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::new(format!("{FILE}: not valid UTF-8")))?;
     lower_str(&text, bundle_dir, true).map_err(|lines| Error::new(lines.join("\n")))
 }
 
@@ -187,9 +187,7 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
         _ => Hooks::default(),
     };
     let annotations = match top.get("annotations") {
-        Some(a) if !a.is_null() => read::string_map(a, "annotations", d)
-            .into_iter()
-            .collect(),
+        Some(a) if !a.is_null() => read::string_map(a, "annotations", d).into_iter().collect(),
         _ => BTreeMap::new(),
     };
     validate(&cfg, &OCI_NAMES, configured_mounts, d);
@@ -300,11 +298,10 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount>
         );
     }
     for key in ["uidMappings", "gidMappings"] {
-        if m.get(key).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
-            d.error(
-                &at(key),
-                "idmapped mounts are not supported by this build",
-            );
+        if m.get(key)
+            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            d.error(&at(key), "idmapped mounts are not supported by this build");
         }
     }
     let mut flags = opts.flags;

@@ -42,18 +42,15 @@ pub fn lower(v: &Value, path: &str, _cfg: &Config, d: &mut Diag) -> Option<Lower
     known_keys(p, path, KEYS, d);
     let at = |k: &str| join(path, k);
     let terminal = get::<bool>(p, path, "terminal", d).unwrap_or(false);
-    let console_size = p
-        .get("consoleSize")
-        .filter(|v| !v.is_null())
-        .and_then(|v| {
-            let here = at("consoleSize");
-            let m = obj(v, &here, d)?;
-            known_keys(m, &here, &["height", "width"], d);
-            Some((
-                get::<u16>(m, &here, "height", d).unwrap_or(0),
-                get::<u16>(m, &here, "width", d).unwrap_or(0),
-            ))
-        });
+    let console_size = p.get("consoleSize").filter(|v| !v.is_null()).and_then(|v| {
+        let here = at("consoleSize");
+        let m = obj(v, &here, d)?;
+        known_keys(m, &here, &["height", "width"], d);
+        Some((
+            get::<u16>(m, &here, "height", d).unwrap_or(0),
+            get::<u16>(m, &here, "width", d).unwrap_or(0),
+        ))
+    });
     let args = strings(p, path, "args", d);
     if args.is_empty() && !d.has_error_at(&at("args")) {
         d.error(&at("args"), "required (the command to run)");

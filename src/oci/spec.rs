@@ -82,7 +82,10 @@ pub fn features() -> Value {
         .filter(|o| lookup(o) != Some(Opt::Unsupported))
         .collect();
     f["mountOptions"] = json!(mount_options);
-    let caps: Vec<String> = CAPABILITY_NAMES.iter().map(|c| format!("CAP_{c}")).collect();
+    let caps: Vec<String> = CAPABILITY_NAMES
+        .iter()
+        .map(|c| format!("CAP_{c}"))
+        .collect();
     f["linux"]["capabilities"] = json!(caps);
     f["annotations"] = json!({"org.nsinit.version": env!("CARGO_PKG_VERSION")});
     f

@@ -48,7 +48,10 @@ fn edited(edits: &[(&str, Value)]) -> Value {
 fn errors(edits: &[(&str, Value)]) -> Vec<String> {
     match lower_str(&edited(edits).to_string(), Path::new(DIR), false) {
         Ok(b) => panic!("expected errors, got {:#?}", b.config),
-        Err(e) => e.into_iter().filter(|l| !l.contains("unknown key")).collect(),
+        Err(e) => e
+            .into_iter()
+            .filter(|l| !l.contains("unknown key"))
+            .collect(),
     }
 }
 
@@ -65,7 +68,12 @@ fn runc_default_spec_lowers_cleanly() {
         ns,
         [Ns::Ipc, Ns::Uts, Ns::Net, Ns::Pid, Ns::Mnt, Ns::Cgroup]
     );
-    let dsts: Vec<&str> = c.mount.mounts.iter().map(|m| m.destination.as_str()).collect();
+    let dsts: Vec<&str> = c
+        .mount
+        .mounts
+        .iter()
+        .map(|m| m.destination.as_str())
+        .collect();
     assert_eq!(
         dsts,
         [
@@ -95,7 +103,10 @@ fn runc_default_spec_lowers_cleanly() {
     let cg = c.cgroups.as_ref().unwrap();
     assert!(!cg.allow_all_devices);
     let rules: Vec<String> = cg.allowed_devices.iter().map(|d| d.cgroup_rule()).collect();
-    assert_eq!(&rules[..4], ["c *:* m", "b *:* m", "c 136:* rwm", "c 5:2 rwm"]);
+    assert_eq!(
+        &rules[..4],
+        ["c *:* m", "b *:* m", "c 136:* rwm", "c 5:2 rwm"]
+    );
     assert!(rules.contains(&"c 1:3 rwm".to_string()));
     assert_eq!(cg.name, crate::config::default_cgroup_name(Path::new(DIR)));
     let p = &b.process;
@@ -120,17 +131,19 @@ fn rootless_default_spec_lowers_cleanly() {
     let c = &b.config;
     assert!(c.namespaces.contains(Ns::User) && !c.namespaces.contains(Ns::Net));
     assert_eq!(c.uid_mappings.len(), 1);
-    assert_eq!(c.uid_mappings[0].host_id, rustix::process::getuid().as_raw());
-    let sys = c.mount.mounts.iter().find(|m| m.destination == "/sys").unwrap();
+    assert_eq!(
+        c.uid_mappings[0].host_id,
+        rustix::process::getuid().as_raw()
+    );
+    let sys = c
+        .mount
+        .mounts
+        .iter()
+        .find(|m| m.destination == "/sys")
+        .unwrap();
     assert!(sys.is_bind() && sys.flags & REC != 0 && sys.flags & RDONLY != 0);
     assert!(c.cgroups.as_ref().unwrap().allow_all_devices);
-    assert!(
-        !c.mount.mounts[2]
-            .data
-            .as_deref()
-            .unwrap()
-            .contains("gid=5")
-    );
+    assert!(!c.mount.mounts[2].data.as_deref().unwrap().contains("gid=5"));
 }
 
 #[test]
@@ -161,13 +174,25 @@ fn a_maximal_config_lowers_every_field() {
             json!({"createRuntime": [{"path": "/bin/true", "args": ["true", "x"], "env": ["A=b"], "timeout": 5}],
                    "poststop": [{"path": "/bin/rm"}]}),
         ),
-        ("/linux/uidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 65536}])),
-        ("/linux/gidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 65536}])),
+        (
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        ),
+        (
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        ),
         ("/linux/namespaces/6", json!({"type": "user"})),
         ("/linux/namespaces/7", json!({"type": "time"})),
-        ("/linux/timeOffsets", json!({"monotonic": {"secs": 10, "nanosecs": 5}})),
+        (
+            "/linux/timeOffsets",
+            json!({"monotonic": {"secs": 10, "nanosecs": 5}}),
+        ),
         ("/linux/cgroupsPath", json!("/machine/ct1")),
-        ("/linux/sysctl", json!({"net.ipv4.ip_forward": "1", "kernel.shmmax": "1000000"})),
+        (
+            "/linux/sysctl",
+            json!({"net.ipv4.ip_forward": "1", "kernel.shmmax": "1000000"}),
+        ),
         ("/linux/rootfsPropagation", json!("rslave")),
         ("/linux/personality", json!({"domain": "LINUX32"})),
         (
@@ -197,11 +222,17 @@ fn a_maximal_config_lowers_every_field() {
     );
     assert_eq!((p.oom_score_adj, p.caps.ambient), (Some(-500), 1 << 5));
     let data = &c.mount.mounts[7];
-    assert_eq!(data.source.as_deref(), Some(Path::new(DIR).join("data").as_path()));
+    assert_eq!(
+        data.source.as_deref(),
+        Some(Path::new(DIR).join("data").as_path())
+    );
     assert_eq!(data.flags, BIND | REC | RDONLY | NOSUID);
     assert_eq!(data.propagation, SLAVE | REC);
     let tmp = &c.mount.mounts[8];
-    assert_eq!((tmp.propagation, tmp.data.as_deref()), (PRIVATE, Some("size=64m")));
+    assert_eq!(
+        (tmp.propagation, tmp.data.as_deref()),
+        (PRIVATE, Some("size=64m"))
+    );
     assert_eq!(b.hooks.create_runtime[0].args, ["true", "x"]);
     assert_eq!(b.hooks.create_runtime[0].timeout, Some(5));
     assert_eq!(b.hooks.create_runtime[0].name, "createRuntime[0]");
@@ -226,7 +257,11 @@ fn a_maximal_config_lowers_every_field() {
     let rules: Vec<String> = cg.allowed_devices.iter().map(|d| d.cgroup_rule()).collect();
     assert_eq!(rules[0], "c 10:200 rw");
     assert!(rules.contains(&"c 10:229 rwm".to_string()));
-    let pipe = c.mount.device_nodes.iter().find(|d| d.kind == DeviceKind::Fifo);
+    let pipe = c
+        .mount
+        .device_nodes
+        .iter()
+        .find(|d| d.kind == DeviceKind::Fifo);
     assert_eq!(pipe.and_then(|p| p.path.as_deref()), Some("/dev/pipe"));
 }
 
@@ -251,9 +286,12 @@ fn namespace_paths_are_joined_user_first() {
     assert!(!c.namespaces.contains(Ns::Net) && !c.namespaces.contains(Ns::User));
 }
 
+/// JSON-pointer edits of the default spec.
+type Edits = Vec<(&'static str, Value)>;
+
 #[test]
 fn bad_configs_name_their_field() {
-    let cases: Vec<(Vec<(&str, Value)>, Vec<&str>)> = vec![
+    let cases: Vec<(Edits, Vec<&str>)> = vec![
         (
             vec![("/ociVersion", json!("2.0.0"))],
             vec![
@@ -320,7 +358,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/resources/memory", json!({"limit": 1000000, "swap": 1000}))],
+            vec![(
+                "/linux/resources/memory",
+                json!({"limit": 1000000, "swap": 1000}),
+            )],
             vec![
                 "config.json: linux.resources.memory.swap: must be at least memory.limit (1000000): it is memory+swap, got 1000",
             ],
@@ -330,7 +371,10 @@ fn bad_configs_name_their_field() {
             vec!["config.json: linux.resources.memory.swappiness: not supported by this build"],
         ),
         (
-            vec![("/linux/resources/cpu", json!({"quota": 10, "realtimeRuntime": 5}))],
+            vec![(
+                "/linux/resources/cpu",
+                json!({"quota": 10, "realtimeRuntime": 5}),
+            )],
             vec![
                 "config.json: linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 (microseconds), got 10",
                 "config.json: linux.resources.cpu.realtimeRuntime: not supported by this build",
@@ -366,8 +410,13 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/sysctl", json!({"kernel.panic": "1", "net.ipv4.ip_forward": "1"}))],
-            vec!["config.json: linux.sysctl: \"kernel.panic\" is not namespaced: it would change the host"],
+            vec![(
+                "/linux/sysctl",
+                json!({"kernel.panic": "1", "net.ipv4.ip_forward": "1"}),
+            )],
+            vec![
+                "config.json: linux.sysctl: \"kernel.panic\" is not namespaced: it would change the host",
+            ],
         ),
         (
             vec![
@@ -380,7 +429,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/namespaces/0", json!({"type": "pid", "path": "/proc/1/ns/pid"}))],
+            vec![(
+                "/linux/namespaces/0",
+                json!({"type": "pid", "path": "/proc/1/ns/pid"}),
+            )],
             vec![
                 "config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported by this build",
             ],
@@ -411,7 +463,9 @@ fn bad_configs_name_their_field() {
         ),
         (
             vec![("/linux/timeOffsets", json!({"boottime": {"secs": 1}}))],
-            vec!["config.json: linux.timeOffsets: requires a new time namespace (linux.namespaces[type=time])"],
+            vec![
+                "config.json: linux.timeOffsets: requires a new time namespace (linux.namespaces[type=time])",
+            ],
         ),
         (
             vec![
@@ -434,7 +488,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/mounts/1", json!({"destination": "/data", "options": ["rbind"]}))],
+            vec![(
+                "/mounts/1",
+                json!({"destination": "/data", "options": ["rbind"]}),
+            )],
             vec!["config.json: mounts[1].source: required for a bind mount"],
         ),
         (
@@ -543,7 +600,10 @@ fn hooks_get_state_on_stdin_and_fail_by_name() {
         name: "poststart[1]".into(),
     };
     run_hook(
-        &hook(format!("cat > {0}; echo \" $X\" >> {0}", out.display()), Some(5)),
+        &hook(
+            format!("cat > {0}; echo \" $X\" >> {0}", out.display()),
+            Some(5),
+        ),
         b"{\"id\":\"c1\"}",
     )
     .unwrap();

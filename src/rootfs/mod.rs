@@ -22,8 +22,7 @@ use crate::config::{Config, Mount, Ns};
 use crate::error::{Context, Error, Result};
 use mount::{
     DEFAULT_FLAGS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
-    MS_SLAVE, bind_mount, cstr, detach, mount_fs, remount_bind, remount_readonly,
-    set_propagation,
+    MS_SLAVE, bind_mount, cstr, detach, mount_fs, remount_bind, remount_readonly, set_propagation,
 };
 use paths::{create_target, fd_path};
 
@@ -90,7 +89,8 @@ fn mount_in_root(
 /// The configured mounts, in order (for the 2014 schema the system mounts
 /// come first in the list), each resolved inside the root.
 fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
-    let userns = cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
+    let userns =
+        cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
     for m in &cfg.mount.mounts {
         let dst = m.destination.as_str();
         if m.is_bind() {
@@ -100,7 +100,13 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             let src_c = cstr(&src.to_string_lossy());
             let what = format!("bind {}", src.display());
             let rec = m.flags & MS_REC != 0;
-            mount_in_root(root, dst, meta.is_dir(), |t| bind_mount(&src_c, t, rec), &what)?;
+            mount_in_root(
+                root,
+                dst,
+                meta.is_dir(),
+                |t| bind_mount(&src_c, t, rec),
+                &what,
+            )?;
             let extra = m.flags & !(MS_BIND | MS_REC);
             if extra != 0 {
                 // The descriptor names what is under the bind: reopen the path.
@@ -140,7 +146,11 @@ fn mount_filesystem(m: &Mount, t: &CStr, userns: bool) -> Result<(), Errno> {
         }
         // sysfs and cgroup2 need namespaces a user namespace may lack: bind the host's.
         Err(Errno::PERM) if userns && (fstype == "sysfs" || fstype == "cgroup2") => {
-            let host = if fstype == "sysfs" { c"/sys" } else { c"/sys/fs/cgroup" };
+            let host = if fstype == "sysfs" {
+                c"/sys"
+            } else {
+                c"/sys/fs/cgroup"
+            };
             bind_mount(host, t, true)?;
             remount_readonly(t, DEFAULT_FLAGS)
         }

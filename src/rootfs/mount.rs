@@ -96,4 +96,3 @@ pub fn move_mount(source: &CStr, target: &CStr) -> Result<()> {
         )
     })
 }
-
