@@ -20,8 +20,6 @@ pub struct Hook {
     pub env: Vec<String>,
     /// Seconds before the hook is killed and counted as failed.
     pub timeout: Option<u32>,
-    /// `createRuntime[0]`: names the hook in errors.
-    pub name: String,
 }
 
 /// The hooks of each kind, in the order they run.
@@ -62,7 +60,7 @@ pub fn lower(v: &Value, path: &str, d: &mut Diag) -> Hooks {
         let list: Vec<Hook> = items
             .iter()
             .enumerate()
-            .filter_map(|(i, h)| hook(h, &format!("{here}[{i}]"), &format!("{kind}[{i}]"), d))
+            .filter_map(|(i, h)| hook(h, &format!("{here}[{i}]"), d))
             .collect();
         match kind {
             "prestart" => hooks.prestart = list,
@@ -76,7 +74,7 @@ pub fn lower(v: &Value, path: &str, d: &mut Diag) -> Hooks {
     hooks
 }
 
-fn hook(v: &Value, here: &str, name: &str, d: &mut Diag) -> Option<Hook> {
+fn hook(v: &Value, here: &str, d: &mut Diag) -> Option<Hook> {
     let m = obj(v, here, d)?;
     known_keys(m, here, &["path", "args", "env", "timeout"], d);
     let path = match opt_str(m, here, "path", d) {
@@ -115,14 +113,14 @@ fn hook(v: &Value, here: &str, name: &str, d: &mut Diag) -> Option<Hook> {
         args,
         env,
         timeout,
-        name: name.to_string(),
     })
 }
 
 /// Run `h` with `state_json` on its stdin and wait for it (at most its
-/// timeout: then it is killed). Any exit but 0 is an error naming the hook.
+/// timeout: then it is killed). Any exit but 0 is an error naming the hook's
+/// path; the caller prepends its kind and index (`hooks.poststart[1]: …`).
 pub fn run_hook(h: &Hook, state_json: &[u8]) -> Result<()> {
-    let what = || format!("hook {} {}", h.name, h.path.display());
+    let what = || format!("hook {}", h.path.display());
     let mut cmd = Command::new(&h.path);
     if let Some((arg0, rest)) = h.args.split_first() {
         cmd.arg0(arg0).args(rest);

@@ -67,7 +67,36 @@ pub fn load(bundle_dir: &Path) -> Result<Bundle> {
         .ok_or_else(|| Error::new(format!("{}/{FILE}: not found", bundle_dir.display())))?;
     let text =
         String::from_utf8(bytes).map_err(|_| Error::new(format!("{FILE}: not valid UTF-8")))?;
-    lower_str(&text, bundle_dir, true).map_err(|lines| Error::new(lines.join("\n")))
+    load_text(&text, bundle_dir)
+}
+
+/// [`load`] from config.json text already read (the record's copy).
+pub fn load_text(text: &str, bundle_dir: &Path) -> Result<Bundle> {
+    lower_str(text, bundle_dir, true).map_err(|lines| Error::new(lines.join("\n")))
+}
+
+/// The lowered [`Config`] of config.json text (see [`load_text`]).
+pub fn load_config_text(text: &str, bundle_dir: &Path) -> Result<Config> {
+    load_text(text, bundle_dir).map(|b| b.config)
+}
+
+/// Only the hooks of config.json text.
+pub fn load_hooks(text: &str) -> Result<Hooks> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| Error::new(json_syntax_error(FILE, &e)))?;
+    let mut d = Diag {
+        file: FILE,
+        ..Diag::default()
+    };
+    let hooks = match v.get("hooks") {
+        Some(h) if !h.is_null() => hooks::lower(h, "hooks", &mut d),
+        _ => Hooks::default(),
+    };
+    if d.errors.is_empty() {
+        Ok(hooks)
+    } else {
+        Err(Error::new(d.errors.join("\n")))
+    }
 }
 
 /// Lower config.json text of the bundle `dir`; `check_host` looks at the
