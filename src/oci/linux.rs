@@ -179,14 +179,18 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
                 format_args!("joining an existing {t} namespace is not supported by this build"),
             ),
             Some(p) => {
+                // The user namespace is joined first.
+                let at = if ns == Ns::User {
+                    0
+                } else {
+                    cfg.ns_paths.len()
+                };
                 if let Some(p) = host_path(&p, &join(&here, "path"), d) {
-                    cfg.ns_paths.push((ns, p));
+                    cfg.ns_paths.insert(at, (ns, p));
                 }
             }
         }
     }
-    // The user namespace is joined first.
-    cfg.ns_paths.sort_by_key(|(ns, _)| *ns);
 }
 
 fn id_maps(l: &Map<String, Value>, key: &str, d: &mut Diag) -> Vec<IdMap> {

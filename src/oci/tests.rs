@@ -615,5 +615,15 @@ fn hooks_get_state_on_stdin_and_fail_by_name() {
     let e = run_hook(&hook("exec sleep 30".into(), Some(1)), b"").unwrap_err();
     assert_eq!(e.to_string(), "hook /bin/sh: timed out after 1 s (killed)");
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    // A hook that never reads its stdin still succeeds (EPIPE is no error).
+    run_hook(&hook("exit 0".into(), Some(5)), &vec![b'x'; 1 << 20]).unwrap();
+    let missing = Hook {
+        path: "/nonexistent/hook".into(),
+        ..Hook::default()
+    };
+    assert_eq!(
+        run_hook(&missing, b"").unwrap_err().to_string(),
+        "hook /nonexistent/hook: exit status 127 (not found or not executable?)"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
