@@ -1,9 +1,13 @@
-//! The resolved, validated container configuration the runtime uses.
+//! The resolved, validated, schema-neutral container configuration the
+//! runtime uses.
 //!
-//! `input` mirrors container.json (libcontainer's 2014 schema plus the cheap 2015
-//! additions) as tolerant serde structs; `validate` turns it into [`Config`],
-//! rejecting every conflict before the first side effect. Nothing below this
-//! module reads JSON.
+//! Two front ends lower into [`Config`]: container.json (`input` mirrors
+//! libcontainer's 2014 schema plus the cheap 2015 additions; `validate` turns
+//! it into a `Config` and emits the 2014 implicit system mounts explicitly) and
+//! OCI config.json (`crate::oci`). Both then run the cross-field pass
+//! [`validate::validate`], so neither can bypass it, and every message names
+//! the file the user wrote. Mount options go through one table
+//! (`mount_options`). Nothing below this module reads JSON.
 
 pub(crate) mod cgroups;
 pub mod input;
