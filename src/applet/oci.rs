@@ -396,7 +396,20 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         .map_or_else(|| PathBuf::from("."), PathBuf::from);
     let bundle = std::fs::canonicalize(&bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let b = oci::load(&bundle)?;
+    for w in &b.warnings {
+        log::warn(w);
+    }
     let mut cfg = b.config;
+    // Without linux.cgroupsPath the cgroup is named after the container (not
+    // the bundle, which several containers may share).
+    let raw: serde_json::Value = serde_json::from_str(&b.text).unwrap_or_default();
+    if raw["linux"]["cgroupsPath"]
+        .as_str()
+        .is_none_or(str::is_empty)
+        && let Some(cg) = cfg.cgroups.as_mut()
+    {
+        cg.name = format!("nsinit-oci-{id}");
+    }
     if o.flag("no-pivot") {
         cfg.mount.no_pivot_root = true;
     }
@@ -621,7 +634,8 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
             status.as_str()
         )));
     }
-    let mut cfg = oci::load_config_text(&record.config()?, &st.bundle)?;
+    let stored = oci::load_text(&record.config()?, &st.bundle)?;
+    let mut cfg = stored.config;
     let mut terminal = false;
     let mut spec = match o.value("process") {
         Some(path) => {
@@ -632,8 +646,8 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
             oci::lower_process(&v, &cfg)?
         }
         None => {
-            let mut base =
-                oci::lower_process(&serde_json::json!({"args": ["true"], "cwd": "/"}), &cfg)?;
+            // The container's own process settings, with these arguments.
+            let mut base = stored.process;
             base.args = o.args[1..].to_vec();
             if base.args.is_empty() {
                 return Err(Error::new(format!("exec: missing command\n{USAGE}")).with_code(2));

@@ -110,6 +110,8 @@ fn rule_checks(rule: &Device) -> Vec<Insn> {
         DeviceKind::Char => out.push(Insn::new(JNE_K, 2, 0, 0, DEV_CHAR as i32)),
         DeviceKind::Block => out.push(Insn::new(JNE_K, 2, 0, 0, DEV_BLOCK as i32)),
         DeviceKind::All => {}
+        // No device type is a FIFO: the rule matches nothing.
+        DeviceKind::Fifo => out.push(Insn::new(JNE_K, 2, 0, 0, -1)),
     }
     let allowed = access_bits(&rule.permissions);
     if allowed != ALL_ACCESS {

@@ -16,7 +16,7 @@ const MAX_BYTES: i128 = 1 << 50;
 /// Resolve `cgroups`. Absent, it still yields a cgroup (nsinit always places
 /// the container in one, for tracking), with no limits and no device rules
 /// (`allow_all_devices`): "no cgroups section" restricts nothing.
-pub(super) fn resolve_cgroups(
+pub(crate) fn resolve_cgroups(
     c: Option<CgroupsIn>,
     path: &str,
     dir: &Path,
@@ -200,7 +200,7 @@ fn ranged(n: Option<i64>, path: &str, min: i64, max: i64, d: &mut Diag) -> Optio
 
 /// A byte count: a JSON integer or a string with an optional binary suffix
 /// (`"512m"`, `"1g"`, `"64MiB"`, `"2GB"`; k, m, g, t, p are powers of 1024).
-pub(super) fn parse_bytes(v: &Value) -> Option<i128> {
+pub(crate) fn parse_bytes(v: &Value) -> Option<i128> {
     match v {
         Value::Number(_) => super::json::integer(v),
         Value::String(s) => {
@@ -266,7 +266,7 @@ fn bytes(v: Option<&Raw>, path: &str, minus_one: bool, d: &mut Diag) -> Option<i
 }
 
 /// `0-3,6`: the kernel's list syntax for cpuset.cpus and cpuset.mems.
-fn cpu_list(s: Option<String>, path: &str, d: &mut Diag) -> Option<String> {
+pub(crate) fn cpu_list(s: Option<String>, path: &str, d: &mut Diag) -> Option<String> {
     let s = s.filter(|s| !s.is_empty())?;
     let number = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
     let ok = s.split(',').all(|part| match part.split_once('-') {
@@ -327,7 +327,7 @@ fn hugetlb(list: Indexed<HugetlbIn>, path: &str, d: &mut Diag) -> Vec<(String, u
     out
 }
 
-fn valid_page_size(p: &str) -> bool {
+pub(crate) fn valid_page_size(p: &str) -> bool {
     let digits = p.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &p[digits.len()..];
     !digits.is_empty()
@@ -341,7 +341,7 @@ fn valid_page_size(p: &str) -> bool {
 /// creates): each node gets an `m` (mknod) rule unless a rule allows that
 /// already. A node no rule lets anyone read or write is a configuration
 /// mistake worth a warning (not an error: libcontainer allowed it).
-pub(super) fn allow_device_nodes(nodes: &[Device], cg: &mut Cgroups, d: &mut Diag) {
+pub(crate) fn allow_device_nodes(nodes: &[Device], cg: &mut Cgroups, d: &mut Diag) {
     if cg.allow_all_devices {
         return;
     }

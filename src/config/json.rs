@@ -18,8 +18,10 @@ use super::suggest;
 pub const FILE: &str = "container.json";
 
 /// Errors and warnings collected while reading and validating.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Diag {
+    /// The file name every message starts with (`container.json`, `config.json`).
+    pub file: &'static str,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
     /// Number literals serde_json could only keep as a float (`18446744073709551616`,
@@ -28,6 +30,18 @@ pub struct Diag {
     /// Whether validation may look at the host: root_fs and bind sources must
     /// exist, LSM keys are explained by what the host runs. Off in unit tests.
     pub check_host: bool,
+}
+
+impl Default for Diag {
+    fn default() -> Self {
+        Diag {
+            file: FILE,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            literals: Vec::new(),
+            check_host: false,
+        }
+    }
 }
 
 impl Diag {
@@ -58,7 +72,7 @@ impl Diag {
 
     /// True when an error was already recorded for `path` or inside it.
     pub fn has_error_at(&self, path: &str) -> bool {
-        let prefix = line(path, "");
+        let prefix = line(self.file, path, "");
         let prefix = prefix.trim_end_matches(": ");
         self.errors.iter().any(|e| {
             e.strip_prefix(prefix).is_some_and(|rest| {
@@ -69,11 +83,11 @@ impl Diag {
 
     /// `container.json: PATH: MSG` (just `container.json: MSG` at the top level).
     pub fn error(&mut self, path: &str, msg: impl Display) {
-        self.errors.push(line(path, msg));
+        self.errors.push(line(self.file, path, msg));
     }
 
     pub fn warn(&mut self, path: &str, msg: impl Display) {
-        self.warnings.push(line(path, msg));
+        self.warnings.push(line(self.file, path, msg));
     }
 
     /// An object key nobody reads: a warning naming the nearest known key.
@@ -81,7 +95,7 @@ impl Diag {
         let full = join(parent, key);
         let moved = MOVED_IN_2015
             .iter()
-            .find(|(new, _)| parent.is_empty() && *new == key);
+            .find(|(new, _)| self.file == FILE && parent.is_empty() && *new == key);
         let hint = match (moved, suggest::nearest(key, known.iter().copied())) {
             (Some((_, old)), _) => format!(" (did you mean \"{old}\"?)"),
             (None, Some(k)) => format!(" (did you mean \"{}\"?)", join(parent, k)),
@@ -101,11 +115,11 @@ const MOVED_IN_2015: [(&str, &str); 6] = [
     ("mount_label", "mount_config.mount_label"),
 ];
 
-fn line(path: &str, msg: impl Display) -> String {
+fn line(file: &str, path: &str, msg: impl Display) -> String {
     if path.is_empty() {
-        format!("{FILE}: {msg}")
+        format!("{file}: {msg}")
     } else {
-        format!("{FILE}: {path}: {msg}")
+        format!("{file}: {path}: {msg}")
     }
 }
 

@@ -1,16 +1,21 @@
-//! The resolved, validated container configuration the runtime uses.
+//! The resolved, validated, schema-neutral container configuration the
+//! runtime uses.
 //!
-//! `input` mirrors container.json (libcontainer's 2014 schema plus the cheap 2015
-//! additions) as tolerant serde structs; `validate` turns it into [`Config`],
-//! rejecting every conflict before the first side effect. Nothing below this
-//! module reads JSON.
+//! Two front ends lower into [`Config`]: container.json (`input` mirrors
+//! libcontainer's 2014 schema plus the cheap 2015 additions; `validate` turns
+//! it into a `Config` and emits the 2014 implicit system mounts explicitly) and
+//! OCI config.json (`crate::oci`). Both then run the cross-field pass
+//! [`validate::validate`], so neither can bypass it, and every message names
+//! the file the user wrote. Mount options go through one table
+//! (`mount_options`). Nothing below this module reads JSON.
 
-mod cgroups;
+pub(crate) mod cgroups;
 pub mod input;
 pub mod json;
-mod mounts;
+pub mod mount_options;
+pub(crate) mod mounts;
 pub mod net;
-mod process;
+pub(crate) mod process;
 pub mod suggest;
 pub mod validate;
 
@@ -167,8 +172,18 @@ pub struct Config {
     pub uid_mappings: Vec<IdMap>,
     pub gid_mappings: Vec<IdMap>,
     pub rlimits: Vec<Rlimit>,
-    /// `ipc`: an IPC namespace file to join instead of creating one.
-    pub ipc_path: Option<PathBuf>,
+    /// Namespaces to join (setns) instead of creating, by file: the user
+    /// namespace first. A kind listed here is not in `namespaces`.
+    pub ns_paths: Vec<(Ns, PathBuf)>,
+    /// setdomainname in the new UTS namespace.
+    pub domainname: Option<String>,
+    /// `/proc/sys` keys (dotted, `net.ipv4.ip_forward`) and values, written
+    /// in the container after its mounts.
+    pub sysctl: Vec<(String, String)>,
+    /// personality(2) persona for the container's processes.
+    pub personality: Option<u32>,
+    /// Offsets of the new time namespace: (clock, seconds, nanoseconds).
+    pub time_offsets: Vec<(String, i64, u32)>,
     /// Accepted for compatibility; nsinit has no AppArmor/SELinux support and says so.
     pub apparmor_profile: Option<String>,
     pub process_label: Option<String>,
@@ -186,27 +201,38 @@ pub struct MountConfig {
     pub mounts: Vec<Mount>,
     pub device_nodes: Vec<Device>,
     pub mount_label: Option<String>,
+    /// Propagation of the container's `/` (`MS_PRIVATE | MS_REC`…); 0 is
+    /// nsinit's default (private, or slave with `no_pivot_root`).
+    pub rootfs_propagation: u64,
 }
 
+/// One mount, in the container's mount order: a filesystem of `fstype`, or a
+/// bind of the host path `source` (`MS_BIND` in `flags`). The 2014 front end
+/// lists the system mounts (proc, /dev, devpts…) here explicitly; OCI configs
+/// list their own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountKind {
-    Bind,
-    Tmpfs,
-}
-
-#[derive(Clone, Debug, Serialize)]
 pub struct Mount {
-    pub kind: MountKind,
-    /// Host path (bind mounts only), absolute.
+    /// `tmpfs`, `proc`, `sysfs`, …; `bind` for a bind mount.
+    pub fstype: String,
+    /// The host path of a bind mount (absolute); the device or name of a
+    /// filesystem (`proc`, `tmpfs`, `/dev/sdb1`).
     pub source: Option<PathBuf>,
     /// Absolute path inside the container, normalised, without `..`.
     pub destination: String,
-    pub writable: bool,
-    pub private: bool,
-    pub slave: bool,
-    /// Extra mount data for tmpfs (`size=…,mode=…`), if any.
+    /// `MS_*` flags: `MS_BIND` (`| MS_REC`) for binds, `MS_RDONLY`, `MS_NOSUID`…
+    /// A bind mount is made first and remounted with the other flags.
+    pub flags: u64,
+    /// `MS_PRIVATE`, `MS_SLAVE`, `MS_SHARED` or `MS_UNBINDABLE` (with
+    /// `MS_REC`), set after mounting; 0 leaves the mount's own.
+    pub propagation: u64,
+    /// Filesystem options (`size=64m,mode=755`).
     pub data: Option<String>,
+}
+
+impl Mount {
+    pub fn is_bind(&self) -> bool {
+        self.flags & u64::from(linux_raw_sys::general::MS_BIND) != 0
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -215,6 +241,8 @@ pub enum DeviceKind {
     Block,
     /// `a`: every device (cgroup rules only).
     All,
+    /// A named pipe (`p`, device nodes only: no cgroup rule).
+    Fifo,
 }
 
 impl DeviceKind {
@@ -224,6 +252,7 @@ impl DeviceKind {
             DeviceKind::Char => 'c',
             DeviceKind::Block => 'b',
             DeviceKind::All => 'a',
+            DeviceKind::Fifo => 'p',
         }
     }
 }

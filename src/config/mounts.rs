@@ -7,12 +7,64 @@ use serde_json::Value;
 
 use super::input::{DeviceIn, MountConfigIn, MountIn};
 use super::json::{Diag, Raw, index, join};
+use super::mount_options::{BIND, PRIVATE, REC, SLAVE};
 use super::validate::io_reason;
-use super::{Device, DeviceKind, Mount, MountConfig, MountKind};
+use super::{Device, DeviceKind, Mount, MountConfig};
+
+const NOSUID: u64 = linux_raw_sys::general::MS_NOSUID as u64;
+const NODEV: u64 = linux_raw_sys::general::MS_NODEV as u64;
+const NOEXEC: u64 = linux_raw_sys::general::MS_NOEXEC as u64;
+const RDONLY: u64 = linux_raw_sys::general::MS_RDONLY as u64;
+const STRICTATIME: u64 = linux_raw_sys::general::MS_STRICTATIME as u64;
+/// nosuid, noexec, nodev: libcontainer's `defaultMountFlags`.
+pub const DEFAULT_FLAGS: u64 = NOSUID | NOEXEC | NODEV;
+
+/// The mounts the 2014 schema gives every container with a mount namespace,
+/// in mount order: proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys (read-only
+/// under `restrict_sys`).
+pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
+    let sys_ro = if restrict_sys { RDONLY } else { 0 };
+    [
+        ("proc", "/proc", "proc", DEFAULT_FLAGS, ""),
+        (
+            "tmpfs",
+            "/dev",
+            "tmpfs",
+            NOSUID | STRICTATIME,
+            "mode=755,size=65536k",
+        ),
+        (
+            "devpts",
+            "/dev/pts",
+            "devpts",
+            NOSUID | NOEXEC,
+            "newinstance,ptmxmode=0666,mode=620,gid=5",
+        ),
+        (
+            "shm",
+            "/dev/shm",
+            "tmpfs",
+            DEFAULT_FLAGS,
+            "mode=1777,size=65536k",
+        ),
+        ("mqueue", "/dev/mqueue", "mqueue", DEFAULT_FLAGS, ""),
+        ("sysfs", "/sys", "sysfs", DEFAULT_FLAGS | sys_ro, ""),
+    ]
+    .into_iter()
+    .map(|(source, destination, fstype, flags, data)| Mount {
+        fstype: fstype.into(),
+        source: Some(source.into()),
+        destination: destination.into(),
+        flags,
+        propagation: 0,
+        data: (!data.is_empty()).then(|| data.into()),
+    })
+    .collect()
+}
 
 /// An absolute path inside the container, normalised (`/a/./b//c` → `/a/b/c`).
 /// `..` is refused outright: it could only be meant to climb out of the rootfs.
-pub(super) fn container_path(p: &str, path: &str, d: &mut Diag) -> Option<String> {
+pub(crate) fn container_path(p: &str, path: &str, d: &mut Diag) -> Option<String> {
     if !p.starts_with('/') {
         d.error(path, format_args!("must be an absolute path, got {p:?}"));
         return None;
@@ -36,7 +88,7 @@ pub(super) fn container_path(p: &str, path: &str, d: &mut Diag) -> Option<String
 }
 
 /// An absolute host path (bind source, namespace file), kept as written.
-pub(super) fn host_path(p: &str, path: &str, d: &mut Diag) -> Option<PathBuf> {
+pub(crate) fn host_path(p: &str, path: &str, d: &mut Diag) -> Option<PathBuf> {
     if !p.starts_with('/') {
         d.error(path, format_args!("must be an absolute path, got {p:?}"));
         None
@@ -48,14 +100,14 @@ pub(super) fn host_path(p: &str, path: &str, d: &mut Diag) -> Option<PathBuf> {
     }
 }
 
-pub(super) fn container_paths(list: Vec<String>, path: &str, d: &mut Diag) -> Vec<String> {
+pub(crate) fn container_paths(list: Vec<String>, path: &str, d: &mut Diag) -> Vec<String> {
     list.iter()
         .enumerate()
         .filter_map(|(i, p)| container_path(p, &index(path, i), d))
         .collect()
 }
 
-pub(super) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfig {
+pub(crate) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfig {
     const P: &str = "mount_config";
     let mounts = m
         .mounts
@@ -99,6 +151,7 @@ pub(super) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfi
         mounts,
         device_nodes,
         mount_label,
+        rootfs_propagation: 0,
     }
 }
 
@@ -115,10 +168,16 @@ fn reserved_destination(dst: &str) -> Option<&'static str> {
     }
 }
 
+#[derive(PartialEq)]
+enum Kind {
+    Bind,
+    Tmpfs,
+}
+
 fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     let kind = match m.kind.as_deref() {
-        Some("bind") => Some(MountKind::Bind),
-        Some("tmpfs") => Some(MountKind::Tmpfs),
+        Some("bind") => Some(Kind::Bind),
+        Some("tmpfs") => Some(Kind::Tmpfs),
         Some(other) => {
             d.error(
                 &join(path, "type"),
@@ -149,11 +208,11 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     }
     let source = m.source.filter(|s| !s.is_empty());
     let source = match (&kind, source) {
-        (Some(MountKind::Bind), None) => {
+        (Some(Kind::Bind), None) => {
             d.error(&join(path, "source"), "required for a bind mount");
             None
         }
-        (Some(MountKind::Bind), Some(s)) => {
+        (Some(Kind::Bind), Some(s)) => {
             let here = join(path, "source");
             let p = host_path(&s, &here, d);
             if let Some(p) = p.as_deref().filter(|_| d.check_host)
@@ -163,7 +222,7 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
             }
             p
         }
-        (Some(MountKind::Tmpfs), Some(_)) => {
+        (Some(Kind::Tmpfs), Some(_)) => {
             d.warn(&join(path, "source"), "ignored for a tmpfs mount");
             None
         }
@@ -171,7 +230,7 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     };
     let data = m.data.filter(|s| !s.is_empty());
     if let Some(data) = &data {
-        if kind == Some(MountKind::Bind) {
+        if kind == Some(Kind::Bind) {
             d.error(
                 &join(path, "data"),
                 format_args!("only tmpfs mounts take data, got {data:?}"),
@@ -195,22 +254,34 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
     }
     let kind = kind?;
     // `writable` is about bind mounts (read-only unless set, as in
-    // libcontainer); a tmpfs is writable unless explicitly `false`.
-    let writable = m.writable.unwrap_or(kind == MountKind::Tmpfs);
+    // libcontainer); a tmpfs is always mounted writable, as before.
+    let ro = if m.writable.unwrap_or(false) {
+        0
+    } else {
+        RDONLY
+    };
+    let (fstype, source, flags) = match kind {
+        Kind::Bind => ("bind", source, BIND | REC | ro),
+        Kind::Tmpfs => ("tmpfs", Some("tmpfs".into()), DEFAULT_FLAGS),
+    };
+    let propagation = match (private, slave) {
+        (_, true) => SLAVE | REC,
+        (true, _) => PRIVATE,
+        _ => 0,
+    };
     Some(Mount {
-        kind,
+        fstype: fstype.into(),
         source,
         destination: destination?,
-        writable,
-        private,
-        slave,
+        flags,
+        propagation,
         data,
     })
 }
 
 /// A device from `device_nodes` (`node`: mknod needs a real type and numbers)
 /// or from `cgroups.allowed_devices` (wildcards and `a` allowed).
-pub(super) fn resolve_device(
+pub(crate) fn resolve_device(
     dev: DeviceIn,
     path: &str,
     node: bool,

@@ -6,7 +6,7 @@ use super::input::{IdMapIn, RlimitIn};
 use super::json::{Diag, Indexed, Raw, index, join};
 use super::{IdMap, Rlimit, suggest};
 
-pub(super) fn resolve_id_maps(maps: Indexed<IdMapIn>, path: &str, d: &mut Diag) -> Vec<IdMap> {
+pub(crate) fn resolve_id_maps(maps: Indexed<IdMapIn>, path: &str, d: &mut Diag) -> Vec<IdMap> {
     let mut out: Vec<(usize, IdMap)> = Vec::new();
     for (i, m) in maps.0 {
         let here = index(path, i);
@@ -49,22 +49,8 @@ pub(super) fn resolve_id_maps(maps: Indexed<IdMapIn>, path: &str, d: &mut Diag) 
     out.into_iter().map(|(_, m)| m).collect()
 }
 
-pub(super) fn check_user_namespace(userns: bool, uids: &[IdMap], gids: &[IdMap], d: &mut Diag) {
-    for (field, maps) in [("uid_mappings", uids), ("gid_mappings", gids)] {
-        // An entry that was written but refused (size 0…) has its own error.
-        if userns && maps.is_empty() && !d.has_error_at(field) {
-            d.error(
-                "namespaces.NEWUSER",
-                format_args!("requires {field} (who is root in the container?)"),
-            );
-        } else if !userns && !maps.is_empty() {
-            d.error(field, "requires namespaces.NEWUSER");
-        }
-    }
-}
-
 /// `RLIMIT_*` names, indexed by resource number.
-const RLIMIT_NAMES: [&str; 16] = [
+pub(crate) const RLIMIT_NAMES: [&str; 16] = [
     "CPU",
     "FSIZE",
     "DATA",
@@ -83,7 +69,7 @@ const RLIMIT_NAMES: [&str; 16] = [
     "RTTIME",
 ];
 
-pub(super) fn resolve_rlimits(list: Indexed<RlimitIn>, d: &mut Diag) -> Vec<Rlimit> {
+pub(crate) fn resolve_rlimits(list: Indexed<RlimitIn>, d: &mut Diag) -> Vec<Rlimit> {
     let mut out: Vec<(usize, Rlimit)> = Vec::new();
     for (i, r) in list.0 {
         let here = index("rlimits", i);

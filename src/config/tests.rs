@@ -5,7 +5,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Config, Loaded, MountKind, Ns, load, read_str};
+use super::{Config, Loaded, Ns, load, read_str};
+
+use super::mount_options::{BIND, REC, SLAVE};
+const RDONLY: u64 = linux_raw_sys::general::MS_RDONLY as u64;
 
 /// The container directory the tests pretend to load from (it need not exist).
 pub(super) const DIR: &str = "/tmp/nsinit-config-test/ct";
@@ -103,7 +106,26 @@ fn minimal_sample_has_the_documented_contents() {
     assert_eq!(cg.allowed_devices[0].cgroup_rule(), "c *:* m");
     assert_eq!(cg.allowed_devices[5].cgroup_rule(), "c 136:* rwm");
     assert_eq!(cg.name, super::default_cgroup_name(Path::new(DIR)));
-    assert_eq!(c.mount.mounts[0].kind, MountKind::Tmpfs);
+    // The six system mounts come first, then the configured ones.
+    let dsts: Vec<&str> = c
+        .mount
+        .mounts
+        .iter()
+        .map(|m| m.destination.as_str())
+        .collect();
+    assert_eq!(
+        dsts[..6],
+        [
+            "/proc",
+            "/dev",
+            "/dev/pts",
+            "/dev/shm",
+            "/dev/mqueue",
+            "/sys"
+        ]
+    );
+    assert!(c.mount.mounts[5].flags & super::mount_options::BIND == 0);
+    assert_eq!(c.mount.mounts[6].fstype, "tmpfs");
     assert!(c.mask_paths.contains(&"/proc/kcore".to_string()));
 }
 
@@ -122,7 +144,7 @@ fn other_samples_have_their_point() {
     assert!(!c.namespaces.contains(Ns::Net) && c.networks.is_empty());
 
     let c = sample("readonly_rootfs.json");
-    assert!(c.mount.readonly_fs && c.mount.mounts[0].writable);
+    assert!(c.mount.readonly_fs && c.mount.mounts[6].flags & RDONLY == 0);
 
     let c = sample("user_namespace.json");
     assert!(c.namespaces.contains(Ns::User));
@@ -312,13 +334,14 @@ fn hostname_user_working_dir_and_environment() {
     );
     assert_eq!(
         errors(json!({"hostname": "h".repeat(65), "user": "a:b:c", "working_dir": "srv"})),
+        // Field errors first, then the cross-field pass (`validate`).
         [
+            "container.json: user: expected NAME, UID, NAME:GROUP or UID:GID, got \"a:b:c\"".into(),
+            "container.json: working_dir: must be an absolute path, got \"srv\"".into(),
             format!(
                 "container.json: hostname: must be at most 64 bytes, got \"{}\"",
                 "h".repeat(65)
             ),
-            "container.json: user: expected NAME, UID, NAME:GROUP or UID:GID, got \"a:b:c\"".into(),
-            "container.json: working_dir: must be an absolute path, got \"srv\"".into(),
         ]
     );
     assert_eq!(
@@ -381,20 +404,28 @@ fn mounts_destinations_are_absolute_normalised_and_never_climb() {
         {"type": "bind", "source": "/etc/hosts", "destination": "/etc/hosts"},
     ]}}))
     .config;
-    let m = &c.mount.mounts;
+    let m = &c.mount.mounts[6..];
     assert_eq!(
         (
             m[0].destination.as_str(),
             m[0].data.as_deref(),
-            m[0].writable
+            m[0].flags & RDONLY
         ),
-        ("/a/b/c", Some("size=64m"), true)
+        ("/a/b/c", Some("size=64m"), 0)
     );
     assert_eq!(
-        (m[1].source.as_deref(), m[1].writable, m[1].slave),
-        (Some(Path::new("/srv/data")), true, true)
+        (
+            m[1].source.as_deref(),
+            m[1].flags & RDONLY,
+            m[1].propagation
+        ),
+        (Some(Path::new("/srv/data")), 0, SLAVE | REC)
     );
-    assert!(!m[2].writable, "bind mounts are read-only unless writable");
+    assert!(
+        m[2].flags & RDONLY != 0,
+        "bind mounts are read-only unless writable"
+    );
+    assert_eq!(m[2].flags & (BIND | REC), BIND | REC);
 
     assert_eq!(
         errors(json!({"mount_config": {"mounts": [
@@ -537,7 +568,7 @@ fn ipc_path_rlimits_and_compat_fields() {
         "mount_config": {"mount_label": "system_u:object_r:svirt_sandbox_file_t:s0"},
     }));
     let c = &l.config;
-    assert_eq!(c.ipc_path.as_deref(), Some(Path::new("/proc/1/ns/ipc")));
+    assert_eq!(c.ns_paths, [(Ns::Ipc, "/proc/1/ns/ipc".into())]);
     assert_eq!(
         (c.rlimits[0].resource, c.rlimits[0].soft, c.rlimits[0].hard),
         (7, 1024, 4096)

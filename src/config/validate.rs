@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::input::ContainerJson;
 use super::json::{Diag, FromJson, index};
-use super::mounts::{container_paths, host_path, resolve_mount_config};
-use super::process::{check_user_namespace, resolve_id_maps, resolve_rlimits};
+use super::mounts::{container_paths, host_path, resolve_mount_config, system_mounts};
+use super::process::{resolve_id_maps, resolve_rlimits};
 use super::{
     CAPABILITY_NAMES, Config, Ns, NsSet, RESTRICT_MASKED, RESTRICT_READONLY, capability_number,
     cgroups, net, suggest,
@@ -40,7 +40,7 @@ pub fn load(dir: &Path) -> Result<Loaded> {
     load_str(&text, dir).map_err(|errs| Error::new(errs.join("\n")))
 }
 
-pub(super) fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => crate::error::strerror(rustix::io::Errno::from_raw_os_error(n)),
         None => e.to_string(),
@@ -66,7 +66,8 @@ pub fn read_str(
     check_host: bool,
 ) -> std::result::Result<Loaded, Vec<String>> {
     let json = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value: Value = serde_json::from_str(json).map_err(|e| vec![json_syntax_error(&e)])?;
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| vec![json_syntax_error(super::json::FILE, &e)])?;
     let mut d = Diag {
         check_host,
         ..Diag::default()
@@ -89,13 +90,12 @@ pub fn read_str(
 }
 
 /// `container.json: invalid JSON at line 3 column 5: expected `,` or `}``.
-fn json_syntax_error(e: &serde_json::Error) -> String {
+pub(crate) fn json_syntax_error(file: &str, e: &serde_json::Error) -> String {
     let msg = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let msg = msg.strip_suffix(&suffix).unwrap_or(&msg);
     format!(
-        "{}: invalid JSON at line {} column {}: {msg}",
-        super::json::FILE,
+        "{file}: invalid JSON at line {} column {}: {msg}",
         e.line(),
         e.column()
     )
@@ -107,7 +107,7 @@ pub fn config_hash(text: &str) -> String {
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
-pub(super) fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -134,24 +134,6 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
     }
 
     let hostname = c.hostname.filter(|h| !h.is_empty());
-    if let Some(h) = &hostname {
-        if !has(Ns::Uts) {
-            d.error(
-                "hostname",
-                format_args!("{h:?} requires namespaces.NEWUTS (it would rename the host)"),
-            );
-        } else if h.chars().any(char::is_control) {
-            d.error(
-                "hostname",
-                format_args!("must not contain control characters (NUL, newline...), got {h:?}"),
-            );
-        } else if h.len() > 64 {
-            d.error(
-                "hostname",
-                format_args!("must be at most 64 bytes, got {h:?}"),
-            );
-        }
-    }
 
     let user = c.user.filter(|u| !u.is_empty());
     if let Some(u) = &user {
@@ -186,12 +168,16 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
 
     let capabilities = resolve_capabilities(c.capabilities.unwrap_or_default(), d);
 
-    let ipc_path = c
+    let ns_paths: Vec<(Ns, PathBuf)> = c
         .ipc
         .filter(|p| !p.is_empty())
-        .and_then(|p| host_path(&p, "ipc", d));
+        .and_then(|p| host_path(&p, "ipc", d))
+        .map(|p| (Ns::Ipc, p))
+        .into_iter()
+        .collect();
 
     let mount = resolve_mount_config(c.mount_config.unwrap_or_default(), d);
+    let configured_mounts = mount.mounts.len();
     let nets = net::resolve_networks(c.networks.unwrap_or_default(), "networks", namespaces, d);
     let routes = net::resolve_routes(c.routes.unwrap_or_default(), "routes", namespaces, &nets, d);
     let mut cgroups = cgroups::resolve_cgroups(c.cgroups, "cgroups", &dir_abs, d);
@@ -208,31 +194,8 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
     dedup(&mut readonly_paths);
     dedup(&mut mask_paths);
 
-    if !has(Ns::Mnt) {
-        let needs_mnt = [
-            ("mount_config.mounts", !mount.mounts.is_empty()),
-            ("mount_config.device_nodes", !mount.device_nodes.is_empty()),
-            ("mount_config.readonly_fs", mount.readonly_fs),
-            ("restrict_sys", restrict_sys),
-            (
-                "readonly_paths",
-                !readonly_paths.is_empty() && !restrict_sys,
-            ),
-            ("mask_paths", !mask_paths.is_empty() && !restrict_sys),
-        ];
-        for (field, used) in needs_mnt {
-            if used {
-                d.error(
-                    field,
-                    "requires namespaces.NEWNS (it would change the host's mounts)",
-                );
-            }
-        }
-    }
-
     let uid_mappings = resolve_id_maps(c.uid_mappings.unwrap_or_default(), "uid_mappings", d);
     let gid_mappings = resolve_id_maps(c.gid_mappings.unwrap_or_default(), "gid_mappings", d);
-    check_user_namespace(has(Ns::User), &uid_mappings, &gid_mappings, d);
 
     let rlimits = resolve_rlimits(c.rlimits.unwrap_or_default(), d);
 
@@ -248,7 +211,14 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         }
     }
 
-    Config {
+    let mut mount = mount;
+    if has(Ns::Mnt) {
+        // The 2014 schema's implicit system mounts, made explicit, first.
+        let mut all = system_mounts(restrict_sys);
+        all.append(&mut mount.mounts);
+        mount.mounts = all;
+    }
+    let cfg = Config {
         rootfs,
         hostname,
         user,
@@ -268,16 +238,195 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         uid_mappings,
         gid_mappings,
         rlimits,
-        ipc_path,
+        ns_paths,
         apparmor_profile,
         process_label,
         no_new_privileges: c.no_new_privileges.unwrap_or(false),
         no_new_keyring: c.no_new_keyring.unwrap_or(false),
+        ..Config::default()
+    };
+    validate(&cfg, &CONTAINER_JSON, configured_mounts, d);
+    cfg
+}
+
+/// How a front end names the fields the cross-field rules talk about.
+pub struct Names {
+    pub hostname: &'static str,
+    pub domainname: &'static str,
+    /// The key that asks for a namespace (`namespaces.NEWUTS`).
+    pub namespace: fn(Ns) -> String,
+    pub mounts: &'static str,
+    pub device_nodes: &'static str,
+    pub readonly_fs: &'static str,
+    pub readonly_paths: &'static str,
+    pub mask_paths: &'static str,
+    pub uid_mappings: &'static str,
+    pub gid_mappings: &'static str,
+    pub sysctl: &'static str,
+    pub time_offsets: &'static str,
+}
+
+/// container.json's names.
+pub const CONTAINER_JSON: Names = Names {
+    hostname: "hostname",
+    domainname: "domainname",
+    namespace: |ns| format!("namespaces.{}", ns.key()),
+    mounts: "mount_config.mounts",
+    device_nodes: "mount_config.device_nodes",
+    readonly_fs: "mount_config.readonly_fs",
+    readonly_paths: "readonly_paths",
+    mask_paths: "mask_paths",
+    uid_mappings: "uid_mappings",
+    gid_mappings: "gid_mappings",
+    sysctl: "sysctl",
+    time_offsets: "time_offsets",
+};
+
+/// The cross-field rules, a pass over the lowered [`Config`] that every front
+/// end runs: what needs which namespace, and the user namespace's maps.
+/// `configured_mounts` counts the mounts the user wrote (not implicit ones).
+pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag) {
+    let joined = |ns| cfg.ns_paths.iter().any(|(k, _)| *k == ns);
+    let has = |ns| cfg.namespaces.contains(ns) || joined(ns);
+    if let Some(h) = &cfg.hostname {
+        if !has(Ns::Uts) {
+            d.error(
+                n.hostname,
+                format_args!(
+                    "{h:?} requires {} (it would rename the host)",
+                    (n.namespace)(Ns::Uts)
+                ),
+            );
+        } else if h.chars().any(char::is_control) {
+            d.error(
+                n.hostname,
+                format_args!("must not contain control characters (NUL, newline...), got {h:?}"),
+            );
+        } else if h.len() > 64 {
+            d.error(
+                n.hostname,
+                format_args!("must be at most 64 bytes, got {h:?}"),
+            );
+        }
+    }
+    if let Some(h) = &cfg.domainname {
+        if !has(Ns::Uts) {
+            d.error(
+                n.domainname,
+                format_args!(
+                    "{h:?} requires {} (it would rename the host)",
+                    (n.namespace)(Ns::Uts)
+                ),
+            );
+        } else if h.chars().any(char::is_control) || h.len() > 64 {
+            d.error(
+                n.domainname,
+                format_args!("must be at most 64 bytes without control characters, got {h:?}"),
+            );
+        }
+    }
+    if !has(Ns::Mnt) {
+        let restrict_sys = cfg.restrict_sys;
+        let needs_mnt = [
+            (n.mounts, configured_mounts > 0),
+            (n.device_nodes, !cfg.mount.device_nodes.is_empty()),
+            (n.readonly_fs, cfg.mount.readonly_fs),
+            ("restrict_sys", restrict_sys),
+            (
+                n.readonly_paths,
+                !cfg.readonly_paths.is_empty() && !restrict_sys,
+            ),
+            (n.mask_paths, !cfg.mask_paths.is_empty() && !restrict_sys),
+            (n.sysctl, !cfg.sysctl.is_empty()),
+        ];
+        for (field, used) in needs_mnt {
+            if used {
+                d.error(
+                    field,
+                    format_args!(
+                        "requires {} (it would change the host's mounts)",
+                        (n.namespace)(Ns::Mnt)
+                    ),
+                );
+            }
+        }
+    }
+    let userns = cfg.namespaces.contains(Ns::User);
+    for (field, maps) in [
+        (n.uid_mappings, &cfg.uid_mappings),
+        (n.gid_mappings, &cfg.gid_mappings),
+    ] {
+        // An entry that was written but refused (size 0…) has its own error.
+        if userns && maps.is_empty() && !d.has_error_at(field) {
+            d.error(
+                &(n.namespace)(Ns::User),
+                format_args!("requires {field} (who is root in the container?)"),
+            );
+        } else if !userns && !maps.is_empty() {
+            let why = if joined(Ns::User) {
+                " to be created, not joined (the joined one has its maps)"
+            } else {
+                ""
+            };
+            d.error(
+                field,
+                format_args!("requires {}{why}", (n.namespace)(Ns::User)),
+            );
+        }
+    }
+    for (key, _) in &cfg.sysctl {
+        let ns = sysctl_namespace(key);
+        match ns {
+            None => d.error(
+                n.sysctl,
+                format_args!("{key:?} is not namespaced: it would change the host"),
+            ),
+            Some(ns) if !has(ns) => d.error(
+                n.sysctl,
+                format_args!(
+                    "{key:?} requires {} (it would change the host's)",
+                    (n.namespace)(ns)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if !cfg.time_offsets.is_empty() && !cfg.namespaces.contains(Ns::Time) {
+        d.error(
+            n.time_offsets,
+            format_args!(
+                "requires a new time namespace ({})",
+                (n.namespace)(Ns::Time)
+            ),
+        );
+    }
+}
+
+/// The namespace a sysctl belongs to (runc's list), `None` when it is global.
+pub fn sysctl_namespace(key: &str) -> Option<Ns> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(Ns::Ipc)
+    } else if key.starts_with("net.") {
+        Some(Ns::Net)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(Ns::Uts)
+    } else {
+        None
     }
 }
 
 /// Record an error unless `path` (a host path from `field`) is a directory.
-pub(super) fn host_dir(path: &Path, field: &str, d: &mut Diag) {
+pub(crate) fn host_dir(path: &Path, field: &str, d: &mut Diag) {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => d.error(field, format_args!("{}: not a directory", path.display())),
@@ -287,7 +436,7 @@ pub(super) fn host_dir(path: &Path, field: &str, d: &mut Diag) {
 
 /// Whether the host runs the LSM `name` (`apparmor`, `selinux`): from
 /// securityfs, or from the module's own files when securityfs is not mounted.
-fn lsm_active(name: &str) -> bool {
+pub(crate) fn lsm_active(name: &str) -> bool {
     match std::fs::read_to_string("/sys/kernel/security/lsm") {
         Ok(list) => list.trim().split(',').any(|n| n == name),
         Err(_) if name == "apparmor" => {
@@ -302,7 +451,7 @@ fn lsm_active(name: &str) -> bool {
 /// error (fail closed: a container asked to be confined never runs unconfined
 /// silently); the message says whether the host could confine it at all and
 /// how to run without confinement on purpose.
-pub(super) fn lsm_unsupported(value: &str, lsm: &str, active: Option<bool>) -> String {
+pub(crate) fn lsm_unsupported(value: &str, lsm: &str, active: Option<bool>) -> String {
     let (what, how) = match lsm {
         "apparmor" => ("AppArmor", "profile"),
         _ => ("SELinux", "label"),
@@ -318,7 +467,7 @@ pub(super) fn lsm_unsupported(value: &str, lsm: &str, active: Option<bool>) -> S
 }
 
 /// `path` made absolute: canonical when it exists, else joined to the cwd.
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let path = if path.as_os_str().is_empty() {
         Path::new(".")
     } else {

@@ -223,6 +223,8 @@ fn start(
     if cfg.namespaces.contains(Ns::Time) {
         // CLONE_NEWTIME does not fit clone()'s flags: unshare it for our children.
         sys::unshare(Ns::Time.clone_flag()).ctx(|| "unshare time namespace")?;
+        // Why here: offsets are writable until a process enters the namespace.
+        rootfs::sysctl::write_time_offsets(&cfg.time_offsets)?;
     }
     let protect = req.dir.and_then(|dir| config_in_rootfs(cfg, dir));
     // NEWCGROUP is unshared by the child once it is in its cgroups.
@@ -466,7 +468,11 @@ fn child_steps(
     } else {
         NetState::default()
     }; // SYNC 1
-    if cfg.namespaces.contains(Ns::User) {
+    // Why the user namespace first: the others are joined with its rights.
+    for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns == Ns::User) {
+        join_namespace(path, ns.proc_name())?;
+    }
+    if cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::User) {
         become_userns_root()?;
     }
     rustix::process::setsid().ctx(|| "setsid")?;
@@ -474,8 +480,8 @@ fn child_steps(
         attach_console(slave)?;
     }
     drop(slave);
-    if let Some(path) = &cfg.ipc_path {
-        join_namespace(path, "ipc")?;
+    for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns != Ns::User) {
+        join_namespace(path, ns.proc_name())?;
     }
     for n in &cfg.networks {
         if let Network::Netns { ns_path } = n {
@@ -490,7 +496,15 @@ fn child_steps(
     if let Some(h) = &cfg.hostname {
         rustix::system::sethostname(h.as_bytes()).ctx(|| format!("sethostname {h}"))?;
     }
+    if let Some(h) = &cfg.domainname {
+        rustix::system::setdomainname(h.as_bytes()).ctx(|| format!("setdomainname {h}"))?;
+    }
+    // Why before the restricted paths: /proc/sys turns read-only there.
+    rootfs::sysctl::write_sysctls(&cfg.sysctl)?;
     rootfs::restrict_paths(cfg)?;
+    if let Some(p) = cfg.personality {
+        sys::set_personality(p).ctx(|| format!("personality {p:#x}"))?;
+    }
     if !early {
         sync::wait_release(sock)?; // SYNC 1
     }

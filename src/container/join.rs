@@ -170,7 +170,7 @@ pub fn join(plan: JoinPlan<'_>) -> Result<Joined> {
         child_sock,
         mask,
         sigfd,
-    } = supervise::open_channels(plan.tty)?;
+    } = supervise::open_channels(false)?;
     let mid = match sys::clone_process(0).ctx(|| "fork")? {
         None => {
             drop(parent_sock);
@@ -187,9 +187,9 @@ pub fn join(plan: JoinPlan<'_>) -> Result<Joined> {
     drop(child_sock);
     // The child has its copy of the slave; with ours closed, the master reads
     // EIO once the container's side is closed.
-    let pty = pty.map(|p| Pty { slave: None, ..p });
-    let joined = match release(&plan, mid, &parent_sock) {
-        Ok(pid) => pid,
+    drop(pty);
+    let (joined, master) = match release(&plan, mid, &parent_sock) {
+        Ok(joined) => joined,
         Err(e) => {
             supervise::kill_and_wait(mid);
             return Err(e);
@@ -198,18 +198,18 @@ pub fn join(plan: JoinPlan<'_>) -> Result<Joined> {
     if plan.detach {
         return Ok(Joined::Detached {
             pid: joined.as_raw_nonzero().get(),
-            master: pty.map(|p| p.master),
+            master,
         });
     }
-    let _raw = match &pty {
+    let _raw = match &master {
         Some(_) => RawMode::enter()?,
         None => None,
     };
-    supervise::supervise(joined, &sigfd, pty.as_ref().map(|p| &p.master)).map(Joined::Exited)
+    supervise::supervise(joined, &sigfd, master.as_ref()).map(Joined::Exited)
 }
 
 /// Parent: cgroups, release, and collect the joined PID.
-fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<Pid> {
+fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<(Pid, Option<OwnedFd>)> {
     // Why before release: the joined process must be accounted before it can fork.
     if let Some(cg) = &plan.cgroup {
         cg.add_process(mid.as_raw_nonzero().get())
@@ -219,12 +219,23 @@ fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<Pid> {
     let pid = sync::wait_pid(sock); // SYNC 1b
     let _ = rustix::process::waitpid(Some(mid), WaitOptions::empty());
     let pid = Pid::from_raw(pid?).ok_or_else(|| Error::new("sync: bad pid"))?;
-    if let Err(e) = sync::wait_exec(sock) {
-        // SYNC 2
-        let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
-        return Err(e);
+    let master = match plan.tty {
+        true => sync::recv_console(sock).and_then(|m| {
+            // SYNC 1c
+            crate::console::copy_winsize(rustix::stdio::stdin(), &m);
+            sync::send_start(sock).map(|()| Some(m)) // SYNC 1d
+        }),
+        false => Ok(None),
+    };
+    let done = master.and_then(|m| sync::wait_exec(sock).map(|()| m)); // SYNC 2
+    match done {
+        Ok(master) => Ok((pid, master)),
+        Err(e) => {
+            let _ = sys::kill_raw(pid.as_raw_nonzero().get(), g::SIGKILL as i32);
+            let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+            Err(e)
+        }
     }
-    Ok(pid)
 }
 
 /// The middle child: enter the namespaces and fork the joined process.
@@ -298,22 +309,28 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
         if let Some(slave) = &slave {
             super::create::attach_console(slave)?;
         }
+        let (Finish::Container { root, .. } | Finish::Plain { root, .. }) = &plan.finish;
+        if let Some(root) = root {
+            enter_root(root)?;
+        }
+        if plan.tty {
+            // Why inside: the terminal must be one of the container's own
+            // devpts (a host pty is not a tty by its name in there); the
+            // master goes to nsinit, as runc's console socket does.
+            let pty = crate::console::open_pty()?;
+            let slave = pty
+                .slave
+                .as_ref()
+                .ok_or_else(|| Error::new("pty without a slave"))?;
+            super::create::attach_console(slave)?;
+            sync::send_console(sock, &pty.master)?; // SYNC 1c
+            // Why wait: the parent sets the window size before the command
+            // can ask for it.
+            sync::wait_start(sock)?; // SYNC 1d
+        }
         let prepared = match &plan.finish {
-            Finish::Container { spec, root } => {
-                if let Some(root) = root {
-                    enter_root(root)?;
-                }
-                process::finalize(spec)?
-            }
-            Finish::Plain {
-                args,
-                env,
-                root,
-                cwd,
-            } => {
-                if let Some(root) = root {
-                    enter_root(root)?;
-                }
+            Finish::Container { spec, .. } => process::finalize(spec)?,
+            Finish::Plain { args, env, cwd, .. } => {
                 if let Some(cwd) = cwd {
                     rustix::process::fchdir(cwd).ctx(|| "chdir to the target's cwd")?;
                 }

@@ -22,7 +22,16 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub struct ProcessSpec {
     pub args: Vec<String>,
     pub env: Vec<String>,
+    /// `name`, `uid`, `name:group` or `uid:gid`, looked up in the container.
     pub user: Option<String>,
+    /// Numeric uid and gid, used as given (OCI `process.user`); wins over `user`.
+    pub ids: Option<(u32, u32)>,
+    /// Supplementary groups added to those of `user` (the only ones with `ids`).
+    pub additional_gids: Vec<u32>,
+    /// The umask the command starts with (0o022 when unset).
+    pub umask: Option<u32>,
+    /// Written to /proc/self/oom_score_adj before the identity switch.
+    pub oom_score_adj: Option<i32>,
     pub cwd: Option<String>,
     /// The five capability sets the command starts with.
     pub caps: CapSets,
@@ -53,8 +62,30 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     apply_rlimits(&spec.rlimits)?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = resolve_user(spec.user.as_deref(), &passwd, &group)?;
+    let user = match spec.ids {
+        Some((uid, gid)) => ExecUser {
+            uid,
+            gid,
+            groups: spec.additional_gids.clone(),
+            home: resolve_user(Some(&uid.to_string()), &passwd, &group)
+                .ok()
+                .filter(|u| u.uid == uid)
+                .map_or_else(|| "/".to_string(), |u| u.home),
+        },
+        None => {
+            let mut user = resolve_user(spec.user.as_deref(), &passwd, &group)?;
+            user.groups.extend(&spec.additional_gids);
+            user
+        }
+    };
     let env = build_env(&spec.env, &user);
+    if let Some(adj) = spec.oom_score_adj {
+        // Why before the user switch: lowering the score needs CAP_SYS_RESOURCE.
+        write_oom_score_adj(adj)?;
+    }
+    if let Some(mask) = spec.umask {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask & 0o777));
+    }
     if !spec.no_new_keyring {
         // Why before the user switch: the keyring belongs to (and is charged
         // to) the uid that creates it; KEYCTL_SETPERM needs to possess it.
@@ -71,6 +102,27 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
         rustix::thread::set_no_new_privs(true).ctx(|| "prctl PR_SET_NO_NEW_PRIVS")?;
     }
     Ok(prepared)
+}
+
+/// Write `/proc/self/oom_score_adj`, checked to be on procfs: the
+/// container's /proc could be anything its image put there.
+fn write_oom_score_adj(adj: i32) -> Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        "/proc/self/oom_score_adj",
+        OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )
+    .ctx(|| "open /proc/self/oom_score_adj")?;
+    let fs = rustix::fs::fstatfs(&fd).ctx(|| "statfs /proc/self/oom_score_adj")?;
+    if fs.f_type != rustix::fs::PROC_SUPER_MAGIC {
+        return Err(Error::new(
+            "/proc/self/oom_score_adj is not on procfs: refusing to write it",
+        ));
+    }
+    rustix::io::write(&fd, adj.to_string().as_bytes())
+        .ctx(|| format!("write /proc/self/oom_score_adj {adj}"))
+        .map(|_| ())
 }
 
 /// Leave the caller's session keyring for a new, anonymous one, so the

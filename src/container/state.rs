@@ -138,8 +138,8 @@ pub fn container_namespaces(cfg: &Config) -> Vec<Ns> {
     {
         set.insert(Ns::Net);
     }
-    if cfg.ipc_path.is_some() {
-        set.insert(Ns::Ipc);
+    for (ns, _) in &cfg.ns_paths {
+        set.insert(*ns);
     }
     set.iter().collect()
 }

@@ -33,7 +33,10 @@ pub struct Channels {
 /// Open the pty (when `tty`), the sync pair, and block the supervised signals.
 pub fn open_channels(tty: bool) -> Result<Channels> {
     let pty = if tty {
-        Some(console::open_pty()?)
+        let pty = console::open_pty()?;
+        // Why now: the container's first command may ask for its size.
+        console::copy_winsize(rustix::stdio::stdin(), &pty.master);
+        Some(pty)
     } else {
         None
     };

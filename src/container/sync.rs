@@ -165,6 +165,59 @@ pub fn wait_start(fd: impl AsFd) -> Result<()> {
     )
 }
 
+/// SYNC 1c (joined process): the master of the pty it opened inside the
+/// container, by SCM_RIGHTS.
+pub fn send_console(fd: impl AsFd, master: &OwnedFd) -> Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
+    let fds = [master.as_fd()];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
+    rustix::net::sendmsg(
+        fd,
+        &[std::io::IoSlice::new(&[6])],
+        &mut cmsg,
+        SendFlags::NOSIGNAL,
+    )
+    .ctx(|| "send the console on the sync channel")
+    .map(|_| ())
+}
+
+/// SYNC 1c (parent): the pty master, or the joined process's error.
+pub fn recv_console(fd: impl AsFd) -> Result<OwnedFd> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = RecvAncillaryBuffer::new(&mut space);
+    let n = loop {
+        match rustix::net::recvmsg(
+            &fd,
+            &mut [std::io::IoSliceMut::new(&mut buf)],
+            &mut cmsg,
+            RecvFlags::CMSG_CLOEXEC,
+        ) {
+            Ok(r) => break r.bytes,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
+        }
+    };
+    let mut master = None;
+    for m in cmsg.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = m {
+            master = fds.into_iter().next().or(master);
+        }
+    }
+    match (buf.get(..n), master) {
+        (Some([6]), Some(m)) => Ok(m),
+        (Some([]), _) => Err(Error::new("sync: the joining process exited early")),
+        (Some(msg), _) => match Msg::decode(msg)? {
+            Msg::Error(e) => Err(e),
+            m => Err(Error::new(format!("sync: unexpected message {m:?}"))),
+        },
+        (None, _) => Err(Error::new("sync: bad console message")),
+    }
+}
+
 /// The child's failure report (any step).
 pub fn report_error(fd: impl AsFd, err: &Error) {
     let _ = send(fd, &Msg::Error(err.clone()));

@@ -1,149 +1,393 @@
-//! TEMPORARY stand-in for the OCI front end (replaced by the real lowering):
-//! maps the few config.json fields the lifecycle tests use onto the 2014
-//! schema.
+//! The OCI runtime-spec front end: `config.json` of a bundle lowered into the
+//! schema-neutral [`Config`] and a [`ProcessSpec`], with the same diagnostics
+//! as container.json (every error at once, each naming its field path:
+//! `config.json: linux.resources.memory.limit: …`), then the shared
+//! cross-field pass [`crate::config::validate::validate`].
+//!
+//! Reading goes over a `serde_json::Value` with the path-aware helpers of
+//! `config::json` (no derive structs: smaller and every message has a path).
+//! Every runtime-spec 1.2 field for Linux is lowered or refused by name;
+//! unknown keys warn.
+
+mod hooks;
+mod linux;
+mod process;
+mod read;
+mod spec;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
-use crate::config::Config;
+use crate::config::json::{Diag, scan};
+use crate::config::mounts::container_path;
+use crate::config::validate::{Names, absolute, host_dir, json_syntax_error, validate};
+use crate::config::{Config, Mount, mount_options};
 use crate::container::process::ProcessSpec;
 use crate::error::{Error, Result};
 
+pub use hooks::{Hook, Hooks, run_hook};
+pub use spec::{default_spec, features};
+
+use read::{get, known_keys, obj, opt_str, strings};
+
+/// The file name in messages.
+pub const FILE: &str = "config.json";
+
+/// A bundle's config.json, lowered.
+#[derive(Clone, Debug)]
 pub struct Bundle {
     pub config: Config,
     pub process: ProcessSpec,
     pub hooks: Hooks,
     pub annotations: BTreeMap<String, String>,
     pub oci_version: String,
+    /// config.json as read.
     pub text: String,
+    /// `process.consoleSize` as (height, width).
     pub console_size: Option<(u16, u16)>,
+    /// Warnings met while reading (unknown keys…), one a line.
+    pub warnings: Vec<String>,
 }
 
-#[derive(Default)]
-pub struct Hooks {
-    pub prestart: Vec<Hook>,
-    pub create_runtime: Vec<Hook>,
-    pub create_container: Vec<Hook>,
-    pub start_container: Vec<Hook>,
-    pub poststart: Vec<Hook>,
-    pub poststop: Vec<Hook>,
-}
-
-pub struct Hook {
-    pub path: PathBuf,
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub timeout: Option<u32>,
-}
-
-fn to_2014(v: &Value, bundle: &Path) -> Value {
-    let root = v["root"]["path"].as_str().unwrap_or("rootfs");
-    let mut ns = serde_json::Map::new();
-    for n in v["linux"]["namespaces"].as_array().into_iter().flatten() {
-        let key = match n["type"].as_str().unwrap_or("") {
-            "mount" => "NEWNS",
-            "uts" => "NEWUTS",
-            "ipc" => "NEWIPC",
-            "pid" => "NEWPID",
-            "network" => "NEWNET",
-            _ => continue,
-        };
-        ns.insert(key.into(), json!(true));
-    }
-    let caps: Vec<Value> = v["process"]["capabilities"]["bounding"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.as_str().map(|c| json!(c.trim_start_matches("CAP_"))))
-        .collect();
-    json!({
-        "root_fs": bundle.join(root),
-        "hostname": v["hostname"],
-        "namespaces": ns,
-        "capabilities": caps,
-        "environment": v["process"]["env"],
-        "working_dir": v["process"]["cwd"],
-        "tty": v["process"]["terminal"].as_bool().unwrap_or(false),
-        "restrict_sys": true,
-        "mount_config": {"mounts": [{"type": "tmpfs", "destination": "/tmp"}],
-            "device_nodes": [
-                {"type": 99, "path": "/dev/null", "major_number": 1, "minor_number": 3, "file_mode": 438},
-                {"type": 99, "path": "/dev/zero", "major_number": 1, "minor_number": 5, "file_mode": 438}]},
-    })
-}
-
-pub fn load_config_text(text: &str, bundle: &Path) -> Result<Config> {
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| Error::new(format!("config.json: {e}")))?;
-    let c = to_2014(&v, bundle).to_string();
-    crate::config::read_str(&c, bundle, false)
-        .map(|l| l.config)
-        .map_err(|e| Error::new(e.join("\n")))
-}
-
-pub fn load(bundle: &Path) -> Result<Bundle> {
-    let dfd = rustix::fs::open(
-        bundle,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+/// Read `<bundle>/config.json` (no link followed, size-capped), lower and
+/// validate it. On failure the message holds every error, then every warning.
+pub fn load(bundle_dir: &Path) -> Result<Bundle> {
+    let dir = rustix::fs::open(
+        bundle_dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
-    .map_err(|e| Error::sys(format!("open bundle {}", bundle.display()), e))?;
-    let bytes = crate::container::record::read_file_at(&dfd, "config.json")?
-        .ok_or_else(|| Error::new(format!("{}/config.json: missing", bundle.display())))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let config = load_config_text(&text, bundle)?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| Error::new(e.to_string()))?;
-    let process = lower_process(&v["process"], &config)?;
-    Ok(Bundle {
-        config,
-        process,
-        hooks: load_hooks(&text)?,
-        annotations: BTreeMap::new(),
-        oci_version: v["ociVersion"].as_str().unwrap_or("").into(),
-        text,
-        console_size: None,
-    })
+    .map_err(|e| Error::sys(format!("open bundle {}", bundle_dir.display()), e))?;
+    let bytes = crate::container::record::read_file_at(&dir, FILE)?
+        .ok_or_else(|| Error::new(format!("{}/{FILE}: not found", bundle_dir.display())))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::new(format!("{FILE}: not valid UTF-8")))?;
+    load_text(&text, bundle_dir)
 }
 
-pub fn lower_process(v: &Value, cfg: &Config) -> Result<ProcessSpec> {
-    let strs = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(String::from))
-            .collect()
+/// [`load`] from config.json text already read (the record's copy).
+pub fn load_text(text: &str, bundle_dir: &Path) -> Result<Bundle> {
+    lower_str(text, bundle_dir, true).map_err(|lines| Error::new(lines.join("\n")))
+}
+
+/// The lowered [`Config`] of config.json text (see [`load_text`]).
+pub fn load_config_text(text: &str, bundle_dir: &Path) -> Result<Config> {
+    load_text(text, bundle_dir).map(|b| b.config)
+}
+
+/// Only the hooks of config.json text.
+pub fn load_hooks(text: &str) -> Result<Hooks> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| Error::new(json_syntax_error(FILE, &e)))?;
+    let mut d = Diag {
+        file: FILE,
+        ..Diag::default()
     };
-    Ok(ProcessSpec {
-        args: strs(&v["args"]),
-        env: strs(&v["env"]),
-        user: Some(format!(
-            "{}:{}",
-            v["user"]["uid"].as_u64().unwrap_or(0),
-            v["user"]["gid"].as_u64().unwrap_or(0)
-        )),
-        cwd: v["cwd"].as_str().map(String::from),
-        caps: crate::caps::CapSets::from_list(cfg.capabilities),
-        ..ProcessSpec::default()
+    let hooks = match v.get("hooks") {
+        Some(h) if !h.is_null() => hooks::lower(h, "hooks", &mut d),
+        _ => Hooks::default(),
+    };
+    if d.errors.is_empty() {
+        Ok(hooks)
+    } else {
+        Err(Error::new(d.errors.join("\n")))
+    }
+}
+
+/// Lower config.json text of the bundle `dir`; `check_host` looks at the
+/// host (root.path must be a directory, LSM state), off in unit tests.
+pub fn lower_str(
+    text: &str,
+    dir: &Path,
+    check_host: bool,
+) -> std::result::Result<Bundle, Vec<String>> {
+    let json = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value: Value = serde_json::from_str(json).map_err(|e| vec![json_syntax_error(FILE, &e)])?;
+    let mut d = Diag {
+        file: FILE,
+        check_host,
+        ..Diag::default()
+    };
+    scan(json, &mut d);
+    let bundle = lower(&value, &absolute(dir), &mut d);
+    match bundle {
+        Some(mut b) if d.errors.is_empty() => {
+            b.text = text.to_string();
+            b.warnings = d.warnings;
+            Ok(b)
+        }
+        _ => {
+            let mut lines = d.errors;
+            lines.extend(d.warnings);
+            Err(lines)
+        }
+    }
+}
+
+/// `exec --process FILE`: a `process` object lowered as config.json's is,
+/// against the container's config. Messages name the file `--process`.
+pub fn lower_process(v: &Value, cfg: &Config) -> Result<ProcessSpec> {
+    let mut d = Diag {
+        file: "--process",
+        ..Diag::default()
+    };
+    let p = process::lower(v, "", cfg, &mut d);
+    match p {
+        Some(p) if d.errors.is_empty() => Ok(p.spec),
+        _ => Err(Error::new(d.errors.join("\n"))),
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "ociVersion",
+    "process",
+    "root",
+    "hostname",
+    "domainname",
+    "mounts",
+    "hooks",
+    "annotations",
+    "linux",
+    "solaris",
+    "windows",
+    "vm",
+    "zos",
+];
+
+/// The names the cross-field rules use in config.json.
+const OCI_NAMES: Names = Names {
+    hostname: "hostname",
+    domainname: "domainname",
+    namespace: |ns| format!("linux.namespaces[type={}]", linux::ns_type(ns)),
+    mounts: "mounts",
+    device_nodes: "linux.devices",
+    readonly_fs: "root.readonly",
+    readonly_paths: "linux.readonlyPaths",
+    mask_paths: "linux.maskedPaths",
+    uid_mappings: "linux.uidMappings",
+    gid_mappings: "linux.gidMappings",
+    sysctl: "linux.sysctl",
+    time_offsets: "linux.timeOffsets",
+};
+
+fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
+    let top = obj(v, "", d)?;
+    known_keys(top, "", TOP_KEYS, d);
+    let oci_version = check_version(top, d);
+    let mut cfg = Config::default();
+    lower_root(top, dir, &mut cfg, d);
+    cfg.hostname = opt_str(top, "", "hostname", d).filter(|s| !s.is_empty());
+    cfg.domainname = opt_str(top, "", "domainname", d).filter(|s| !s.is_empty());
+    let mounts = lower_mounts(top.get("mounts"), dir, d);
+    let configured_mounts = mounts.len();
+    cfg.mount.mounts = mounts;
+    match top.get("linux") {
+        Some(l) if !l.is_null() => linux::lower(l, dir, &mut cfg, d),
+        _ => d.error("linux", "required (this runtime runs Linux containers)"),
+    }
+    for other in ["solaris", "windows", "vm", "zos"] {
+        if top.get(other).is_some_and(|v| !v.is_null()) {
+            d.error(other, "not supported (this runtime runs Linux containers)");
+        }
+    }
+    let (process, console_size) = match top.get("process") {
+        Some(p) if !p.is_null() => match process::lower(p, "process", &cfg, d) {
+            Some(p) => {
+                cfg.tty = p.terminal;
+                (p.spec, p.console_size)
+            }
+            None => (ProcessSpec::default(), None),
+        },
+        _ => {
+            d.error("process", "required");
+            (ProcessSpec::default(), None)
+        }
+    };
+    cfg.capabilities = process.caps.bounding;
+    cfg.no_new_privileges = process.no_new_privileges;
+    cfg.rlimits = process.rlimits.clone();
+    let hooks = match top.get("hooks") {
+        Some(h) if !h.is_null() => hooks::lower(h, "hooks", d),
+        _ => Hooks::default(),
+    };
+    let annotations = match top.get("annotations") {
+        Some(a) if !a.is_null() => read::string_map(a, "annotations", d).into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    validate(&cfg, &OCI_NAMES, configured_mounts, d);
+    Some(Bundle {
+        config: cfg,
+        process,
+        hooks,
+        annotations,
+        oci_version: oci_version.unwrap_or_default(),
+        text: String::new(),
+        console_size,
+        warnings: Vec::new(),
     })
 }
 
-pub fn load_hooks(_text: &str) -> Result<Hooks> {
-    Ok(Hooks::default())
+/// `ociVersion`: required, 1.0.x to 1.2.x.
+fn check_version(top: &Map<String, Value>, d: &mut Diag) -> Option<String> {
+    let Some(v) = opt_str(top, "", "ociVersion", d) else {
+        if !d.has_error_at("ociVersion") {
+            d.error("ociVersion", "required (e.g. \"1.2.0\")");
+        }
+        return None;
+    };
+    let mut parts = v.split(['.', '-', '+']);
+    let ok = parts.next() == Some("1")
+        && matches!(parts.next(), Some("0" | "1" | "2"))
+        && parts
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        d.error(
+            "ociVersion",
+            format_args!("unsupported version {v:?} (this runtime reads 1.0.0 to 1.2.x)"),
+        );
+    }
+    Some(v)
 }
 
-pub fn run_hook(h: &Hook, _state: &[u8]) -> Result<()> {
-    Err(Error::new(format!(
-        "hook {}: not supported yet",
-        h.path.display()
-    )))
+/// `root`: path (relative to the bundle) and readonly.
+fn lower_root(top: &Map<String, Value>, dir: &Path, cfg: &mut Config, d: &mut Diag) {
+    let Some(root) = top.get("root").filter(|r| !r.is_null()) else {
+        d.error("root", "required (root.path names the rootfs)");
+        return;
+    };
+    let Some(root) = obj(root, "root", d) else {
+        return;
+    };
+    known_keys(root, "root", &["path", "readonly"], d);
+    match opt_str(root, "root", "path", d).filter(|p| !p.is_empty()) {
+        Some(p) if p.contains('\0') => d.error("root.path", "must not contain a NUL byte"),
+        Some(p) => {
+            cfg.rootfs = absolute(&dir.join(p));
+            if d.check_host {
+                host_dir(&cfg.rootfs, "root.path", d);
+            }
+        }
+        None if !d.has_error_at("root.path") => d.error("root.path", "required"),
+        None => {}
+    }
+    cfg.mount.readonly_fs = get::<bool>(root, "root", "readonly", d).unwrap_or(false);
 }
 
-pub fn default_spec(_rootless: bool) -> Value {
-    json!({})
+/// `mounts`: each with its options folded by the option table.
+fn lower_mounts(v: Option<&Value>, dir: &Path, d: &mut Diag) -> Vec<Mount> {
+    let Some(list) = v.filter(|v| !v.is_null()) else {
+        return Vec::new();
+    };
+    let Some(items) = read::array(list, "mounts", d) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, m) in items.iter().enumerate() {
+        let here = format!("mounts[{i}]");
+        if let Some(m) = lower_mount(m, &here, dir, d) {
+            out.push(m);
+        }
+    }
+    out
 }
 
-pub fn features() -> Value {
-    json!({})
+const MOUNT_KEYS: &[&str] = &[
+    "destination",
+    "type",
+    "source",
+    "options",
+    "uidMappings",
+    "gidMappings",
+];
+
+fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount> {
+    let m = obj(v, here, d)?;
+    known_keys(m, here, MOUNT_KEYS, d);
+    let at = |k: &str| format!("{here}.{k}");
+    let destination = match opt_str(m, here, "destination", d) {
+        Some(p) if !p.is_empty() => container_path(&p, &at("destination"), d),
+        _ => {
+            d.error(&at("destination"), "required");
+            None
+        }
+    };
+    let fstype = opt_str(m, here, "type", d).unwrap_or_default();
+    let options = strings(m, here, "options", d);
+    let opts = mount_options::parse(options.iter().map(String::as_str));
+    for o in &opts.unsupported {
+        d.error(
+            &at("options"),
+            format_args!("{o:?} is not supported by this build"),
+        );
+    }
+    for key in ["uidMappings", "gidMappings"] {
+        if m.get(key)
+            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            d.error(&at(key), "idmapped mounts are not supported by this build");
+        }
+    }
+    let mut flags = opts.flags;
+    if fstype == "bind" {
+        flags |= mount_options::BIND;
+    }
+    let bind = flags & mount_options::BIND != 0;
+    let source = opt_str(m, here, "source", d).filter(|s| !s.is_empty());
+    if source.as_deref().is_some_and(|s| s.contains('\0')) {
+        d.error(&at("source"), "must not contain a NUL byte");
+        return None;
+    }
+    let data = (!opts.data.is_empty()).then(|| opts.data.join(","));
+    if bind {
+        let Some(src) = source else {
+            d.error(&at("source"), "required for a bind mount");
+            return None;
+        };
+        if let Some(data) = &data {
+            d.warn(
+                &at("options"),
+                format_args!("{data:?} ignored for a bind mount"),
+            );
+        }
+        // A relative source is relative to the bundle, as in runc.
+        let src = dir.join(src);
+        if d.check_host
+            && let Err(e) = std::fs::metadata(&src)
+        {
+            d.error(
+                &at("source"),
+                format_args!(
+                    "{}: {}",
+                    src.display(),
+                    crate::config::validate::io_reason(&e)
+                ),
+            );
+        }
+        return Some(Mount {
+            fstype: "bind".into(),
+            source: Some(src),
+            destination: destination?,
+            flags,
+            propagation: opts.propagation,
+            data: None,
+        });
+    }
+    if fstype.is_empty() {
+        d.error(&at("type"), "required unless the mount is a bind mount");
+        return None;
+    }
+    Some(Mount {
+        source: Some(source.unwrap_or_else(|| fstype.clone()).into()),
+        fstype,
+        destination: destination?,
+        flags,
+        propagation: opts.propagation,
+        data,
+    })
 }

@@ -33,6 +33,7 @@ fn create_device_node(root: BorrowedFd<'_>, dev: &Device, userns: bool) -> Resul
     let pfd = mkdir_all_in_root(root, parent)?;
     let kind = match dev.kind {
         DeviceKind::Block => FileType::BlockDevice,
+        DeviceKind::Fifo => FileType::Fifo,
         _ => FileType::CharacterDevice,
     };
     let rdev = rustix::fs::makedev(dev.major.unwrap_or(0), dev.minor.unwrap_or(0));

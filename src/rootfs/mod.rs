@@ -10,6 +10,7 @@
 pub mod dev;
 pub mod mount;
 pub mod paths;
+pub mod sysctl;
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -17,11 +18,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::config::{Config, MountKind, Ns};
+use crate::config::{Config, Mount, Ns};
 use crate::error::{Context, Error, Result};
 use mount::{
-    DEFAULT_FLAGS, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE,
-    SYSTEM_MOUNTS, bind_mount, cstr, detach, mount_fs, remount_readonly, set_propagation,
+    DEFAULT_FLAGS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    MS_SLAVE, bind_mount, cstr, detach, mount_fs, remount_bind, remount_readonly, set_propagation,
 };
 use paths::{create_target, fd_path};
 
@@ -36,13 +37,14 @@ pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
         return rustix::process::chdir("/").ctx(|| "chdir /");
     }
-    // Why first: mounts made below must not propagate back to the host.
-    let propagation = if cfg.mount.no_pivot_root {
-        MS_SLAVE
-    } else {
-        MS_PRIVATE
+    // Why first: mounts made below must not propagate back to the host
+    // (a configured slave propagation still receives the host's).
+    let propagation = match cfg.mount.rootfs_propagation {
+        0 if cfg.mount.no_pivot_root => MS_SLAVE | MS_REC,
+        0 => MS_PRIVATE | MS_REC,
+        p => p,
     };
-    set_propagation(c"/", propagation | MS_REC).ctx(|| "make / private")?;
+    set_propagation(c"/", propagation).ctx(|| "set the propagation of /")?;
     // pivot_root needs the new root to be a mount point.
     bind_mount(&rootfs, &rootfs, true)
         .ctx(|| format!("bind {} on itself", cfg.rootfs.display()))?;
@@ -53,8 +55,7 @@ pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
     )
     .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
     let root = root.as_fd();
-    mount_system(root, cfg)?;
-    mount_configured(root, cfg)?;
+    mount_all(root, cfg)?;
     dev::create_device_nodes(
         root,
         &cfg.mount.device_nodes,
@@ -85,89 +86,78 @@ fn mount_in_root(
     Ok(fd)
 }
 
-/// proc, /dev, devpts, shm, mqueue, sysfs.
-fn mount_system(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
-    let userns = cfg.namespaces.contains(Ns::User);
-    for m in &SYSTEM_MOUNTS {
-        let mut flags = m.flags;
-        if m.fstype == "sysfs" && cfg.restrict_sys {
-            flags |= MS_RDONLY;
+/// The configured mounts, in order (for the 2014 schema the system mounts
+/// come first in the list), each resolved inside the root.
+fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+    let userns =
+        cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
+    for m in &cfg.mount.mounts {
+        let dst = m.destination.as_str();
+        if m.is_bind() {
+            let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+            let meta =
+                std::fs::metadata(src).ctx(|| format!("bind mount source {}", src.display()))?;
+            let src_c = cstr(&src.to_string_lossy());
+            let what = format!("bind {}", src.display());
+            let rec = m.flags & MS_REC != 0;
+            mount_in_root(
+                root,
+                dst,
+                meta.is_dir(),
+                |t| bind_mount(&src_c, t, rec),
+                &what,
+            )?;
+            let extra = m.flags & !(MS_BIND | MS_REC);
+            if extra != 0 {
+                // The descriptor names what is under the bind: reopen the path.
+                let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+                remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
+            }
+        } else {
+            let what = format!("mount {}", m.fstype);
+            mount_in_root(root, dst, true, |t| mount_filesystem(m, t, userns), &what)?;
         }
-        let what = format!("mount {}", m.source);
-        mount_in_root(
-            root,
-            m.target,
-            true,
-            |t| {
-                match mount_fs(m.source, t, m.fstype, flags, m.data) {
-                    // gid 5 (tty) may be unmapped in a user namespace.
-                    Err(Errno::INVAL) if m.fstype == "devpts" => mount_fs(
-                        m.source,
-                        t,
-                        m.fstype,
-                        flags,
-                        "newinstance,ptmxmode=0666,mode=620",
-                    ),
-                    // sysfs needs its own network namespace under a user namespace: bind the host's.
-                    Err(Errno::PERM) if m.fstype == "sysfs" && userns => {
-                        bind_mount(c"/sys", t, true)?;
-                        remount_readonly(t, DEFAULT_FLAGS)
-                    }
-                    // mqueue needs its own IPC namespace under a user namespace.
-                    Err(Errno::PERM) if m.fstype == "mqueue" && userns => Ok(()),
-                    r => r,
-                }
-            },
-            &what,
-        )?;
+        if m.propagation != 0 {
+            let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+            set_propagation(&fd_path(&fd), m.propagation)
+                .ctx(|| format!("set the propagation of {dst}"))?;
+        }
     }
     Ok(())
 }
 
-/// The configured bind and tmpfs mounts, in order.
-fn mount_configured(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
-    for m in &cfg.mount.mounts {
-        let dst = m.destination.as_str();
-        let fd = match m.kind {
-            MountKind::Tmpfs => {
-                let data = m.data.as_deref().unwrap_or("");
-                mount_in_root(
-                    root,
-                    dst,
-                    true,
-                    |t| mount_fs("tmpfs", t, "tmpfs", DEFAULT_FLAGS, data),
-                    "mount tmpfs",
-                )?
-            }
-            MountKind::Bind => {
-                let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
-                let meta = std::fs::metadata(src)
-                    .ctx(|| format!("bind mount source {}", src.display()))?;
-                let src_c = cstr(&src.to_string_lossy());
-                let what = format!("bind {}", src.display());
-                let fd = mount_in_root(
-                    root,
-                    dst,
-                    meta.is_dir(),
-                    |t| bind_mount(&src_c, t, true),
-                    &what,
-                )?;
-                if !m.writable {
-                    remount_readonly(&fd_path(&fd), 0)
-                        .ctx(|| format!("remount {dst} read-only"))?;
-                }
-                fd
-            }
-        };
-        if m.slave {
-            set_propagation(&fd_path(&fd), MS_SLAVE | MS_REC)
-                .ctx(|| format!("make {dst} slave"))?;
+/// Mount a filesystem, with the fallbacks a user namespace needs.
+fn mount_filesystem(m: &Mount, t: &CStr, userns: bool) -> Result<(), Errno> {
+    let fstype = match m.fstype.as_str() {
+        // The container sees the unified hierarchy (its own root under NEWCGROUP).
+        "cgroup" => "cgroup2",
+        other => other,
+    };
+    let source = m
+        .source
+        .as_deref()
+        .map_or(fstype.into(), |s| s.to_string_lossy());
+    let data = m.data.as_deref().unwrap_or("");
+    match mount_fs(&source, t, fstype, m.flags, data) {
+        // gid 5 (tty) may be unmapped in a user namespace.
+        Err(Errno::INVAL) if fstype == "devpts" && data.contains("gid=") => {
+            let data: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+            mount_fs(&source, t, fstype, m.flags, &data.join(","))
         }
-        if m.private {
-            set_propagation(&fd_path(&fd), MS_PRIVATE).ctx(|| format!("make {dst} private"))?;
+        // sysfs and cgroup2 need namespaces a user namespace may lack: bind the host's.
+        Err(Errno::PERM) if userns && (fstype == "sysfs" || fstype == "cgroup2") => {
+            let host = if fstype == "sysfs" {
+                c"/sys"
+            } else {
+                c"/sys/fs/cgroup"
+            };
+            bind_mount(host, t, true)?;
+            remount_readonly(t, DEFAULT_FLAGS)
         }
+        // mqueue needs its own IPC namespace under a user namespace.
+        Err(Errno::PERM) if fstype == "mqueue" && userns => Ok(()),
+        r => r,
     }
-    Ok(())
 }
 
 /// pivot_root into the rootfs and detach the old root (or MS_MOVE + chroot).

@@ -1,5 +1,4 @@
-//! Mount wrappers named by intent, and the table of system mounts every
-//! container gets.
+//! Mount wrappers named by intent.
 
 use std::ffi::{CStr, CString};
 
@@ -19,65 +18,8 @@ pub const MS_MOVE: u64 = g::MS_MOVE as u64;
 pub const MS_REC: u64 = g::MS_REC as u64;
 pub const MS_PRIVATE: u64 = g::MS_PRIVATE as u64;
 pub const MS_SLAVE: u64 = g::MS_SLAVE as u64;
-pub const MS_STRICTATIME: u64 = g::MS_STRICTATIME as u64;
 
-/// nosuid, noexec, nodev: libcontainer's `defaultMountFlags`.
-pub const DEFAULT_FLAGS: u64 = MS_NOSUID | MS_NOEXEC | MS_NODEV;
-
-/// One of the mounts every container gets.
-pub struct SystemMount {
-    pub source: &'static str,
-    pub target: &'static str,
-    pub fstype: &'static str,
-    pub flags: u64,
-    pub data: &'static str,
-}
-
-/// proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, in mount order.
-pub const SYSTEM_MOUNTS: [SystemMount; 6] = [
-    SystemMount {
-        source: "proc",
-        target: "/proc",
-        fstype: "proc",
-        flags: DEFAULT_FLAGS,
-        data: "",
-    },
-    SystemMount {
-        source: "tmpfs",
-        target: "/dev",
-        fstype: "tmpfs",
-        flags: MS_NOSUID | MS_STRICTATIME,
-        data: "mode=755,size=65536k",
-    },
-    SystemMount {
-        source: "devpts",
-        target: "/dev/pts",
-        fstype: "devpts",
-        flags: MS_NOSUID | MS_NOEXEC,
-        data: "newinstance,ptmxmode=0666,mode=620,gid=5",
-    },
-    SystemMount {
-        source: "shm",
-        target: "/dev/shm",
-        fstype: "tmpfs",
-        flags: DEFAULT_FLAGS,
-        data: "mode=1777,size=65536k",
-    },
-    SystemMount {
-        source: "mqueue",
-        target: "/dev/mqueue",
-        fstype: "mqueue",
-        flags: DEFAULT_FLAGS,
-        data: "",
-    },
-    SystemMount {
-        source: "sysfs",
-        target: "/sys",
-        fstype: "sysfs",
-        flags: DEFAULT_FLAGS,
-        data: "",
-    },
-];
+pub use crate::config::mounts::DEFAULT_FLAGS;
 
 pub fn cstr(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
@@ -125,6 +67,15 @@ pub fn remount_readonly(target: &CStr, extra: u64) -> Result<(), Errno> {
     }
 }
 
+/// Remount a bind mount with `flags` (read-only, nosuid…): the same
+/// locked-flags retry as [`remount_readonly`].
+pub fn remount_bind(target: &CStr, flags: u64) -> Result<(), Errno> {
+    if flags & MS_RDONLY != 0 {
+        return remount_readonly(target, flags & !MS_RDONLY);
+    }
+    sys::mount(None, target, None, MS_BIND | MS_REMOUNT | flags, None)
+}
+
 /// Change a mount's propagation (`MS_PRIVATE`, `MS_SLAVE`, with `MS_REC`).
 pub fn set_propagation(target: &CStr, flags: u64) -> Result<(), Errno> {
     sys::mount(None, target, None, flags, None)
@@ -144,29 +95,4 @@ pub fn move_mount(source: &CStr, target: &CStr) -> Result<()> {
             target.to_string_lossy()
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn system_mount_table_matches_libcontainer() {
-        let targets: Vec<_> = SYSTEM_MOUNTS.iter().map(|m| m.target).collect();
-        assert_eq!(
-            targets,
-            [
-                "/proc",
-                "/dev",
-                "/dev/pts",
-                "/dev/shm",
-                "/dev/mqueue",
-                "/sys"
-            ]
-        );
-        assert_eq!(DEFAULT_FLAGS, 14);
-        assert_eq!(SYSTEM_MOUNTS[1].flags, MS_NOSUID | MS_STRICTATIME);
-        assert!(SYSTEM_MOUNTS[2].data.contains("newinstance"));
-        assert!(SYSTEM_MOUNTS[2].data.contains("ptmxmode=0666"));
-    }
 }

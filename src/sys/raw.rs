@@ -543,3 +543,10 @@ pub fn close_fds_except(keep: &[i32]) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+/// `personality(persona)`: the execution domain of this process and what it
+/// execs (`PER_LINUX`, `PER_LINUX32`, with flags).
+pub fn set_personality(persona: u32) -> Result<(), Errno> {
+    // SAFETY: personality takes one integer and touches no memory of ours.
+    check(unsafe { syscall6(g::__NR_personality, [persona as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
+}
