@@ -366,6 +366,10 @@ def version(cmd):
 def start_exit(avail):
     cmds = {"nsinit": [BIN, "--root", nsinit_dir("bench-start"), "exec", "/bin/true"]}
     bundle = oci_bundle("bundle-true", ["/bin/true"])
+    # nsinit-oci on the very bundle runc and crun run: run = create, start,
+    # supervise, delete.
+    cmds["nsinit-oci"] = [BIN, "oci", "--root", os.path.join(STATE, "nsinit-oci"),
+                          "run", "-b", bundle, "bench-nsinit-oci-start"]
     for rt in PEERS:
         if avail[rt]:
             cmds[rt] = peer_cmd(rt, "run", "-b", bundle, f"bench-{rt}-start")

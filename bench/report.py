@@ -108,6 +108,11 @@ def targets(start, join, rss, sz, feat):
         n / f <= 1.25 if n and f else None, True)
     add("≥ 2.5× faster than crun", f"{c / n:.2f}× faster" if n and c else "n/a", c / n >= 2.5 if n and c else None, True)
     add("≥ 7× faster than runc", f"{rc / n:.2f}× faster" if n and rc else "n/a", rc / n >= 7 if n and rc else None, True)
+    o = med(start.get("nsinit-oci"))
+    add("nsinit-oci run ≥ 2× faster than crun run", f"{c / o:.2f}× faster" if o and c else "n/a",
+        c / o >= 2 if o and c else None)
+    add("nsinit-oci run ≥ 5× faster than runc run", f"{rc / o:.2f}× faster" if o and rc else "n/a",
+        rc / o >= 5 if o and rc else None)
     j, e = med(join.get("nsinit")), med(join.get("nsenter"))
     add("join ≤ 1.5× nsenter", f"{j / e:.2f}× nsenter" if j and e else "n/a (join not available yet)",
         j / e <= 1.5 if j and e else None)
