@@ -54,6 +54,7 @@ cd "$manifest" || fail "cd $manifest"
 export HOME=/root TERM=xterm LANG=C.UTF-8 TMPDIR=/tmp
 export NSINIT_TEST_STRICT=1 NSINIT_ROOTFS=/nsinit-vm/rootfs NSINIT_BIN=/usr/local/bin/nsinit
 export NSINIT_ATTACK_DIR=/nsinit-vm/attack
+. /nsinit-vm/env
 args=$($bb cat /nsinit-vm/args)
 
 echo "nsinit-vm: $($bb uname -r), $($bb nproc) cpus, cgroup2 controllers: $($bb cat /sys/fs/cgroup/cgroup.controllers)"
@@ -65,7 +66,9 @@ for t in /nsinit-vm/tests/*; do
     [ "$name" = integration ] && threads=4
     echo "nsinit-vm: running $name --test-threads=$threads $args"
     # Output through a pipe, as under CI (the console is a tty).
-    { "$t" --test-threads=$threads $args </dev/null 2>&1; echo $? >/tmp/.rc; } | $bb cat
+    # Each test's time (libtest's --report-time is unstable: RUSTC_BOOTSTRAP).
+    { RUSTC_BOOTSTRAP=1 "$t" --test-threads=$threads -Z unstable-options --report-time $args \
+        </dev/null 2>&1; echo $? >/tmp/.rc; } | $bb cat
     r=$($bb cat /tmp/.rc)
     echo "nsinit-vm: $name exited $r at $($bb cut -d' ' -f1 /proc/uptime) s"
     [ "$r" = 0 ] || [ "$rc" != 0 ] || rc=$r

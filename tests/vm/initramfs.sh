@@ -4,14 +4,15 @@
 #   tests/vm/initramfs.sh OUT STAGE_INPUT KERNEL_DIR
 # STAGE_INPUT is the directory run.sh prepared: nsinit (static), rootfs/ (the
 # busybox rootfs), tests/ (the musl test executables), attack/ (the static
-# attack helpers), args (extra libtest arguments), manifest (the source
+# attack helpers), args (extra libtest arguments), env (shell exports for
+# the tests), manifest (the source
 # directory the test binaries were built in: unit tests read
 # sample_configs/ from there).
 #
 # The guest is busybox (static) plus the host tools the tests run, copied
 # with the shared libraries ldd names: dash as sh (as on Debian: busybox sh
 # would run its own `ip` applet instead of iproute2's), iproute2's ip,
-# util-linux (unshare, nsenter, script, mount), strace, tmux (with a few
+# util-linux (unshare, nsenter, script, mount), strace, tmux and bash (with a few
 # terminfo entries and the C.UTF-8 locale) and coreutils' stty.
 set -eu
 out=${1:?usage: initramfs.sh OUT STAGE_INPUT KERNEL_DIR}
@@ -44,7 +45,7 @@ tool() {
             [ -e "$stage$lib" ] || put "$lib" "$lib"
         done
 }
-for t in dash ip unshare nsenter script mount umount strace tmux stty; do tool "$t"; done
+for t in dash bash ip unshare nsenter script mount umount strace tmux stty; do tool "$t"; done
 ln -s dash "$stage/usr/bin/sh"
 
 # busybox for everything else: an applet link wherever no real tool sits.
@@ -74,7 +75,7 @@ mkdir -p "$v"
 cp -a "$in/rootfs" "$v/rootfs"
 cp -a "$in/tests" "$v/tests"
 cp -a "$in/attack" "$v/attack"
-cp "$in/args" "$v/args"
+cp "$in/args" "$in/env" "$v/"
 cp -a "$kernel/modules" "$v/modules"
 manifest=$(cat "$in/manifest")
 mkdir -p "$stage$manifest"

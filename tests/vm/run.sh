@@ -11,6 +11,7 @@
 #
 # Expects `make build rootfs` done (the Makefile target depends on them).
 # Environment: NSINIT_VM_ARGS (extra libtest arguments, e.g. a filter),
+# NSINIT_SOAK_SCALE (default 0.1 in the VM) and NSINIT_SOAK_SEED (passed in),
 # NSINIT_VM_TIMEOUT (seconds, default 480), NSINIT_VM_KERNEL (a version),
 # NSINIT_VM_MODE=bench (time starts instead of running the suites).
 # Runs as root; installs qemu and the guest's tools when missing (Debian).
@@ -61,6 +62,9 @@ done
 cp target/$target/release/nsinit "$in/nsinit"
 cp -a target/rootfs "$in/rootfs"
 echo "${NSINIT_VM_ARGS:-}" >"$in/args"
+# The soak's sizes under TCG (an instruction emulator): a tenth of the host's.
+echo "export NSINIT_SOAK_SCALE=${NSINIT_SOAK_SCALE:-0.1}" >"$in/env"
+[ -z "${NSINIT_SOAK_SEED:-}" ] || echo "export NSINIT_SOAK_SEED=$NSINIT_SOAK_SEED" >>"$in/env"
 echo "$root" >"$in/manifest"
 sh tests/vm/initramfs.sh "$out/initramfs.cpio" "$in" "$kernel"
 rm -rf "$in"
@@ -81,10 +85,10 @@ log=$out/console.log
         -kernel "$kernel/vmlinuz" -initrd "$out/initramfs.cpio" -append "$append" \
         -display none -serial stdio -monitor none -nic none -no-reboot </dev/null
     echo $? >"$out/qemu.rc"
-} 2>&1 | tr -d '\r' | tee "$log"
+} 2>&1 | tee "$log"
 qrc=$(cat "$out/qemu.rc")
 t2=$(date +%s)
-rc=$(sed -n 's/^NSINIT-VM-EXIT=\([0-9]*\)$/\1/p' "$log" | tail -n 1)
+rc=$(tr -d '\r' <"$log" | sed -n 's/^NSINIT-VM-EXIT=\([0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$rc" ]; then
     [ "$qrc" = 124 ] && echo "test-vm: timed out after $timeout s" >&2
     echo "test-vm: the guest reported no exit status (qemu exited $qrc); see $log" >&2
