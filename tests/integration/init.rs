@@ -638,7 +638,12 @@ fn container_init_forwards_nsinit_kill_term() {
     let c = Container::new("init-term", &base_config());
     let child = c.spawn(&["--init", "sleep", "1000"]);
     let pid1 = c.init_pid();
-    assert_eq!(comm(pid1).as_deref(), Some("nsinit-init"));
+    // The record is written before the start message: the shim names
+    // itself a moment later.
+    let named = wait_for(Duration::from_secs(10), || {
+        comm(pid1).as_deref() == Some("nsinit-init")
+    });
+    assert!(named, "PID 1 is {:?}", comm(pid1));
     let sleeper = child_named(pid1, "sleep");
     ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
     let o = child.wait_with_output().unwrap();

@@ -4,8 +4,8 @@
 #   tests/vm/initramfs.sh OUT STAGE_INPUT KERNEL_DIR
 # STAGE_INPUT is the directory run.sh prepared: nsinit (static), rootfs/ (the
 # busybox rootfs), tests/ (the musl test executables), attack/ (the static
-# attack helpers), args (extra libtest arguments), env (shell exports for
-# the tests), manifest (the source
+# attack helpers), lone (the start timer of the bench mode), args (extra
+# libtest arguments), env (shell exports for the tests), manifest (the source
 # directory the test binaries were built in: unit tests read
 # sample_configs/ from there).
 #
@@ -75,7 +75,7 @@ mkdir -p "$v"
 cp -a "$in/rootfs" "$v/rootfs"
 cp -a "$in/tests" "$v/tests"
 cp -a "$in/attack" "$v/attack"
-cp "$in/args" "$in/env" "$v/"
+cp "$in/args" "$in/env" "$in/lone" "$v/"
 cp -a "$kernel/modules" "$v/modules"
 manifest=$(cat "$in/manifest")
 mkdir -p "$stage$manifest"

@@ -56,6 +56,7 @@ grep '"reason":"compiler-artifact"' "$json" | grep '"profile":{[^}]*"test":true'
     done
 [ -e "$in/tests/integration" ] || { echo "test-vm: no integration test executable in $json" >&2; exit 1; }
 
+gcc -static -O1 -o "$in/lone" tests/vm/lone.c
 for src in tests/attack/*.c; do
     gcc -static -O1 -o "$in/attack/$(basename "$src" .c)" "$src"
 done
