@@ -3,6 +3,7 @@
 #   make          static release binary: target/x86_64-unknown-linux-musl/release/nsinit
 #   make demo     build, make the busybox rootfs, run a real container
 #   make test     unit tests + root integration tests
+#   make test-vm  the same suites in a qemu VM on a cgroup-v2-only Debian kernel
 #   make bench    start/join latency, RSS and size vs runc, crun and unshare
 
 TARGET   ?= x86_64-unknown-linux-musl
@@ -21,7 +22,7 @@ APT      := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 # prebuilt std.
 SMALL_FLAGS := -Zunstable-options -Cpanic=immediate-abort
 
-.PHONY: all build install rootfs demo test test-unit test-root lint bench clean
+.PHONY: all build install rootfs demo test test-unit test-root test-vm lint bench clean
 
 all: build
 
@@ -76,6 +77,11 @@ demo: build rootfs
 
 test: build rootfs
 	NSINIT_TEST_STRICT=1 NSINIT_ROOTFS=$(CURDIR)/$(ROOTFS) NSINIT_BIN=$(CURDIR)/$(BIN) $(CARGO) test --locked -- --test-threads=4
+
+# Boots a stock Debian kernel with cgroup_no_v1=all under qemu (cached in
+# target/vm/) and runs the unit and integration suites inside (tests/vm/).
+test-vm: build rootfs
+	CARGO="$(CARGO)" sh tests/vm/run.sh
 
 test-unit:
 	$(CARGO) test --locked --lib

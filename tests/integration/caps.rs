@@ -4,7 +4,6 @@
 
 use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
@@ -25,15 +24,8 @@ fn container(name: &str, extra: Value) -> Container {
     let c = Container::new(name, &base_config());
     let dir = c.dir.join("bin");
     std::fs::create_dir(&dir).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack");
     for name in ["setuid0", "caps_keyring"] {
-        let o = Command::new("gcc")
-            .args(["-static", "-O1", "-o"])
-            .arg(dir.join(name))
-            .arg(src.join(format!("{name}.c")))
-            .output()
-            .expect("run gcc");
-        assert!(o.status.success(), "gcc {name}: {}", err(&o));
+        attack_binary(name, &dir.join(name));
     }
     std::fs::copy(dir.join("setuid0"), dir.join("suid0")).unwrap();
     std::fs::set_permissions(dir.join("suid0"), Permissions::from_mode(0o4755)).unwrap();

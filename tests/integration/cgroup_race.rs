@@ -171,7 +171,8 @@ fn issue_18_the_child_moves_itself_before_any_setup() {
         .lines()
         .find(cloned)
         .unwrap_or_else(|| panic!("no clone:\n{text}"));
-    if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
+    // Wherever cgroup2 is mounted (hybrid or v2 only).
+    if nsinit::cgroup::Layout::detect().is_ok_and(|l| l.unified.is_some()) {
         let call = text
             .lines()
             .find(|l| l.contains("clone3("))
@@ -354,16 +355,25 @@ fn issue_11_record_paths_outside_cgroupfs_are_refused() {
     if !common::can_run() {
         return;
     }
-    use nsinit::cgroup::CgroupManager;
+    use nsinit::cgroup::{CgroupManager, Layout};
     use std::collections::BTreeMap;
+    // The hierarchy holding pids: its v1 mount, or the cgroup2 one.
+    let layout = Layout::detect().unwrap();
+    let mount = layout
+        .v1_for("pids")
+        .or(layout.unified.as_ref())
+        .expect("a cgroup hierarchy")
+        .mount_point
+        .display()
+        .to_string();
     let one = |p: &str| BTreeMap::from([("pids".to_string(), PathBuf::from(p))]);
     for forged in [
-        "/tmp/forged",
-        "/sys/fs/cgroup/pids/../../../../tmp",
-        "/sys/fs/cgroup/pids",
-        "/etc",
+        "/tmp/forged".to_string(),
+        format!("{mount}/../../../../tmp"),
+        mount.clone(),
+        "/etc".to_string(),
     ] {
-        let err = CgroupManager::from_paths(&one(forged))
+        let err = CgroupManager::from_paths(&one(&forged))
             .unwrap_err()
             .to_string();
         assert!(
@@ -373,7 +383,7 @@ fn issue_11_record_paths_outside_cgroupfs_are_refused() {
     }
     // A directory under a cgroup mount point that is not cgroupfs (a tmpfs
     // mounted over it) is refused too.
-    let base = Path::new("/sys/fs/cgroup/pids").join(unique("tmpfs"));
+    let base = Path::new(&mount).join(unique("tmpfs"));
     std::fs::create_dir(&base).unwrap();
     let st = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "none"])
@@ -391,5 +401,5 @@ fn issue_11_record_paths_outside_cgroupfs_are_refused() {
     let _ = std::fs::remove_dir(&base);
     assert!(err.contains("not on cgroupfs"), "{err}");
     // A real cgroup is accepted.
-    CgroupManager::from_paths(&one("/sys/fs/cgroup/pids/x-not-there")).unwrap();
+    CgroupManager::from_paths(&one(&format!("{mount}/x-not-there"))).unwrap();
 }

@@ -226,6 +226,26 @@ pub fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nsinit")))
 }
 
+/// Put the static attack helper `tests/attack/NAME.c` at `dst`: copied from
+/// `NSINIT_ATTACK_DIR/NAME` when that is set (prebuilt, where the test runs
+/// without gcc: `make test-vm`), else compiled with `gcc -static -O1`.
+pub fn attack_binary(name: &str, dst: &Path) {
+    if let Some(dir) = std::env::var_os("NSINIT_ATTACK_DIR") {
+        let src = Path::new(&dir).join(name);
+        std::fs::copy(&src, dst)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src.display(), dst.display()));
+        return;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/attack/{name}.c"));
+    let o = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(dst)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("run gcc: {e}"));
+    assert!(o.status.success(), "gcc {}: {}", src.display(), err(&o));
+}
+
 /// The default allow-list of device rules (libcontainer's DefaultAllowedDevices).
 pub fn allowed_devices() -> Value {
     json!([

@@ -11,11 +11,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const NSINIT: &str = env!("CARGO_BIN_EXE_nsinit");
-
-/// `nsinit init ARGS…`.
+/// `nsinit init ARGS…` (the binary under test: `NSINIT_BIN`, else cargo's).
 fn shim(args: &[&str]) -> Command {
-    let mut c = Command::new(NSINIT);
+    let mut c = Command::new(crate::common::bin());
     c.arg("init").args(args);
     c
 }
@@ -459,7 +457,9 @@ fn bare_pid1_ignores_sigterm_but_the_shim_forwards_it() {
     // With the shim as PID 1: TERM reaches sleep and the status comes back.
     let mut u = Proc::spawn({
         let mut c = Command::new("unshare");
-        c.args(["-fp", "--mount-proc", NSINIT, "init", "--", "sleep", "100"]);
+        c.args(["-fp", "--mount-proc"])
+            .arg(crate::common::bin())
+            .args(["init", "--", "sleep", "100"]);
         c
     });
     let pid1 = ns_init(&u, "nsinit-init");
@@ -478,16 +478,9 @@ fn pid1_in_a_pid_namespace_reaps_orphans() {
     // command lists every process of the namespace (pid, comm, state).
     let script = REAPED_THEN.to_string() + "cat /proc/[0-9]*/stat; :";
     let out = Command::new("unshare")
-        .args([
-            "-fp",
-            "--mount-proc",
-            NSINIT,
-            "init",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
+        .args(["-fp", "--mount-proc"])
+        .arg(crate::common::bin())
+        .args(["init", "--", "sh", "-c", &script])
         .output()
         .unwrap();
     assert_eq!(
@@ -645,7 +638,12 @@ fn container_init_forwards_nsinit_kill_term() {
     let c = Container::new("init-term", &base_config());
     let child = c.spawn(&["--init", "sleep", "1000"]);
     let pid1 = c.init_pid();
-    assert_eq!(comm(pid1).as_deref(), Some("nsinit-init"));
+    // The record is written before the start message: the shim names
+    // itself a moment later.
+    let named = wait_for(Duration::from_secs(10), || {
+        comm(pid1).as_deref() == Some("nsinit-init")
+    });
+    assert!(named, "PID 1 is {:?}", comm(pid1));
     let sleeper = child_named(pid1, "sleep");
     ok(&c.cmd(&["kill", "TERM"]).output().unwrap());
     let o = child.wait_with_output().unwrap();

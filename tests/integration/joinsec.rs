@@ -80,18 +80,6 @@ fn fds_of(pid: i32) -> Vec<(i32, String)> {
     fds
 }
 
-/// Compile `tests/attack/NAME.c` statically into `dst`.
-fn compile_attack(name: &str, dst: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/attack/{name}.c"));
-    let o = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(dst)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "gcc {}: {}", src.display(), err(&o));
-}
-
 /// A join into a user-namespaced container whose root has CAP_SYS_PTRACE
 /// there: the attacker passes every ptrace check but the joining process's
 /// dumpability, which is then all that protects the host. The attacker stalls
@@ -106,7 +94,7 @@ fn joining_processes_cannot_be_ptraced_or_read_from_inside() {
     let mut cfg = base_config();
     let c = Container::new("joinsec-ptrace", &cfg);
     let root = rootfs_copy(&c);
-    compile_attack("ptrace_join", &root.join("attack"));
+    attack_binary("ptrace_join", &root.join("attack"));
     cfg["root_fs"] = json!(root);
     cfg["namespaces"]["NEWUSER"] = json!(true);
     let identity = json!([{"container_id": 0, "host_id": 0, "size": 65536}]);
@@ -226,13 +214,20 @@ fn init_shim_keeps_no_host_descriptor_and_is_sealed() {
         .unwrap();
     c.wait_for_state();
     let pid = c.init_pid();
-    // What the shim keeps, seen from the host: 0-2 and its signalfd.
-    let fds = fds_of(pid);
-    let extra: Vec<_> = fds.iter().filter(|(n, _)| *n > 2).collect();
-    assert!(
-        extra.len() == 1 && extra[0].1 == "anon_inode:[signalfd]",
-        "shim descriptors: {fds:?}"
-    );
+    // What the shim keeps, seen from the host: 0-2 and its signalfd. The
+    // record is written before the start message, so the shim may still be
+    // closing its sync socket: wait (bounded) for it to settle.
+    let settled = |fds: &[(i32, String)]| {
+        let extra: Vec<_> = fds.iter().filter(|(n, _)| *n > 2).collect();
+        extra.len() == 1 && extra[0].1 == "anon_inode:[signalfd]"
+    };
+    let start = Instant::now();
+    let mut fds = fds_of(pid);
+    while !settled(&fds) && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+        fds = fds_of(pid);
+    }
+    assert!(settled(&fds), "shim descriptors: {fds:?}");
     let probe = "ls /proc/1/fd | tr '\\n' ' '; echo; \
         for n in 3 4 5 6 7 8 9; do cat /proc/1/fd/$n/../../../etc/hostname /proc/1/fd/$n/etc/hostname \
         2>/dev/null && echo ESCAPED; done; \

@@ -6,6 +6,7 @@
 mod caps;
 mod cgroup;
 mod cgroup_race;
+mod cgroup_v2;
 mod common;
 mod exec;
 mod init;
