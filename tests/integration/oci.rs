@@ -171,7 +171,7 @@ fn full_lifecycle_create_start_kill_delete() {
     assert!(!b.rootfs().join("started").exists());
     b.ok(&["start", "life1"]);
     wait_until(Duration::from_secs(10), "the command to run", || {
-        b.rootfs().join("started").exists()
+        std::fs::read_to_string(b.rootfs().join("started")).is_ok_and(|s| s == "started\n")
     });
     assert_eq!(b.status("life1"), "running");
     let ps: Value = serde_json::from_str(&b.ok(&["ps", "--format", "json", "life1"])).unwrap();
@@ -363,10 +363,12 @@ fn console_socket_receives_the_pty_master() {
     // It is a pty master: TIOCGPTN answers.
     assert!(rustix::pty::ptsname(&fds[0], Vec::new()).is_ok());
     b.ok(&["start", "tty1"]);
+    // The shell creates the file, then writes it: wait for the whole line.
+    let mut name = String::new();
     wait_until(Duration::from_secs(10), "the command to run", || {
-        b.rootfs().join("tty-name").exists()
+        name = std::fs::read_to_string(b.rootfs().join("tty-name")).unwrap_or_default();
+        name.ends_with('\n')
     });
-    let name = std::fs::read_to_string(b.rootfs().join("tty-name")).unwrap();
     assert!(name.starts_with("/dev/"), "{name}");
     b.ok(&["delete", "--force", "tty1"]);
 }
