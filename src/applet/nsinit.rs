@@ -558,9 +558,11 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
             record.remove()?;
             return Ok(ExitCode::SUCCESS);
         }
-        Err(e) if force => {
-            log::warn(&format!(
-                "{e}: removing the record; what it named may remain"
+        Err(_) if force => {
+            log::warn(&format_args!(
+                "removing the unreadable container record {}; a running container's \
+                 supervisor removes the rest when it exits",
+                record.path().display()
             ));
             record.remove()?;
             return Ok(ExitCode::SUCCESS);

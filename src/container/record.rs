@@ -182,7 +182,8 @@ impl Record {
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             Error::new(format!(
                 "container record {}/{STATE} is corrupt: {e} (nothing was changed; \
-                 `nsinit destroy --force` removes it after killing what it names)",
+                 `nsinit destroy --force` removes the record, and a running \
+                 container's supervisor removes the rest when it exits)",
                 self.path().display()
             ))
         })
@@ -229,6 +230,28 @@ impl Record {
         match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(e).ctx(|| format!("remove {}", self.path().display())),
+        }
+    }
+}
+
+impl Drop for Record {
+    /// A record left empty (a start that failed before writing anything, a
+    /// supervisor that found its record destroyed) is removed, still under
+    /// the lock: `rmdir` fails on a directory with files, and only a lock
+    /// holder removes or replaces the directory at this name.
+    fn drop(&mut self) {
+        let Ok(st) = rustix::fs::fstat(&self.fd) else {
+            return;
+        };
+        if st.st_nlink == 0 {
+            return;
+        }
+        let Ok(store) = open_store(&self.store) else {
+            return;
+        };
+        let here = rustix::fs::statat(&store, self.key.as_str(), AtFlags::SYMLINK_NOFOLLOW);
+        if here.is_ok_and(|h| h.st_ino == st.st_ino && h.st_dev == st.st_dev) {
+            let _ = rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR);
         }
     }
 }
