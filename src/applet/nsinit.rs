@@ -285,11 +285,16 @@ fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<
     drop(record);
     match container::join::join_container(&cfg, st, opts.spec(&cfg)) {
         Ok(code) => Ok(ExitCode::from(code)),
-        // A join that lost the race with the container's exit says so.
+        // A join that lost the race with the container's exit says so; what
+        // the kernel answered a dying container (ENOMEM from a fork into a
+        // PID namespace without init, ENODEV from its cgroups) only with --debug.
         Err(e) => match st.init() {
-            Init::Gone(why) => Err(Error::new(format!(
-                "the container exited while joining ({why}): {e}"
-            ))),
+            Init::Gone(why) => {
+                log::debug(&e);
+                Err(Error::new(format!(
+                    "the container exited while joining ({why})"
+                )))
+            }
             Init::Alive(_) => Err(e),
         },
     }
