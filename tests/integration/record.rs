@@ -249,7 +249,10 @@ impl Running {
     pub fn init(&self) -> i32 {
         let pid = self.pid();
         let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
-        let kids: Vec<i32> = kids.split_whitespace().map(|p| p.parse().unwrap()).collect();
+        let kids: Vec<i32> = kids
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
         assert_eq!(kids.len(), 1, "the supervisor's children: {kids:?}");
         kids[0]
     }

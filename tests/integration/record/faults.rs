@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{
-    Layout, fails_within, nsinit_in, ok_within, run_within, state_of, until,
-};
+use super::{Layout, fails_within, nsinit_in, ok_within, run_within, state_of, until};
 use crate::common::{self, can_run, is_dead, proc_state};
 
 /// Issue 12.6: a record that cannot be parsed is an error naming it for
@@ -45,22 +43,41 @@ fn issue_12_6_a_corrupt_record_is_an_error_and_deletes_nothing() {
     let e = fails_within(l.join(&["true"]), 125);
     assert!(e.contains(&shown), "join: {e}");
     let list: Value =
-        serde_json::from_str(&ok_within(nsinit_in(&l.dir, &["list", "--format", "json"])))
-            .unwrap();
-    let key = l.record().file_name().unwrap().to_str().unwrap().to_string();
-    let row = list.as_array().unwrap().iter().find(|r| r["id"] == json!(key));
+        serde_json::from_str(&ok_within(nsinit_in(&l.dir, &["list", "--format", "json"]))).unwrap();
+    let key = l
+        .record()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == json!(key));
     assert_eq!(row.map(|r| &r["status"]), Some(&json!("unknown")), "{list}");
-    assert_eq!(std::fs::read(&state).unwrap(), &saved[..saved.len() / 2], "the record changed");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        &saved[..saved.len() / 2],
+        "the record changed"
+    );
     assert_eq!(proc_state(init), Some('S'), "the container still runs");
 
     let o = run_within(l.cmd(&["destroy", "--force"]), Duration::from_secs(20));
     common::ok(&o);
-    assert!(common::err(&o).contains("unreadable"), "{}", common::err(&o));
+    assert!(
+        common::err(&o).contains("unreadable"),
+        "{}",
+        common::err(&o)
+    );
     assert!(!l.record().exists(), "destroy --force removes the record");
     // The container ends (by the admin's hand): its supervisor removes what
     // it made from its own copy of the record.
     assert!(!is_dead(init));
-    let _ = Command::new("kill").args(["-9", &init.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &init.to_string()])
+        .status();
     assert_eq!(r.wait(), Some(137));
     assert_eq!(l.leftovers(), Vec::<String>::new());
 }
@@ -91,7 +108,9 @@ fn issue_12_7_paused_containers_refuse_joins_and_die_of_kill() {
     let mut r = l.start(&["sh", "-c", "echo ready; exec sleep 1000", &l.tag]);
     let init = r.init();
     ok_within(l.cmd(&["pause"]));
-    until("the init frozen", || proc_state(init).is_some_and(|s| "DT".contains(s)));
+    until("the init frozen", || {
+        proc_state(init).is_some_and(|s| "DT".contains(s))
+    });
     assert_eq!(state_of(&l.dir)["status"], json!("paused"));
     for cmd in [l.cmd(&["exec", "true"]), l.join(&["true"])] {
         let o = run_within(cmd, Duration::from_secs(10));
@@ -118,7 +137,13 @@ fn issue_12_8_a_killed_supervisor_leaves_a_record_destroy_id_removes() {
     let l = Layout::new("sigkill", |_| {});
     let mut r = l.start(&["sh", "-c", "echo ready; exec sleep 1000", &l.tag]);
     let init = r.init();
-    let key = l.record().file_name().unwrap().to_str().unwrap().to_string();
+    let key = l
+        .record()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     r.child.kill().unwrap();
     r.child.wait().unwrap();
     until("PID 1 dead of PDEATHSIG", || is_dead(init));
@@ -126,14 +151,24 @@ fn issue_12_8_a_killed_supervisor_leaves_a_record_destroy_id_removes() {
     assert_eq!(st["supervisor"], json!("gone"), "{st}");
     assert_eq!(st["status"], json!("stopped"), "{st}");
     assert_eq!(st["id"], json!(key), "{st}");
-    assert!(!common::cgroup_dirs_named(&l.tag).is_empty(), "cgroups remain until destroy");
+    assert!(
+        !common::cgroup_dirs_named(&l.tag).is_empty(),
+        "cgroups remain until destroy"
+    );
     let e = fails_within(l.cmd(&["kill"]), 125);
     assert!(e.contains("no running container"), "{e}");
 
-    let row = |list: &str| list.lines().find(|r| r.starts_with(&key)).map(str::to_string);
+    let row = |list: &str| {
+        list.lines()
+            .find(|r| r.starts_with(&key))
+            .map(str::to_string)
+    };
     let list = ok_within(nsinit_in(&l.dir, &["list"]));
     let line = row(&list).unwrap_or_else(|| panic!("{key} not listed: {list}"));
-    assert!(line.contains("stopped") && !line.contains("(missing)"), "{line}");
+    assert!(
+        line.contains("stopped") && !line.contains("(missing)"),
+        "{line}"
+    );
 
     // The directory goes; the record (outside it) stays findable.
     let moved = l.dir.with_extension("gone");
@@ -143,16 +178,26 @@ fn issue_12_8_a_killed_supervisor_leaves_a_record_destroy_id_removes() {
     let line = row(&list).unwrap_or_else(|| panic!("{key} not listed: {list}"));
     assert!(line.contains("(missing)"), "{line}");
     let list: Value =
-        serde_json::from_str(&ok_within(nsinit_in(&moved, &["list", "--format", "json"])))
-            .unwrap();
-    let j = list.as_array().unwrap().iter().find(|r| r["id"] == json!(key)).unwrap();
+        serde_json::from_str(&ok_within(nsinit_in(&moved, &["list", "--format", "json"]))).unwrap();
+    let j = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == json!(key))
+        .unwrap();
     assert_eq!(j["dir_exists"], json!(false), "{j}");
-    let o = run_within(plain(&["--root", l.dir.to_str().unwrap(), "state"]), Duration::from_secs(10));
+    let o = run_within(
+        plain(&["--root", l.dir.to_str().unwrap(), "state"]),
+        Duration::from_secs(10),
+    );
     assert_eq!(o.status.code(), Some(125), "state of a gone directory");
     let e = fails_within(plain(&["destroy", "--id", "not/hex"]), 2);
     assert!(e.contains("not/hex"), "{e}");
     ok_within(nsinit_in(&moved, &["destroy", "--id", &key]));
-    assert_eq!(common::cgroup_dirs_named(&l.tag), Vec::<std::path::PathBuf>::new());
+    assert_eq!(
+        common::cgroup_dirs_named(&l.tag),
+        Vec::<std::path::PathBuf>::new()
+    );
     assert!(!l.record().exists());
     let e = fails_within(plain(&["destroy", "--id", &key]), 125);
     assert!(e.contains(&key), "{e}");
