@@ -412,4 +412,37 @@ mod tests {
         assert!(e.contains("not a regular file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn an_empty_record_goes_with_its_lock_and_a_corrupt_one_stays() {
+        let (store, _fd) = tempdir("store");
+        let key = "00ff";
+        let path = store.join(key);
+        // Nothing written: the directory goes when the lock is dropped.
+        drop(Record::open_in(&store, key, true).unwrap());
+        assert!(!path.exists(), "an empty record was left");
+        // A record with a state stays; a corrupt state is an error naming
+        // it, and nothing is changed.
+        let r = Record::open_in(&store, key, true).unwrap();
+        r.write_state(&State::default()).unwrap();
+        drop(r);
+        std::fs::write(path.join(STATE), "{\"status\": ").unwrap();
+        let r = Record::find_in(&store, key).unwrap().expect("the record");
+        let e = r.state().unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{}/{STATE} is corrupt", path.display())),
+            "{e}"
+        );
+        drop(r);
+        assert_eq!(
+            std::fs::read_to_string(path.join(STATE)).unwrap(),
+            "{\"status\": "
+        );
+        // Removed under the lock: a waiter retries on a fresh directory.
+        let r = Record::find_in(&store, key).unwrap().unwrap();
+        r.remove().unwrap();
+        drop(r);
+        assert!(Record::find_in(&store, key).unwrap().is_none());
+        std::fs::remove_dir_all(&store).unwrap();
+    }
 }
