@@ -391,7 +391,13 @@ fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
     .into();
     v["id"] = record.key.clone().into();
     if status == Status::Stopped {
-        v["hint"] = "leftovers remain until `nsinit destroy` or the next exec".into();
+        // Without a PID namespace, PID 1's death leaves the rest running.
+        let left = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
+        v["processes_left"] = left.len().into();
+        v["hint"] = match left.len() {
+            0 => "leftovers remain until `nsinit destroy` or the next exec".into(),
+            n => format!("{n} processes remain in its cgroups: `nsinit destroy` kills them").into(),
+        };
     }
     Ok(v)
 }

@@ -270,3 +270,42 @@ fn issue_12_10_joins_racing_the_exit_fail_clearly_and_leak_nothing() {
     assert_eq!(r.wait(), Some(1), "`read` at EOF");
     assert_eq!(l.leftovers(), Vec::<String>::new());
 }
+
+/// Issue 12.8 without a PID namespace: when nsinit is SIGKILLed, PID 1 dies
+/// of its parent-death signal but its children keep running. `state` says
+/// so (stopped, supervisor gone, processes left) and `destroy` kills them.
+#[test]
+fn issue_12_8_without_newpid_state_counts_the_orphans_destroy_kills_them() {
+    if !can_run() {
+        return;
+    }
+    let l = Layout::new("orphans", |c| c["namespaces"]["NEWPID"] = json!(false));
+    let script = "sleep 1000 </dev/null >/dev/null 2>&1 & echo ready; wait";
+    let mut r = l.start(&["sh", "-c", script, &l.tag]);
+    let init = r.init();
+    let child_of_init = || {
+        common::processes_running("sleep 1000")
+            .into_iter()
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .is_ok_and(|s| s.split(' ').nth(3) == Some(init.to_string().as_str()))
+            })
+    };
+    until("the container's sleep", || child_of_init().is_some());
+    let orphan = child_of_init().unwrap();
+    r.child.kill().unwrap();
+    r.child.wait().unwrap();
+    until("PID 1 dead of PDEATHSIG", || is_dead(init));
+    assert!(!is_dead(orphan), "the orphan runs on (no PID namespace)");
+    let st = state_of(&l.dir);
+    assert_eq!(st["status"], json!("stopped"), "{st}");
+    assert_eq!(st["supervisor"], json!("gone"), "{st}");
+    assert_eq!(st["processes_left"], json!(1), "{st}");
+    assert!(
+        st["hint"].as_str().unwrap().contains("1 processes remain"),
+        "{st}"
+    );
+    ok_within(l.cmd(&["destroy"]));
+    until("the orphan killed by destroy", || is_dead(orphan));
+    assert_eq!(l.leftovers(), Vec::<String>::new());
+}
