@@ -285,11 +285,16 @@ fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<
     drop(record);
     match container::join::join_container(&cfg, st, opts.spec(&cfg)) {
         Ok(code) => Ok(ExitCode::from(code)),
-        // A join that lost the race with the container's exit says so.
+        // A join that lost the race with the container's exit says so; what
+        // the kernel answered a dying container (ENOMEM from a fork into a
+        // PID namespace without init, ENODEV from its cgroups) only with --debug.
         Err(e) => match st.init() {
-            Init::Gone(why) => Err(Error::new(format!(
-                "the container exited while joining ({why}): {e}"
-            ))),
+            Init::Gone(why) => {
+                log::debug(&e);
+                Err(Error::new(format!(
+                    "the container exited while joining ({why})"
+                )))
+            }
             Init::Alive(_) => Err(e),
         },
     }
@@ -386,7 +391,13 @@ fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
     .into();
     v["id"] = record.key.clone().into();
     if status == Status::Stopped {
-        v["hint"] = "leftovers remain until `nsinit destroy` or the next exec".into();
+        // Without a PID namespace, PID 1's death leaves the rest running.
+        let left = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
+        v["processes_left"] = left.len().into();
+        v["hint"] = match left.len() {
+            0 => "leftovers remain until `nsinit destroy` or the next exec".into(),
+            n => format!("{n} processes remain in its cgroups: `nsinit destroy` kills them").into(),
+        };
     }
     Ok(v)
 }
@@ -558,9 +569,11 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
             record.remove()?;
             return Ok(ExitCode::SUCCESS);
         }
-        Err(e) if force => {
-            log::warn(&format!(
-                "{e}: removing the record; what it named may remain"
+        Err(_) if force => {
+            log::warn(&format_args!(
+                "removing the unreadable container record {}; a running container's \
+                 supervisor removes the rest when it exits",
+                record.path().display()
             ));
             record.remove()?;
             return Ok(ExitCode::SUCCESS);

@@ -106,18 +106,7 @@ pub fn supervise_built(built: Built) -> Result<u8> {
     }
     // Why under the lock: a concurrent exec waits instead of reusing
     // cgroups being removed; a record that is no longer ours is left alone.
-    let cleanup = Record::find_in(&store, &key).and_then(|record| match record {
-        Some(record) => match record.state()? {
-            Some(cur)
-                if cur.nsinit_pid == st.nsinit_pid
-                    && cur.nsinit_start_time == st.nsinit_start_time =>
-            {
-                delete::teardown(&record, &cur, kill_rest)
-            }
-            _ => Ok(()),
-        },
-        None => Ok(()),
-    });
+    let cleanup = delete::teardown_own(&store, &key, &st, kill_rest);
     let code = code?;
     cleanup?;
     Ok(code)

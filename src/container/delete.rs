@@ -60,6 +60,30 @@ pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
     }
 }
 
+/// The supervisor's teardown once PID 1 has exited, under the record's
+/// lock. The record decides while it is this supervisor's; when it was
+/// destroyed meanwhile (`destroy --force`) or cannot be read, `own` — the
+/// supervisor's own copy of what it made — does, so nothing is left behind;
+/// a record of another container started in the directory since is left
+/// alone.
+pub fn teardown_own(store: &Path, key: &str, own: &State, kill: bool) -> Result<()> {
+    let record = Record::open_in(store, key, true)?;
+    match record.state() {
+        Ok(Some(cur))
+            if (cur.nsinit_pid, &cur.nsinit_start_time)
+                == (own.nsinit_pid, &own.nsinit_start_time) =>
+        {
+            teardown(&record, &cur, kill)
+        }
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => teardown(&record, own, kill),
+        Err(e) => {
+            crate::log::warn(&format_args!("{e}: removing what this container made"));
+            teardown(&record, own, kill)
+        }
+    }
+}
+
 fn open_dir(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
     match rustix::fs::open(
         dir,

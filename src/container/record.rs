@@ -182,7 +182,8 @@ impl Record {
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             Error::new(format!(
                 "container record {}/{STATE} is corrupt: {e} (nothing was changed; \
-                 `nsinit destroy --force` removes it after killing what it names)",
+                 `nsinit destroy --force` removes the record, and a running \
+                 container's supervisor removes the rest when it exits)",
                 self.path().display()
             ))
         })
@@ -229,6 +230,28 @@ impl Record {
         match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(e).ctx(|| format!("remove {}", self.path().display())),
+        }
+    }
+}
+
+impl Drop for Record {
+    /// A record left empty (a start that failed before writing anything, a
+    /// supervisor that found its record destroyed) is removed, still under
+    /// the lock: `rmdir` fails on a directory with files, and only a lock
+    /// holder removes or replaces the directory at this name.
+    fn drop(&mut self) {
+        let Ok(st) = rustix::fs::fstat(&self.fd) else {
+            return;
+        };
+        if st.st_nlink == 0 {
+            return;
+        }
+        let Ok(store) = open_store(&self.store) else {
+            return;
+        };
+        let here = rustix::fs::statat(&store, self.key.as_str(), AtFlags::SYMLINK_NOFOLLOW);
+        if here.is_ok_and(|h| h.st_ino == st.st_ino && h.st_dev == st.st_dev) {
+            let _ = rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR);
         }
     }
 }
@@ -388,5 +411,38 @@ mod tests {
         let e = read_file_at(&fd, "fifo").unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_record_goes_with_its_lock_and_a_corrupt_one_stays() {
+        let (store, _fd) = tempdir("store");
+        let key = "00ff";
+        let path = store.join(key);
+        // Nothing written: the directory goes when the lock is dropped.
+        drop(Record::open_in(&store, key, true).unwrap());
+        assert!(!path.exists(), "an empty record was left");
+        // A record with a state stays; a corrupt state is an error naming
+        // it, and nothing is changed.
+        let r = Record::open_in(&store, key, true).unwrap();
+        r.write_state(&State::default()).unwrap();
+        drop(r);
+        std::fs::write(path.join(STATE), "{\"status\": ").unwrap();
+        let r = Record::find_in(&store, key).unwrap().expect("the record");
+        let e = r.state().unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{}/{STATE} is corrupt", path.display())),
+            "{e}"
+        );
+        drop(r);
+        assert_eq!(
+            std::fs::read_to_string(path.join(STATE)).unwrap(),
+            "{\"status\": "
+        );
+        // Removed under the lock: a waiter retries on a fresh directory.
+        let r = Record::find_in(&store, key).unwrap().unwrap();
+        r.remove().unwrap();
+        drop(r);
+        assert!(Record::find_in(&store, key).unwrap().is_none());
+        std::fs::remove_dir_all(&store).unwrap();
     }
 }

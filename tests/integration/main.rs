@@ -14,6 +14,7 @@ mod join;
 mod joinsec;
 mod network;
 mod oci;
+mod record;
 mod relay;
 mod soak;
 mod tty;
