@@ -215,7 +215,10 @@ fn start(
         // Why here: offsets are writable until a process enters the namespace.
         rootfs::sysctl::write_time_offsets(&cfg.time_offsets)?;
     }
-    let protect = req.dir.and_then(|dir| config_in_rootfs(cfg, dir));
+    let protect = match req.dir {
+        Some(dir) => config_in_rootfs(cfg, dir)?,
+        None => None,
+    };
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
@@ -307,15 +310,32 @@ fn parent_steps(
 
 /// container.json's path inside the rootfs when the container directory
 /// lies in it (the 2014 layout): the child binds it read-only so the
-/// container cannot rewrite the config of its next start.
-fn config_in_rootfs(cfg: &Config, dir: &Path) -> Option<String> {
-    if !cfg.namespaces.contains(Ns::Mnt) {
-        return None;
+/// container cannot rewrite the config of its next start. Layouts where that
+/// cannot hold are refused: a directory below the rootfs's root (the
+/// container could rename a parent away and put another container.json in
+/// its place) and a rootfs without a mount namespace (nothing to bind in).
+fn config_in_rootfs(cfg: &Config, dir: &Path) -> Result<Option<String>> {
+    let Ok(root) = std::fs::canonicalize(&cfg.rootfs) else {
+        return Ok(None);
+    };
+    if !dir.starts_with(&root) {
+        return Ok(None);
     }
-    let root = std::fs::canonicalize(&cfg.rootfs).ok()?;
-    let rel = dir.join("container.json");
-    let rel = rel.strip_prefix(&root).ok()?;
-    Some(format!("/{}", rel.display()))
+    let why = if dir != root {
+        "the container directory lies inside the rootfs, below its root: the container could \
+         swap it and rewrite the container.json of its next start; use the rootfs itself or a \
+         directory outside it"
+    } else if !cfg.namespaces.contains(Ns::Mnt) {
+        "container.json lies in the rootfs and the container has no mount namespace (NEWNS) to \
+         protect it: the container could rewrite the config of its next start; enable NEWNS or \
+         keep container.json outside the rootfs"
+    } else {
+        return Ok(Some("/container.json".to_string()));
+    };
+    Err(Error::new(format!(
+        "{}: {why}",
+        dir.join("container.json").display()
+    )))
 }
 
 /// Write uid_map and gid_map. Validation requires both with NEWUSER: there

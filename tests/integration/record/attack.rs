@@ -458,8 +458,6 @@ fn issue_11_1c_the_container_cannot_rewrite_its_next_config() {
 /// but the container renames its parent directory away and puts a new
 /// container.json in its place. The next start must not run with it.
 #[test]
-#[ignore = "issue 11.1c: open — a container directory strictly inside the rootfs can be \
-            swapped by renaming a parent; create.rs must refuse that layout (rectests report)"]
 fn issue_11_1c_a_container_directory_inside_the_rootfs_cannot_be_swapped() {
     if !can_run() {
         return;
@@ -500,8 +498,6 @@ fn issue_11_1c_a_container_directory_inside_the_rootfs_cannot_be_swapped() {
 /// container directory, chrooted, with nothing to bind container.json
 /// read-only in; it rewrites it, and the next start must not run with it.
 #[test]
-#[ignore = "issue 11.1c: open — without NEWNS, container.json in the rootfs is writable by the \
-            container; create.rs must refuse that layout (rectests report)"]
 fn issue_11_1c_without_a_mount_namespace_the_config_cannot_be_rewritten() {
     if !can_run() {
         return;
