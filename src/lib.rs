@@ -14,5 +14,6 @@ pub mod init;
 pub mod log;
 pub mod network;
 pub mod rootfs;
+pub mod seccomp;
 pub mod sys;
 pub mod user;

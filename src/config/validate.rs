@@ -248,6 +248,12 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         }
     }
 
+    let seccomp = c
+        .seccomp
+        .and_then(|v| crate::seccomp::load(&v, "seccomp").map_err(|errs| {
+            errs.iter().for_each(|e| d.error("", e));
+        }).ok());
+
     Config {
         rootfs,
         hostname,
@@ -273,6 +279,7 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         process_label,
         no_new_privileges: c.no_new_privileges.unwrap_or(false),
         no_new_keyring: c.no_new_keyring.unwrap_or(false),
+        seccomp,
     }
 }
 
