@@ -248,11 +248,13 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         }
     }
 
-    let seccomp = c
-        .seccomp
-        .and_then(|v| crate::seccomp::load(&v, "seccomp").map_err(|errs| {
-            errs.iter().for_each(|e| d.error("", e));
-        }).ok());
+    let seccomp = c.seccomp.and_then(|v| {
+        crate::seccomp::load(&v, "seccomp")
+            .map_err(|errs| {
+                errs.iter().for_each(|e| d.error("", e));
+            })
+            .ok()
+    });
 
     Config {
         rootfs,

@@ -69,10 +69,11 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     // right before execve, so the profile need not allow nsinit's own calls.
     let sys_admin = 1u64 << linux_raw_sys::general::CAP_SYS_ADMIN;
     let mut late = spec.seccomp.clone();
-    if !spec.no_new_privileges && spec.caps.effective & sys_admin == 0 {
-        if let Some(prog) = late.take() {
-            seccomp::install(&prog)?;
-        }
+    if !spec.no_new_privileges
+        && spec.caps.effective & sys_admin == 0
+        && let Some(prog) = late.take()
+    {
+        seccomp::install(&prog)?;
     }
     set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
@@ -254,10 +255,10 @@ pub fn exec(p: &Prepared, mask: SigSet) -> Error {
     let _ = sys::cloexec_from(3);
     sys::reset_signal_dispositions();
     let _ = sys::restore_signal_mask(mask);
-    if let Some(prog) = &p.seccomp {
-        if let Err(e) = seccomp::install(prog) {
-            return e;
-        }
+    if let Some(prog) = &p.seccomp
+        && let Err(e) = seccomp::install(prog)
+    {
+        return e;
     }
     let errno = sys::execve(&p.path, &p.argv, &p.envp);
     let code = if errno == Errno::NOENT {

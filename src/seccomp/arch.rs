@@ -6,7 +6,7 @@
 //! (`AUDIT_ARCH_X86_64` with bit 30 set in the number). aarch64 is listed so
 //! the compiler is not x86-only; its 32-bit compat ABI (arm) has no table.
 
-use super::tables::{GENERIC, GENERIC_END, LOW, NAMES};
+use super::tables::{GENERIC, GENERIC_END, LOW, NAMES, TOKENS};
 
 /// `__X32_SYSCALL_BIT`.
 pub const X32_BIT: u32 = 0x4000_0000;
@@ -21,11 +21,12 @@ pub enum Arch {
     Arm,
 }
 
-/// OCI names (after `SCMP_ARCH_`) of architectures nsinit has no reason to
-/// tell apart: accepted (a profile lists them all) and ignored, since a kernel
-/// this binary runs on never reports them.
-const FOREIGN: &str = " MIPS MIPS64 MIPS64N32 MIPSEL MIPSEL64 MIPSEL64N32 PPC PPC64 PPC64LE \
-S390 S390X PARISC PARISC64 RISCV64 LOONGARCH64 M68K SH SHEB ";
+/// OCI architecture names (after `SCMP_ARCH_`): first those in [`OWN`]
+/// order, then foreign ones, accepted (a profile lists them all) and ignored,
+/// since a kernel this binary runs on never reports them.
+const ARCHES: &str = "X86_64 X86 X32 AARCH64 ARM MIPS MIPS64 MIPS64N32 MIPSEL MIPSEL64 \
+MIPSEL64N32 PPC PPC64 PPC64LE S390 S390X PARISC PARISC64 RISCV64 LOONGARCH64 M68K SH SHEB";
+const OWN: [Arch; 5] = [Arch::X86_64, Arch::X86, Arch::X32, Arch::Aarch64, Arch::Arm];
 
 impl Arch {
     /// The architecture this binary runs as.
@@ -41,15 +42,8 @@ impl Arch {
     /// `Some(None)`; anything else → `None`.
     pub fn from_oci(name: &str) -> Option<Option<Arch>> {
         let bare = name.strip_prefix("SCMP_ARCH_")?;
-        Some(Some(match bare {
-            "X86_64" => Arch::X86_64,
-            "X86" => Arch::X86,
-            "X32" => Arch::X32,
-            "AARCH64" => Arch::Aarch64,
-            "ARM" => Arch::Arm,
-            _ if !bare.is_empty() && FOREIGN.contains(&format!(" {bare} ")) => return Some(None),
-            _ => return None,
-        }))
+        let i = ARCHES.split(' ').position(|n| n == bare)?;
+        Some(OWN.get(i).copied())
     }
 
     /// `AUDIT_ARCH_*`, what the kernel reports in `seccomp_data.arch`.
@@ -70,14 +64,14 @@ impl Arch {
 
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
-        let i = NAMES.split(' ').position(|n| n == name)?;
+        let i = names().iter().position(|n| n == name)?;
         self.numbers()[i]
     }
 
     /// The number of each name of [`NAMES`] on this ABI, in one pass over
     /// the tables.
     pub fn numbers(self) -> Vec<Option<u32>> {
-        let mut out = vec![None; NAMES.split(' ').count()];
+        let mut out = vec![None; NAMES.split(|b| *b == b' ').count()];
         let low: &[u16] = match self {
             Arch::X86 => i386_low(),
             Arch::Aarch64 => aarch64_low(),
@@ -104,6 +98,21 @@ impl Arch {
         }
         out
     }
+}
+
+/// Every syscall name the tables know, in table order (decoded).
+pub fn names() -> Vec<String> {
+    let tokens: Vec<&str> = TOKENS.split(' ').collect();
+    let (mut out, mut name) = (Vec::with_capacity(512), String::new());
+    for &b in NAMES {
+        match b {
+            b' ' => out.push(std::mem::take(&mut name)),
+            0x80.. => name.push_str(tokens.get(usize::from(b - 0x80)).unwrap_or(&"")),
+            _ => name.push(char::from(b)),
+        }
+    }
+    out.push(name);
+    out
 }
 
 fn x32_renumber(out: &mut [Option<u32>]) {

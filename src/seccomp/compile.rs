@@ -16,10 +16,9 @@
 //! 255 instructions ahead goes through a `ja` (32-bit offset) placed right
 //! after it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::arch::{Arch, X32_BIT};
-use super::tables::NAMES;
 use super::{Cond, Op, Profile, Program, ret};
 use crate::error::{Error, Result};
 use crate::sys::raw::SockFilter;
@@ -38,23 +37,26 @@ const ARGS: u32 = 16;
 /// `BPF_MAXINSNS`.
 const MAX_INSNS: usize = 4096;
 
-/// Where a syscall number leads: a plain return, or the argument checks of
-/// these rules (indexes into the profile, in order) then `fallback`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Where a syscall number leads: a plain return, or a chain of argument
+/// checks (an index into `Emitter::chains`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
     Ret(u32),
-    Chain(Vec<usize>, u32),
+    Chain(usize),
 }
 
 /// A program under construction, in reverse: index `i` is the `i`-th
 /// instruction from the end, a label is such an index.
 struct Emitter<'p> {
     rev: Vec<SockFilter>,
-    rets: HashMap<u32, usize>,
-    chains: HashMap<Target, usize>,
+    /// Code already emitted for a target, newest last.
+    labels: Vec<(Target, usize)>,
+    /// Distinct chains: rules (indexes into the profile, in order) whose
+    /// conditions are tried, then the fallback action.
+    chains: Vec<(Vec<usize>, u32)>,
     profile: &'p Profile,
     /// Index of each syscall name in the tables.
-    names: HashMap<&'static str, usize>,
+    names: HashMap<&'p str, usize>,
 }
 
 impl Emitter<'_> {
@@ -65,14 +67,22 @@ impl Emitter<'_> {
 
     /// `ret k`, shared with an earlier identical one while it is near.
     fn ret(&mut self, k: u32) -> usize {
-        match self.rets.get(&k) {
-            Some(&l) if self.rev.len() - l < 200 => l,
-            _ => {
-                let l = self.push(RET_K, k, 0, 0);
-                self.rets.insert(k, l);
-                l
-            }
-        }
+        self.near(Target::Ret(k)).unwrap_or_else(|| {
+            let l = self.push(RET_K, k, 0, 0);
+            self.labels.push((Target::Ret(k), l));
+            l
+        })
+    }
+
+    /// Code for `t` close enough to reach without a trampoline.
+    fn near(&self, t: Target) -> Option<usize> {
+        let n = self.rev.len();
+        let found = self
+            .labels
+            .iter()
+            .rev()
+            .find(|(x, l)| *x == t && n - l < 200);
+        found.map(|(_, l)| *l)
     }
 
     /// `if (A op k) goto jt else goto jf`, with trampolines for far targets.
@@ -107,8 +117,8 @@ impl Emitter<'_> {
     /// The block for one architecture, starting with the load of `nr`.
     fn arch_block(&mut self, arch: Arch) -> usize {
         // Chains compare 32 or 64 bits: never shared across architectures.
-        self.chains.clear();
-        let native = ranges(self.profile, arch, &self.names);
+        self.labels.retain(|(t, _)| matches!(t, Target::Ret(_)));
+        let native = self.ranges(arch);
         let tree = self.tree(&native, arch);
         if arch != Arch::X86_64 {
             self.goto(tree);
@@ -117,7 +127,7 @@ impl Emitter<'_> {
         // x32 calls (bit 30) must not reach x86_64's tree; -1 (a tracer's
         // "skip") is not x32 and gets the tree's default, as in libseccomp.
         let x32 = if self.profile.architectures.contains(&Arch::X32) {
-            let r = ranges(self.profile, Arch::X32, &self.names);
+            let r = self.ranges(Arch::X32);
             self.tree(&r, Arch::X32)
         } else {
             self.ret(ret::KILL_PROCESS)
@@ -131,7 +141,7 @@ impl Emitter<'_> {
     /// A balanced binary search over `ranges` (sorted starts, the first 0).
     fn tree(&mut self, ranges: &[(u32, Target)], arch: Arch) -> usize {
         if let [(_, t)] = ranges {
-            return self.target(t, arch);
+            return self.target(*t, arch);
         }
         let mid = ranges.len() / 2;
         let right = self.tree(&ranges[mid..], arch);
@@ -139,14 +149,15 @@ impl Emitter<'_> {
         self.jump(JGE, ranges[mid].0, right, left)
     }
 
-    fn target(&mut self, t: &Target, arch: Arch) -> usize {
-        let (rules, fallback) = match t {
-            Target::Ret(k) => return self.ret(*k),
-            Target::Chain(rules, fallback) => (rules, *fallback),
+    fn target(&mut self, t: Target, arch: Arch) -> usize {
+        let c = match t {
+            Target::Ret(k) => return self.ret(k),
+            Target::Chain(c) => c,
         };
-        if let Some(&l) = self.chains.get(t).filter(|&&l| self.rev.len() - l < 200) {
+        if let Some(l) = self.near(t) {
             return l;
         }
+        let (rules, fallback) = self.chains[c].clone();
         let mut fail = self.ret(fallback);
         for &r in rules.iter().rev() {
             let rule = &self.profile.rules[r];
@@ -156,7 +167,7 @@ impl Emitter<'_> {
             }
             fail = next;
         }
-        self.chains.insert(t.clone(), fail);
+        self.labels.push((t, fail));
         fail
     }
 
@@ -209,12 +220,17 @@ impl Emitter<'_> {
 
 /// Compile `p` for a kernel running `native` (x86_64 or aarch64) code.
 pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
+    let names = super::arch::names();
     let mut e = Emitter {
         rev: Vec::with_capacity(512),
-        rets: HashMap::new(),
-        chains: HashMap::new(),
+        labels: Vec::new(),
+        chains: Vec::new(),
         profile: p,
-        names: NAMES.split(' ').enumerate().map(|(i, n)| (n, i)).collect(),
+        names: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect(),
     };
     let family: &[Arch] = match native {
         Arch::X86_64 => &[Arch::X86_64, Arch::X86],
@@ -248,58 +264,67 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
     })
 }
 
-/// The outcome of every number on `arch`, as ranges `(first number, target)`
-/// sorted by first number, starting at 0, neighbours different.
-fn ranges(p: &Profile, arch: Arch, names: &HashMap<&str, usize>) -> Vec<(u32, Target)> {
-    let numbers = arch.numbers();
-    let mut by_nr: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (i, r) in p.rules.iter().enumerate() {
-        for name in &r.names {
-            match names.get(name.as_str()).and_then(|&n| numbers[n]) {
-                Some(nr) => by_nr.entry(nr).or_default().push(i),
-                None if arch == Arch::native() => {
-                    crate::log::debug(&format!("seccomp: unknown syscall {name:?} skipped"))
+/// Syscall numbers (without the x32 bit) stay below this.
+const NR_LIMIT: usize = 1024;
+
+impl Emitter<'_> {
+    /// The outcome of every number on `arch`, as ranges `(first number,
+    /// target)` sorted by first number, starting at 0, neighbours different.
+    fn ranges(&mut self, arch: Arch) -> Vec<(u32, Target)> {
+        let numbers = arch.numbers();
+        let base = if arch == Arch::X32 { X32_BIT } else { 0 };
+        let mut by_nr: Vec<Vec<usize>> = vec![Vec::new(); NR_LIMIT];
+        for (i, r) in self.profile.rules.iter().enumerate() {
+            for name in &r.names {
+                let nr = self.names.get(name.as_str()).and_then(|&n| numbers[n]);
+                match nr.and_then(|nr| by_nr.get_mut((nr - base) as usize)) {
+                    Some(rules) => rules.push(i),
+                    None if arch == Arch::native() => crate::log::debug(&format_args!(
+                        "seccomp: unknown syscall {name:?} skipped"
+                    )),
+                    None => {}
                 }
-                None => {}
             }
         }
-    }
-    let default = Target::Ret(p.default_action);
-    let mut out = vec![(0, default.clone())];
-    let mut next = 0;
-    for (nr, rules) in by_nr {
-        if nr != next {
-            push_range(&mut out, next, default.clone());
+        let default = Target::Ret(self.profile.default_action);
+        let mut out = vec![(0, default)];
+        for (off, rules) in by_nr.into_iter().enumerate() {
+            let t = self.chain(rules);
+            push_range(&mut out, base + off as u32, t);
         }
-        push_range(&mut out, nr, target(p, rules));
-        next = nr + 1;
+        push_range(&mut out, base + NR_LIMIT as u32, default);
+        out
     }
-    push_range(&mut out, next, default);
-    out
+
+    /// The rules of one number, cut at the first without conditions (it
+    /// always matches): a plain return when nothing is left to check.
+    fn chain(&mut self, mut rules: Vec<usize>) -> Target {
+        let p = self.profile;
+        let mut fallback = p.default_action;
+        if let Some(i) = rules.iter().position(|&r| p.rules[r].args.is_empty()) {
+            fallback = p.rules[rules[i]].action;
+            rules.truncate(i);
+        }
+        if rules.is_empty() {
+            return Target::Ret(fallback);
+        }
+        let chain = (rules, fallback);
+        let i = match self.chains.iter().position(|c| *c == chain) {
+            Some(i) => i,
+            None => {
+                self.chains.push(chain);
+                self.chains.len() - 1
+            }
+        };
+        Target::Chain(i)
+    }
 }
 
 fn push_range(out: &mut Vec<(u32, Target)>, start: u32, t: Target) {
-    if let Some(last) = out.last_mut().filter(|l| l.0 == start) {
-        last.1 = t;
-        if out.len() > 1 && out[out.len() - 2].1 == out[out.len() - 1].1 {
-            out.pop();
-        }
-    } else if out.last().is_none_or(|l| l.1 != t) {
-        out.push((start, t));
-    }
-}
-
-/// The rules of one number, cut at the first without conditions (it always
-/// matches): a plain return when nothing is left to check.
-fn target(p: &Profile, mut rules: Vec<usize>) -> Target {
-    let mut fallback = p.default_action;
-    if let Some(i) = rules.iter().position(|&r| p.rules[r].args.is_empty()) {
-        fallback = p.rules[rules[i]].action;
-        rules.truncate(i);
-    }
-    if rules.is_empty() {
-        Target::Ret(fallback)
-    } else {
-        Target::Chain(rules, fallback)
+    match out.last_mut() {
+        Some(last) if last.1 == t => {}
+        // Only the first range, at 0.
+        Some(last) if last.0 == start => last.1 = t,
+        _ => out.push((start, t)),
     }
 }

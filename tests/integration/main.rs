@@ -13,6 +13,7 @@ mod join;
 mod joinsec;
 mod network;
 mod relay;
+mod seccomp;
 mod soak;
 mod tty;
 mod validation;
