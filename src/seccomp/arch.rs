@@ -72,13 +72,15 @@ impl Arch {
     /// the tables.
     pub fn numbers(self) -> Vec<Option<u32>> {
         let mut out = vec![None; NAMES.split(|b| *b == b' ').count()];
-        let low: &[u16] = match self {
+        let (low, high) = match self {
             Arch::X86 => i386_low(),
             Arch::Aarch64 => aarch64_low(),
-            _ => &[],
+            _ => (&[][..], &[][..]),
         };
-        for (nr, &i) in low.iter().enumerate() {
-            if let Some(slot) = out.get_mut(usize::from(i)) {
+        for (nr, &l) in low.iter().enumerate() {
+            let h = high.get(nr / 8).map_or(0, |h| (h >> (nr % 8)) & 1);
+            // 511 (a hole) is past the end.
+            if let Some(slot) = out.get_mut(usize::from(l) | usize::from(h) << 8) {
                 *slot = Some(nr as u32);
             }
         }
@@ -128,24 +130,27 @@ fn x32_renumber(out: &mut [Option<u32>]) {
     }
 }
 
+/// A packed low table: the low 8 bits of each index, then the 9th bits.
+type Low = (&'static [u8], &'static [u8]);
+
 #[cfg(any(test, target_arch = "x86_64"))]
-fn i386_low() -> &'static [u16] {
-    &super::tables::I386_LOW
+fn i386_low() -> Low {
+    (&super::tables::I386_LOW, &super::tables::I386_HIGH)
 }
 
 #[cfg(not(any(test, target_arch = "x86_64")))]
-fn i386_low() -> &'static [u16] {
-    &[]
+fn i386_low() -> Low {
+    (&[], &[])
 }
 
 #[cfg(any(test, target_arch = "aarch64"))]
-fn aarch64_low() -> &'static [u16] {
-    &super::tables::AARCH64_LOW
+fn aarch64_low() -> Low {
+    (&super::tables::AARCH64_LOW, &super::tables::AARCH64_HIGH)
 }
 
 #[cfg(not(any(test, target_arch = "aarch64")))]
-fn aarch64_low() -> &'static [u16] {
-    &[]
+fn aarch64_low() -> Low {
+    (&[], &[])
 }
 
 /// x32 shares x86_64's numbers below 424 except the ones it moved to

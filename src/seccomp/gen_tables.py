@@ -33,7 +33,7 @@ for d in (x86, a64):
 
 def low_table(d):
     n = max(v for v in d.values() if v < GENERIC) + 1
-    t = [0xFFFF] * n
+    t = [511] * n
     for k, v in d.items():
         if v < GENERIC:
             t[v] = idx[k]
@@ -87,6 +87,18 @@ def tokenize(names, limit=127):
     return enc, toks
 
 
+def low_bits(t):
+    return [x & 0xFF for x in t]
+
+
+def high_bits(t):
+    out = [0] * ((len(t) + 7) // 8)
+    for i, x in enumerate(t):
+        assert x < 512
+        out[i // 8] |= (x >> 8) << (i % 8)
+    return out
+
+
 def arr(t):
     out, line = [], "   "
     for x in t:
@@ -114,10 +126,15 @@ pub const GENERIC_END: usize = {len(low) + len(high)};
 /// First number of the shared range.
 pub const GENERIC: u32 = {GENERIC};
 
-/// i386 numbers below {GENERIC}: index into NAMES, or u16::MAX for a hole.
+/// i386 numbers below {GENERIC}: index into NAMES (low 8 bits here, the
+/// 9th in I386_HIGH, bit n % 8 of byte n / 8); 511 is a hole.
 #[cfg(any(test, target_arch = "x86_64"))]
-pub const I386_LOW: [u16; {len(low_table(x86))}] = [
-{arr(low_table(x86))}
+pub const I386_LOW: [u8; {len(low_table(x86))}] = [
+{arr(low_bits(low_table(x86)))}
+];
+#[cfg(any(test, target_arch = "x86_64"))]
+pub const I386_HIGH: [u8; {len(high_bits(low_table(x86)))}] = [
+{arr(high_bits(low_table(x86)))}
 ];
 
 /// x32: the x86_64 numbers that x32 calls at 512.. instead, in that order.
@@ -131,8 +148,13 @@ pub const X32_GONE: [u16; {len(gone)}] = [
 {arr(gone)}
 ];
 
-/// aarch64 numbers below {GENERIC}: index into NAMES, or u16::MAX for a hole.
+/// aarch64 numbers below {GENERIC}: index into NAMES (low 8 bits here, the
+/// 9th in AARCH64_HIGH, bit n % 8 of byte n / 8); 511 is a hole.
 #[cfg(any(test, target_arch = "aarch64"))]
-pub const AARCH64_LOW: [u16; {len(low_table(a64))}] = [
-{arr(low_table(a64))}
+pub const AARCH64_LOW: [u8; {len(low_table(a64))}] = [
+{arr(low_bits(low_table(a64)))}
+];
+#[cfg(any(test, target_arch = "aarch64"))]
+pub const AARCH64_HIGH: [u8; {len(high_bits(low_table(a64)))}] = [
+{arr(high_bits(low_table(a64)))}
 ];""")

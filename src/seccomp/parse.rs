@@ -30,7 +30,7 @@ const OP_VALUES: [Op; 7] = [Op::Ne, Op::Lt, Op::Le, Op::Eq, Op::Ge, Op::Gt, Op::
 struct Errors(Vec<String>);
 
 impl Errors {
-    fn bad(&mut self, path: &str, what: &str, v: &Value) {
+    fn bad(&mut self, path: &dyn std::fmt::Display, what: &str, v: &Value) {
         self.0
             .push(format!("{path}: expected {what}, got {}", shown(v)));
     }
@@ -57,23 +57,19 @@ fn get<'v>(o: &'v Map<String, Value>, k: &str) -> &'v Value {
 fn object<'v>(v: &'v Value, path: &str, e: &mut Errors) -> Option<&'v Map<String, Value>> {
     let o = v.as_object();
     if o.is_none() {
-        e.bad(path, "an object", v);
+        e.bad(&path, "an object", v);
     }
     o
 }
 
-/// The items of an optional array with their paths.
-fn list<'v>(v: &'v Value, path: &str, e: &mut Errors) -> Vec<(String, &'v Value)> {
+/// The items of an optional array.
+fn list<'v>(v: &'v Value, path: &str, e: &mut Errors) -> &'v [Value] {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| (format!("{path}[{i}]"), item))
-            .collect(),
-        Value::Null => Vec::new(),
+        Value::Array(items) => items,
+        Value::Null => &[],
         _ => {
-            e.bad(path, "an array", v);
-            Vec::new()
+            e.bad(&path, "an array", v);
+            &[]
         }
     }
 }
@@ -82,19 +78,25 @@ fn profile(v: &Value, path: &str, e: &mut Errors) -> Option<Profile> {
     let o = object(v, path, e)?;
     let default_action = action(o, "defaultAction", "defaultErrnoRet", path, e);
     let mut architectures = vec![Arch::native()];
-    for (p, item) in list(get(o, "architectures"), &key(path, "architectures"), e) {
+    let p = key(path, "architectures");
+    for (i, item) in list(get(o, "architectures"), &p, e).iter().enumerate() {
         match item.as_str().and_then(Arch::from_oci) {
             Some(Some(a)) if !architectures.contains(&a) => architectures.push(a),
             Some(_) => {}
-            None => e.bad(&p, "an architecture like SCMP_ARCH_X86_64", item),
+            None => e.bad(
+                &format_args!("{p}[{i}]"),
+                "an architecture like SCMP_ARCH_X86_64",
+                item,
+            ),
         }
     }
     let mut flags = 0;
-    for (p, item) in list(get(o, "flags"), &key(path, "flags"), e) {
+    let p = key(path, "flags");
+    for (i, item) in list(get(o, "flags"), &p, e).iter().enumerate() {
         match FLAGS.iter().find(|(n, _)| item == *n) {
             Some((_, bit)) => flags |= bit,
             None => e.bad(
-                &p,
+                &format_args!("{p}[{i}]"),
                 "SECCOMP_FILTER_FLAG_TSYNC, _LOG or _SPEC_ALLOW (_WAIT_KILLABLE_RECV needs a \
                  notify listener: not supported yet)",
                 item,
@@ -106,10 +108,11 @@ fn profile(v: &Value, path: &str, e: &mut Errors) -> Option<Profile> {
         let p = key(path, "listenerPath");
         e.bad(&p, "none (seccomp notify is not supported yet)", listener);
     }
-    let rules = list(get(o, "syscalls"), &key(path, "syscalls"), e)
-        .into_iter()
-        .filter_map(|(p, item)| rule(item, &p, e))
-        .collect();
+    let p = key(path, "syscalls");
+    let mut rules = Vec::new();
+    for (i, item) in list(get(o, "syscalls"), &p, e).iter().enumerate() {
+        rules.extend(rule(item, &format!("{p}[{i}]"), e));
+    }
     Some(Profile {
         default_action,
         architectures,
@@ -122,20 +125,21 @@ fn rule(v: &Value, path: &str, e: &mut Errors) -> Option<Rule> {
     let o = object(v, path, e)?;
     let names_path = key(path, "names");
     let mut names = Vec::new();
-    for (p, n) in list(get(o, "names"), &names_path, e) {
+    for (i, n) in list(get(o, "names"), &names_path, e).iter().enumerate() {
         match n.as_str().filter(|s| !s.is_empty()) {
             Some(s) => names.push(s.to_string()),
-            None => e.bad(&p, "a syscall name", n),
+            None => e.bad(&format_args!("{names_path}[{i}]"), "a syscall name", n),
         }
     }
     if names.is_empty() {
         e.bad(&names_path, "a list of syscall names", get(o, "names"));
     }
     let action = action(o, "action", "errnoRet", path, e);
-    let args = list(get(o, "args"), &key(path, "args"), e)
-        .into_iter()
-        .filter_map(|(p, a)| cond(a, &p, e))
-        .collect();
+    let p = key(path, "args");
+    let mut args = Vec::new();
+    for (i, a) in list(get(o, "args"), &p, e).iter().enumerate() {
+        args.extend(cond(a, &format!("{p}[{i}]"), e));
+    }
     Some(Rule {
         names,
         action,
@@ -151,7 +155,7 @@ fn cond(v: &Value, path: &str, e: &mut Errors) -> Option<Cond> {
             Some(n) => n,
             None if x.is_null() => 0,
             None => {
-                e.bad(&key(path, k), what, x);
+                e.bad(&format_args!("{path}.{k}"), what, x);
                 0
             }
         }
@@ -166,7 +170,7 @@ fn cond(v: &Value, path: &str, e: &mut Errors) -> Option<Cond> {
         .and_then(|b| OPS.split(' ').position(|n| n == b));
     if i.is_none() {
         let what = "SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT or _MASKED_EQ";
-        e.bad(&key(path, "op"), what, op);
+        e.bad(&format_args!("{path}.op"), what, op);
     }
     Some(Cond {
         index,
@@ -181,7 +185,11 @@ fn action(o: &Map<String, Value>, act: &str, errno: &str, path: &str, e: &mut Er
     let ev = get(o, errno);
     let n = ev.as_u64().filter(|n| *n <= 4095);
     if n.is_none() && !ev.is_null() {
-        e.bad(&key(path, errno), "an errno from 0 to 4095", ev);
+        e.bad(
+            &format_args!("{path}.{errno}"),
+            "an errno from 0 to 4095",
+            ev,
+        );
     }
     let av = get(o, act);
     let i = av
@@ -191,7 +199,7 @@ fn action(o: &Map<String, Value>, act: &str, errno: &str, path: &str, e: &mut Er
     let Some(i) = i else {
         let what = "SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE \
                     or _LOG (_NOTIFY is not supported yet)";
-        e.bad(&key(path, act), what, av);
+        e.bad(&format_args!("{path}.{act}"), what, av);
         return 0;
     };
     let base = ACTION_VALUES[i];
@@ -200,7 +208,7 @@ fn action(o: &Map<String, Value>, act: &str, errno: &str, path: &str, e: &mut Er
     }
     if !ev.is_null() {
         let what = "none: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errnoRet";
-        e.bad(&key(path, errno), what, ev);
+        e.bad(&format_args!("{path}.{errno}"), what, ev);
     }
     base
 }
