@@ -64,7 +64,7 @@ impl Arch {
 
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
-        let i = names().iter().position(|n| n == name)?;
+        let i = names_text().split(' ').position(|n| n == name)?;
         self.numbers()[i]
     }
 
@@ -102,19 +102,17 @@ impl Arch {
     }
 }
 
-/// Every syscall name the tables know, in table order (decoded).
-pub fn names() -> Vec<String> {
+/// Every syscall name the tables know, in table order, space-separated.
+pub fn names_text() -> String {
     let tokens: Vec<&str> = TOKENS.split(' ').collect();
-    let (mut out, mut name) = (Vec::with_capacity(512), String::new());
+    let mut text = String::with_capacity(6000);
     for &b in NAMES {
         match b {
-            b' ' => out.push(std::mem::take(&mut name)),
-            0x80.. => name.push_str(tokens.get(usize::from(b - 0x80)).unwrap_or(&"")),
-            _ => name.push(char::from(b)),
+            0x80.. => text.push_str(tokens.get(usize::from(b - 0x80)).unwrap_or(&"")),
+            _ => text.push(char::from(b)),
         }
     }
-    out.push(name);
-    out
+    text
 }
 
 fn x32_renumber(out: &mut [Option<u32>]) {

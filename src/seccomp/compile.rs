@@ -55,8 +55,8 @@ struct Emitter<'p> {
     /// conditions are tried, then the fallback action.
     chains: Vec<(Vec<usize>, u32)>,
     profile: &'p Profile,
-    /// Index of each syscall name in the tables.
-    names: HashMap<&'p str, usize>,
+    /// Per rule, the table index of each name it lists that the tables know.
+    names: Vec<Vec<usize>>,
 }
 
 impl Emitter<'_> {
@@ -220,17 +220,24 @@ impl Emitter<'_> {
 
 /// Compile `p` for a kernel running `native` (x86_64 or aarch64) code.
 pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
-    let names = super::arch::names();
+    let text = super::arch::names_text();
+    let index: HashMap<&str, usize> = text.split(' ').enumerate().map(|(i, n)| (n, i)).collect();
+    let names = p.rules.iter().map(|r| {
+        let known = r.names.iter().filter_map(|n| {
+            let i = index.get(n.as_str()).copied();
+            if i.is_none() {
+                crate::log::debug(&format_args!("seccomp: unknown syscall {n:?} skipped"));
+            }
+            i
+        });
+        known.collect()
+    });
     let mut e = Emitter {
         rev: Vec::with_capacity(512),
         labels: Vec::new(),
         chains: Vec::new(),
         profile: p,
-        names: names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect(),
+        names: names.collect(),
     };
     let family: &[Arch] = match native {
         Arch::X86_64 => &[Arch::X86_64, Arch::X86],
@@ -274,15 +281,12 @@ impl Emitter<'_> {
         let numbers = arch.numbers();
         let base = if arch == Arch::X32 { X32_BIT } else { 0 };
         let mut by_nr: Vec<Vec<usize>> = vec![Vec::new(); NR_LIMIT];
-        for (i, r) in self.profile.rules.iter().enumerate() {
-            for name in &r.names {
-                let nr = self.names.get(name.as_str()).and_then(|&n| numbers[n]);
-                match nr.and_then(|nr| by_nr.get_mut((nr - base) as usize)) {
-                    Some(rules) => rules.push(i),
-                    None if arch == Arch::native() => crate::log::debug(&format_args!(
-                        "seccomp: unknown syscall {name:?} skipped"
-                    )),
-                    None => {}
+        for (i, names) in self.names.iter().enumerate() {
+            for &n in names {
+                // A name this ABI lacks (i386's socketcall on x86_64) is skipped.
+                let nr = numbers[n].and_then(|nr| by_nr.get_mut((nr - base) as usize));
+                if let Some(rules) = nr {
+                    rules.push(i);
                 }
             }
         }
