@@ -15,5 +15,6 @@ pub mod log;
 pub mod network;
 pub mod oci;
 pub mod rootfs;
+pub mod seccomp;
 pub mod sys;
 pub mod user;

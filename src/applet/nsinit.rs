@@ -207,6 +207,7 @@ impl ProcessOptions {
             no_new_privileges: cfg.no_new_privileges,
             no_new_keyring: cfg.no_new_keyring,
             rlimits: cfg.rlimits.clone(),
+            seccomp: cfg.seccomp.clone(),
             ..ProcessSpec::default()
         }
     }

@@ -3,7 +3,7 @@
 //! `readonly_paths`, `mask_paths`, cgroup `pids_limit`, `cpuset_mems`,
 //! `blkio_weight`, `hugetlb_limit`) and nsinit's own (`init`,
 //! `networks[].create_bridge`, tmpfs `data`, `no_new_privileges`,
-//! `no_new_keyring`).
+//! `no_new_keyring`, `seccomp`).
 //!
 //! Every field is optional and `null` means absent, as with Go's `omitempty`.
 //! Fields that accept several spellings (bytes as `536870912` or `"512m"`,
@@ -41,6 +41,8 @@ json_object! {
         mask_paths: Vec<String>,
         no_new_privileges: bool,
         no_new_keyring: bool,
+        /// OCI `linux.seccomp`, read by `seccomp::parse_profile`.
+        seccomp: Value,
     }
 }
 

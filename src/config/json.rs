@@ -237,6 +237,13 @@ impl FromJson for String {
     }
 }
 
+/// Any JSON, for a field another module reads (`seccomp`).
+impl FromJson for Value {
+    fn from_json(v: &Value, _: &str, _: &mut Diag) -> Option<Self> {
+        Some(v.clone())
+    }
+}
+
 /// An integer of any JSON size; ranges are checked by the typed impls below.
 pub fn integer(v: &Value) -> Option<i128> {
     match v {

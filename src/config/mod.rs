@@ -192,6 +192,12 @@ pub struct Config {
     pub no_new_privileges: bool,
     /// Keep the caller's session keyring instead of a new one per process.
     pub no_new_keyring: bool,
+    /// The compiled seccomp filter (`seccomp`, an OCI `linux.seccomp` object).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::seccomp::serialize"
+    )]
+    pub seccomp: Option<std::sync::Arc<crate::seccomp::Program>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

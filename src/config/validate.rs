@@ -211,6 +211,14 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         }
     }
 
+    let seccomp = c.seccomp.and_then(|v| {
+        crate::seccomp::load(&v, "seccomp")
+            .map_err(|errs| {
+                errs.iter().for_each(|e| d.error("", e));
+            })
+            .ok()
+    });
+
     let mut mount = mount;
     if has(Ns::Mnt) {
         // The 2014 schema's implicit system mounts, made explicit, first.
@@ -243,6 +251,7 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         process_label,
         no_new_privileges: c.no_new_privileges.unwrap_or(false),
         no_new_keyring: c.no_new_keyring.unwrap_or(false),
+        seccomp,
         ..Config::default()
     };
     validate(&cfg, &CONTAINER_JSON, configured_mounts, d);

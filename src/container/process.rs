@@ -1,10 +1,11 @@
 //! The last steps before the user command runs, shared by the create and the
 //! join paths: rlimits, session keyring, user and groups, capabilities,
 //! working directory, environment, command lookup in the container's PATH,
-//! no_new_privs, execve.
+//! no_new_privs, the seccomp filter, execve.
 
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::sync::Arc;
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
@@ -12,6 +13,7 @@ use rustix::process::{Gid, Uid};
 use crate::caps::{self, CapSets};
 use crate::config::Rlimit;
 use crate::error::{Context, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::seccomp::{self, Program};
 use crate::sys::{self, CStringArray, SigSet};
 use crate::user::{ExecUser, resolve_user};
 
@@ -44,6 +46,8 @@ pub struct ProcessSpec {
     /// Descriptors 3..3+N of the caller pass into the command (OCI
     /// `--preserve-fds`).
     pub preserve_fds: u32,
+    /// The seccomp filter the command runs under.
+    pub seccomp: Option<Arc<Program>>,
 }
 
 /// A command ready for execve.
@@ -53,11 +57,14 @@ pub struct Prepared {
     pub display: String,
     pub argv: CStringArray,
     pub envp: CStringArray,
+    /// A seccomp filter [`exec`] installs right before execve.
+    pub seccomp: Option<Arc<Program>>,
 }
 
 /// Apply rlimits, keyring, identity and capabilities, chdir, resolve the
 /// command and set no_new_privs. Runs inside the container (after the root
-/// switch on the create path).
+/// switch on the create path). The seccomp filter waits in the result for
+/// [`exec`], unless it must go in before the capability drop.
 pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
     apply_rlimits(&spec.rlimits)?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
@@ -91,11 +98,24 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
         // to) the uid that creates it; KEYCTL_SETPERM needs to possess it.
         join_new_session_keyring()?;
     }
+    // Why here: loading a filter needs no_new_privs or CAP_SYS_ADMIN. With
+    // neither in the final state, it goes in while the capability is still
+    // held, before the drop (as runc does); otherwise as late as possible,
+    // right before execve, so the profile need not allow nsinit's own calls.
+    let sys_admin = 1u64 << linux_raw_sys::general::CAP_SYS_ADMIN;
+    let mut late = spec.seccomp.clone();
+    if !spec.no_new_privileges
+        && spec.caps.effective & sys_admin == 0
+        && let Some(prog) = late.take()
+    {
+        seccomp::install(&prog)?;
+    }
     set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
     let mut prepared = prepare_command(&spec.args, &env)?;
     prepared.preserve_fds = spec.preserve_fds;
+    prepared.seccomp = late;
     if spec.no_new_privileges {
         // Why last: after the identity switch nothing needs to gain privilege,
         // and it holds across fork (the init shim) and execve.
@@ -164,6 +184,7 @@ pub fn prepare_command(args: &[String], env: &[String]) -> Result<Prepared> {
         display: cmd.clone(),
         argv: cstrings(args),
         envp: cstrings(env),
+        seccomp: None,
     })
 }
 
@@ -292,6 +313,11 @@ pub fn exec(p: &Prepared, mask: SigSet) -> Error {
     let _ = sys::cloexec_from(3 + p.preserve_fds);
     sys::reset_signal_dispositions();
     let _ = sys::restore_signal_mask(mask);
+    if let Some(prog) = &p.seccomp
+        && let Err(e) = seccomp::install(prog)
+    {
+        return e;
+    }
     let errno = sys::execve(&p.path, &p.argv, &p.envp);
     let code = if errno == Errno::NOENT {
         EXIT_NOT_FOUND

@@ -140,8 +140,11 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
     if let Some(p) = l.get("personality").filter(|v| !v.is_null()) {
         personality(p, &at("personality"), cfg, d);
     }
-    if l.get("seccomp").is_some_and(|v| !v.is_null()) {
-        d.error(&at("seccomp"), "not supported by this build");
+    if let Some(v) = l.get("seccomp").filter(|v| !v.is_null()) {
+        match crate::seccomp::load(v, &at("seccomp")) {
+            Ok(prog) => cfg.seccomp = Some(prog),
+            Err(errs) => errs.iter().for_each(|e| d.error("", e)),
+        }
     }
     unsupported(l, P, &["intelRdt", "netDevices", "memoryPolicy"], d);
 }

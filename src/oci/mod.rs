@@ -118,6 +118,7 @@ pub fn lower_str(
     match bundle {
         Some(mut b) if d.errors.is_empty() => {
             b.text = text.to_string();
+            b.process.seccomp = b.config.seccomp.clone();
             b.warnings = d.warnings;
             Ok(b)
         }
@@ -138,7 +139,10 @@ pub fn lower_process(v: &Value, cfg: &Config) -> Result<ProcessSpec> {
     };
     let p = process::lower(v, "", cfg, &mut d);
     match p {
-        Some(p) if d.errors.is_empty() => Ok(p.spec),
+        Some(mut p) if d.errors.is_empty() => {
+            p.spec.seccomp = cfg.seccomp.clone();
+            Ok(p.spec)
+        }
         _ => Err(Error::new(d.errors.join("\n"))),
     }
 }

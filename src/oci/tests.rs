@@ -347,8 +347,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/seccomp", json!({"defaultAction": "SCMP_ACT_ERRNO"}))],
-            vec!["config.json: linux.seccomp: not supported by this build"],
+            vec![("/linux/seccomp", json!({"defaultAction": "SCMP_ACT_FOO"}))],
+            vec![
+                "config.json: linux.seccomp.defaultAction: expected SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE or _LOG (_NOTIFY is not supported yet), got \"SCMP_ACT_FOO\"",
+            ],
         ),
         (
             vec![("/linux/resources/memory", json!({"limit": -5}))],
@@ -575,9 +577,8 @@ fn features_list_only_what_is_implemented() {
     assert_eq!(f["ociVersionMax"], "1.2.0");
     assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
     let opts = f["mountOptions"].as_array().unwrap();
-    assert!(opts.contains(&json!("rbind")) && opts.contains(&json!("nosymfollow")));
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
     assert!(!opts.contains(&json!("idmap")) && !opts.contains(&json!("rro")));
-    assert_eq!(f["linux"]["seccomp"]["enabled"], false);
     assert_eq!(f["linux"]["cgroup"]["systemd"], false);
     assert_eq!(f["linux"]["apparmor"]["enabled"], false);
     assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);

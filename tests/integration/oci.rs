@@ -392,3 +392,47 @@ fn bad_bundles_fail_clearly() {
     let o = b.run(&["checkpoint", "x"]);
     assert!(err(&o).contains("not supported"), "{}", err(&o));
 }
+
+#[test]
+fn linux_seccomp_is_enforced_for_run_and_exec() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("seccomp", &["true"]);
+    let mut cfg = config(&["sh", "-c", "mkdir /x; echo rc=$?"]);
+    cfg["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    });
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "sc1"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o), "rc=1\n", "{}", err(&o));
+    assert!(
+        err(&o).is_empty() || !err(&o).contains("nsinit"),
+        "{}",
+        err(&o)
+    );
+    assert!(!b.rootfs().join("x").exists(), "mkdir was denied");
+    // An exec'd process runs under the same filter.
+    let mut cfg = config(&["sleep", "1000"]);
+    cfg["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    });
+    b.write_config(&cfg);
+    b.ok(&["run", "-d", "--bundle", &bundle, "sc2"]);
+    let o = b.run(&["exec", "sc2", "mkdir", "/y"]);
+    assert!(!o.status.success());
+    assert!(
+        out(&o).contains("Function not implemented")
+            || err(&o).contains("Function not implemented"),
+        "{} {}",
+        out(&o),
+        err(&o)
+    );
+    assert!(!b.rootfs().join("y").exists());
+    b.ok(&["delete", "--force", "sc2"]);
+}
