@@ -38,14 +38,7 @@ fn with_attacker(name: &str, extra: Value) -> Container {
     let c = Container::new(name, &base_config());
     let dir = c.dir.join("bin");
     std::fs::create_dir(&dir).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack/seccomp_abi.c");
-    let o = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(dir.join("seccomp_abi"))
-        .arg(&src)
-        .output()
-        .expect("run gcc");
-    assert!(o.status.success(), "gcc seccomp_abi: {}", err(&o));
+    crate::common::attack_binary("seccomp_abi", &dir.join("seccomp_abi"));
     let mut cfg = base_config();
     cfg["mount_config"]["mounts"]
         .as_array_mut()

@@ -57,7 +57,13 @@ impl Victim {
             .status()
             .unwrap();
         assert!(st.success(), "ip link add {link}");
-        for ctl in ["pids", "freezer"] {
+        // v1 hierarchies, or the unified hierarchy on a v2-only host.
+        let ctls: &[&str] = if Path::new("/sys/fs/cgroup/pids").is_dir() {
+            &["pids", "freezer"]
+        } else {
+            &[""]
+        };
+        for ctl in ctls {
             let d = Path::new("/sys/fs/cgroup").join(ctl).join(&t);
             std::fs::create_dir(&d).unwrap();
             v.cgroups.push(d.clone());
