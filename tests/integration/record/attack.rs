@@ -76,6 +76,8 @@ impl Victim {
         self.cgroups
             .iter()
             .find(|d| d.starts_with(format!("/sys/fs/cgroup/{ctl}")))
+            // v2-only: one unified directory holds every controller.
+            .or(self.cgroups.first())
             .unwrap()
     }
 
@@ -115,9 +117,15 @@ impl Victim {
                 d.display()
             );
         }
-        let freezer =
-            std::fs::read_to_string(self.cgroup("freezer").join("freezer.state")).unwrap();
-        assert_eq!(freezer.trim(), "THAWED", "{when}: victim cgroup frozen");
+        let dir = self.cgroup("freezer");
+        let thawed = match std::fs::read_to_string(dir.join("freezer.state")) {
+            Ok(v1) => v1.trim() == "THAWED",
+            // v2: cgroup.freeze is 0 unless frozen.
+            Err(_) => {
+                std::fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|v| v.trim() == "0")
+            }
+        };
+        assert!(thawed, "{when}: victim cgroup frozen");
         let st = Command::new("ip")
             .args(["link", "show", &self.link])
             .stdout(Stdio::null())
