@@ -272,11 +272,11 @@ fn veth_on_bridge_end_to_end() {
     assert!(eth0["tx_bytes"].as_u64().unwrap() >= 2 * 84, "{stats}");
     let ct_view = ct.ip("-s link show eth0");
     let ct_tx = ct_view[0]["stats64"]["tx"]["packets"].as_u64().unwrap();
-    assert_eq!(
-        eth0["tx_packets"].as_u64().unwrap(),
-        ct_tx,
-        "{stats} vs {ct_view}"
-    );
+    // Read later, the container's own count may have grown (IPv6 router
+    // solicitations, neighbour discovery): the host end's earlier view never
+    // exceeds it.
+    let host_tx = eth0["tx_packets"].as_u64().unwrap();
+    assert!(host_tx <= ct_tx, "{stats} vs {ct_view}");
 
     host.run(|| network::teardown_host(&state))
         .expect("teardown_host");
