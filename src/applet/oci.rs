@@ -380,9 +380,22 @@ fn send_console(socket: &str, master: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Run the hooks of one kind with the container's state on stdin.
+/// Run the hooks of one kind with the container's state on stdin: the
+/// recorded status and PID of that lifecycle point (a command that already
+/// exited still reads as running to poststart, as the spec orders it).
 fn run_hooks(kind: &str, hooks: &[oci::Hook], st: &State) -> Result<()> {
-    let doc = state_doc(st).to_string();
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut doc = state_doc(st);
+    let status = match kind {
+        "poststop" => Status::Stopped,
+        "poststart" => Status::Running,
+        _ => st.status,
+    };
+    doc["status"] = status.as_str().into();
+    doc["pid"] = st.init_pid.into();
+    let doc = doc.to_string();
     for (i, h) in hooks.iter().enumerate() {
         oci::run_hook(h, doc.as_bytes()).ctx(|| format!("hooks.{kind}[{i}]"))?;
     }
@@ -463,8 +476,24 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
 fn make_fifo(record: &Record) -> Result<OwnedFd> {
     let dir = record.dir_fd();
     let _ = rustix::fs::unlinkat(dir, "exec.fifo", rustix::fs::AtFlags::empty());
-    rustix::fs::mknodat(dir, "exec.fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
-        .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    // 0622 as runc: the init may be another uid on the host by the time it
+    // opens it (a user namespace); the record directory stays 0700.
+    rustix::fs::mknodat(
+        dir,
+        "exec.fifo",
+        FileType::Fifo,
+        Mode::RUSR | Mode::WUSR | Mode::WGRP | Mode::WOTH,
+        0,
+    )
+    .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    // The umask took bits away: set them.
+    rustix::fs::chmodat(
+        dir,
+        "exec.fifo",
+        Mode::RUSR | Mode::WUSR | Mode::WGRP | Mode::WOTH,
+        rustix::fs::AtFlags::empty(),
+    )
+    .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
     rustix::fs::openat(
         dir,
         "exec.fifo",

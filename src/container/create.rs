@@ -409,6 +409,11 @@ fn child_main(
         Ok(prepared) => prepared,
         Err(e) => {
             sync::report_error(&sock, &e);
+            // Parked on the fifo, nobody reads the channel any more: say it
+            // on the caller's stderr too.
+            if fifo.is_some() {
+                crate::log::error(&e);
+            }
             sys::exit_now(e.code())
         }
     };
@@ -479,7 +484,7 @@ fn child_steps(
     }; // SYNC 1
     // Why the user namespace first: the others are joined with its rights.
     for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns == Ns::User) {
-        join_namespace(path, ns.proc_name())?;
+        join_namespace(path, *ns)?;
     }
     if cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::User) {
         become_userns_root()?;
@@ -490,7 +495,7 @@ fn child_steps(
     }
     drop(slave);
     for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns != Ns::User) {
-        join_namespace(path, ns.proc_name())?;
+        join_namespace(path, *ns)?;
     }
     for n in &cfg.networks {
         if let Network::Netns { ns_path } = n {
@@ -597,13 +602,26 @@ pub fn attach_console(slave: &OwnedFd) -> Result<()> {
 }
 
 /// setns into the namespace file at `path`.
-pub fn join_namespace(path: &Path, what: &str) -> Result<()> {
+/// The kernel checks the file is a namespace of that kind (EINVAL if not).
+pub fn join_namespace(path: &Path, ns: Ns) -> Result<()> {
+    use rustix::thread::LinkNameSpaceType as T;
+    let what = ns.proc_name();
     let fd = rustix::fs::open(
         path,
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
     .ctx(|| format!("open {what} namespace {}", path.display()))?;
-    rustix::thread::move_into_link_name_space(fd.as_fd(), None)
+    let kind = match ns {
+        Ns::User => T::User,
+        Ns::Ipc => T::InterProcessCommunication,
+        Ns::Uts => T::HostNameAndNISDomainName,
+        Ns::Net => T::Network,
+        Ns::Pid => T::ProcessID,
+        Ns::Mnt => T::Mount,
+        Ns::Cgroup => T::ControlGroup,
+        Ns::Time => T::Time,
+    };
+    rustix::thread::move_into_link_name_space(fd.as_fd(), Some(kind))
         .ctx(|| format!("setns {what} namespace {}", path.display()))
 }

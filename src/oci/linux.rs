@@ -132,10 +132,19 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
         }
     }
     if let Some(label) = opt_str(l, P, "mountLabel", d).filter(|s| !s.is_empty()) {
-        d.error(
-            &at("mountLabel"),
-            format_args!("{label:?}: SELinux labels are not supported by this build"),
-        );
+        // Without SELinux on the host a label changes nothing (crun ignores
+        // it too); with SELinux, ignoring it would weaken isolation.
+        if std::path::Path::new("/sys/fs/selinux/enforce").exists() || !d.check_host {
+            d.error(
+                &at("mountLabel"),
+                format_args!("{label:?}: SELinux labels are not supported by this build"),
+            );
+        } else {
+            d.warn(
+                &at("mountLabel"),
+                format_args!("{label:?} ignored: SELinux is not enabled on this host"),
+            );
+        }
     }
     if let Some(p) = l.get("personality").filter(|v| !v.is_null()) {
         personality(p, &at("personality"), cfg, d);

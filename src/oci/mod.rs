@@ -246,14 +246,14 @@ fn check_version(top: &Map<String, Value>, d: &mut Diag) -> Option<String> {
     };
     let mut parts = v.split(['.', '-', '+']);
     let ok = parts.next() == Some("1")
-        && matches!(parts.next(), Some("0" | "1" | "2"))
+        && matches!(parts.next(), Some("0" | "1" | "2" | "3"))
         && parts
             .next()
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if !ok {
         d.error(
             "ociVersion",
-            format_args!("unsupported version {v:?} (this runtime reads 1.0.0 to 1.2.x)"),
+            format_args!("unsupported version {v:?} (this runtime reads 1.0.0 to 1.3.x)"),
         );
     }
     Some(v)

@@ -294,7 +294,7 @@ fn bad_configs_name_their_field() {
         (
             vec![("/ociVersion", json!("2.0.0"))],
             vec![
-                "config.json: ociVersion: unsupported version \"2.0.0\" (this runtime reads 1.0.0 to 1.2.x)",
+                "config.json: ociVersion: unsupported version \"2.0.0\" (this runtime reads 1.0.0 to 1.3.x)",
             ],
         ),
         (
