@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use lexopt::prelude::*;
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
@@ -125,12 +125,15 @@ const VALUED: &[(&str, char)] = &[
 
 /// Parse a command's options and operands, in any order; after the first
 /// operand of `exec` the rest is the command.
-fn parse(mut p: lexopt::Parser, exec: bool) -> Result<Opts> {
+fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
+    let exec = cmd == "exec";
     let mut o = Opts::default();
     let err = |e| usage_error(e, USAGE);
     while let Some(a) = p.next().map_err(err)? {
         let name = match &a {
             Long(n) => n.to_string(),
+            // runc's `delete -f` is --force (elsewhere -f is --format).
+            Short('f') if cmd == "delete" => "force".into(),
             Short(c) => match VALUED.iter().find(|(_, s)| s == c) {
                 Some((n, _)) => n.to_string(),
                 None => match c {
@@ -231,8 +234,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
         log::set_file(f, json);
     }
     let g = Global { root };
-    let exec = cmd == "exec";
-    let o = parse(p, exec)?;
+    let o = parse(p, &cmd)?;
     match cmd.as_str() {
         "create" => create_cmd(&g, &o).map(|()| ExitCode::SUCCESS),
         "start" => start(&g, o.id()?).map(|()| ExitCode::SUCCESS),
@@ -465,6 +467,11 @@ fn make_fifo(record: &Record) -> Result<OwnedFd> {
     let _ = rustix::fs::unlinkat(dir, "exec.fifo", rustix::fs::AtFlags::empty());
     rustix::fs::mknodat(dir, "exec.fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
         .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    // Writable by all, as runc's: PID 1 opens it after switching to
+    // process.user. Only the record directory (0700) leads to it, and PID 1
+    // is non-dumpable, so its descriptor is not reachable through /proc.
+    rustix::fs::chmodat(dir, "exec.fifo", Mode::from_raw_mode(0o622), AtFlags::empty())
+        .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
     rustix::fs::openat(
         dir,
         "exec.fifo",
