@@ -309,32 +309,10 @@ fn state_doc(st: &State) -> serde_json::Value {
         "pid": pid,
         "bundle": st.bundle,
         "rootfs": st.rootfs,
-        "created": rfc3339(st.created),
+        "created": log::rfc3339(st.created),
         "owner": "",
         "annotations": st.annotations,
     })
-}
-
-/// Seconds since the epoch as an RFC 3339 UTC time.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Write `pid` to `path` atomically (temp file, then rename).
@@ -424,6 +402,15 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
             "process.terminal is set: --console-socket is required to receive the console",
         )
         .with_code(2));
+    }
+    // runc's MkdirAll: containerd's shim passes --root /run/containerd/runc/NS.
+    if let Some(parent) = g.root.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .ctx(|| format!("mkdir {}", parent.display()))?;
     }
     let record = Record::open_in(&g.root, id, true)?;
     if record.state()?.is_some() {

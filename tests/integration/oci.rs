@@ -493,3 +493,49 @@ fn tmpcopyup_over_an_empty_directory_is_accepted() {
     assert!(!o.status.success());
     assert!(err(&o).contains("tmpcopyup"), "{}", err(&o));
 }
+
+/// containerd's shim: `--root /run/containerd/runc/NS` whose parents may not
+/// exist (runc makes them), and `--log FILE --log-format json` whose "time"
+/// it parses as an RFC 3339 string (a number fails the whole create).
+#[test]
+fn containerd_root_parents_and_json_log_time() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("ctd", &["true"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let root = b.dir.join("runc/default");
+    let log = b.dir.join("log.json");
+    let mut c = Command::new(bin());
+    c.arg("oci")
+        .arg("--root")
+        .arg(&root)
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "run", "--bundle", &bundle, "ctd1"])
+        .stdin(Stdio::null());
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(root.is_dir());
+    // An error goes to the log as {"level","msg","time"}.
+    let o = Command::new(bin())
+        .arg("oci")
+        .arg("--root")
+        .arg(&root)
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "start", "nosuch"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error", "{line}");
+    assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
+    let time = line["time"].as_str().unwrap_or_else(|| panic!("time: {line}"));
+    let b = time.as_bytes();
+    assert!(
+        time.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z',
+        "{time}"
+    );
+}
