@@ -78,7 +78,7 @@ need() { # COMMAND PACKAGE
 
 # Host-side leftovers: state records, cgroups, mounts, processes.
 host_clean() { # ENGINE
-	left=$(ls -A "$T/ocistate" 2>/dev/null)
+	left=$(find "$T/ocistate" -mindepth 1 -not -type d 2>/dev/null)
 	[ -z "$left" ] || result FAIL "$1 host: no state records left" "$left"
 	[ -n "$left" ] || result PASS "$1 host: no state records left"
 	m=$(grep -c "$T/.*/merged\|$T/.*rootfs" /proc/self/mountinfo)
@@ -87,6 +87,18 @@ host_clean() { # ENGINE
 	p=$(ps -eo pid,args | grep -v grep | grep -c 'sleep 100[0-9]')
 	[ "$p" = 0 ] && result PASS "$1 host: no container processes left" ||
 		result FAIL "$1 host: no container processes left" "$(ps -eo pid,args | grep 'sleep 100[0-9]' | grep -v grep)"
+}
+
+# cgroup_file PID V1-CONTROLLER V1-FILE V2-FILE: a file of PID's cgroup, from the host.
+cgroup_file() {
+	[ -n "$1" ] || return
+	v1=$(awk -F: -v c="$2" '$2 ~ "(^|,)" c "(,|$)" {print $3}' "/proc/$1/cgroup")
+	if [ -n "$v1" ] && [ -f "/sys/fs/cgroup/$2$v1/$3" ]; then
+		cat "/sys/fs/cgroup/$2$v1/$3"
+	else
+		v2=$(awk -F: '$1 == 0 {print $3}' "/proc/$1/cgroup")
+		cat "/sys/fs/cgroup$v2/$4"
+	fi
 }
 
 rootfs_tar() {
@@ -108,5 +120,5 @@ echo
 echo "== summary ($real) =="
 printf %s "$summary"
 echo "pass $pass, fail $fail, skip $skip"
-if [ "$fail" = 0 ]; then rm -rf "$T"; else echo "runtime calls: $T/runtime.log"; fi
+if [ "$fail" = 0 ]; then rm -rf --one-file-system "$T"; else echo "runtime calls: $T/runtime.log"; fi
 [ "$fail" = 0 ]
