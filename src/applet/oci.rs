@@ -457,8 +457,13 @@ fn make_fifo(record: &Record) -> Result<OwnedFd> {
     // Writable by all, as runc's: PID 1 opens it after switching to
     // process.user. Only the record directory (0700) leads to it, and PID 1
     // is non-dumpable, so its descriptor is not reachable through /proc.
-    rustix::fs::chmodat(dir, "exec.fifo", Mode::from_raw_mode(0o622), AtFlags::empty())
-        .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
+    rustix::fs::chmodat(
+        dir,
+        "exec.fifo",
+        Mode::from_raw_mode(0o622),
+        AtFlags::empty(),
+    )
+    .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
     rustix::fs::openat(
         dir,
         "exec.fifo",

@@ -452,9 +452,11 @@ fn created_container_with_a_non_root_user_starts() {
     b.ok(&["create", "--bundle", &bundle, "user1"]);
     assert_eq!(b.status("user1"), "created");
     b.ok(&["start", "user1"]);
-    wait_until(Duration::from_secs(10), "the command to run as 1000", || {
-        std::fs::read_to_string(b.rootfs().join("tmp/uid")).is_ok_and(|s| s == "1000\n")
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "the command to run as 1000",
+        || std::fs::read_to_string(b.rootfs().join("tmp/uid")).is_ok_and(|s| s == "1000\n"),
+    );
     wait_until(Duration::from_secs(10), "the container to stop", || {
         b.status("user1") == "stopped"
     });
@@ -532,7 +534,9 @@ fn containerd_root_parents_and_json_log_time() {
     let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(line["level"], "error", "{line}");
     assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
-    let time = line["time"].as_str().unwrap_or_else(|| panic!("time: {line}"));
+    let time = line["time"]
+        .as_str()
+        .unwrap_or_else(|| panic!("time: {line}"));
     let b = time.as_bytes();
     assert!(
         time.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z',
