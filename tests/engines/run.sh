@@ -1,10 +1,10 @@
 #!/bin/sh
-# Real engines drive nsinit-oci: podman (and containerd's ctr when present),
+# Real engines drive nsinit-oci: podman, containerd (ctr) and Docker,
 # offline, with private state directories, on an image built from the busybox
 # rootfs. Prints one line per scenario (PASS/FAIL/SKIP) and a summary; exits
 # non-zero when a scenario failed.
 #
-#   tests/engines/run.sh [ENGINE...]        ENGINE: podman containerd (default: both)
+#   tests/engines/run.sh [ENGINE...]   ENGINE: podman containerd docker (default: all)
 #
 # Environment:
 #   NSINIT_BIN      the nsinit binary (default target/x86_64-unknown-linux-musl/release/nsinit)
@@ -15,12 +15,12 @@
 #
 # Nothing system-wide is touched: podman runs with --root/--runroot/a
 # containers.conf in a temp dir, the runtime with --root in the temp dir,
-# containerd with its own config, socket, root and state.
+# containerd and dockerd with their own config, socket, root and state.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${NSINIT_BIN:-$here/target/x86_64-unknown-linux-musl/release/nsinit}
 rootfs=${NSINIT_ROOTFS:-$here/target/rootfs}
-engines=${*:-podman containerd}
+engines=${*:-podman containerd docker}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP all: engines need root"
@@ -77,8 +77,8 @@ need() { # COMMAND PACKAGE
 }
 
 # Host-side leftovers: state records, cgroups, mounts, processes.
-host_clean() { # ENGINE
-	left=$(find "$T/ocistate" -mindepth 1 -not -type d 2>/dev/null)
+host_clean() { # ENGINE [RUNTIME-ROOT]
+	left=$(find "${2:-$T/ocistate}" -mindepth 1 -not -type d 2>/dev/null)
 	[ -z "$left" ] || result FAIL "$1 host: no state records left" "$left"
 	[ -n "$left" ] || result PASS "$1 host: no state records left"
 	m=$(grep -c "$T/.*/merged\|$T/.*rootfs" /proc/self/mountinfo)
@@ -107,11 +107,13 @@ rootfs_tar() {
 
 . "$here/tests/engines/podman.sh"
 . "$here/tests/engines/containerd.sh"
+. "$here/tests/engines/docker.sh"
 
 for e in $engines; do
 	case $e in
 	podman) podman_scenarios ;;
 	containerd) containerd_scenarios ;;
+	docker) docker_scenarios ;;
 	*) result SKIP "$e" "unknown engine" ;;
 	esac
 done
