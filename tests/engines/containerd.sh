@@ -82,7 +82,7 @@ EOF
 	else
 		result SKIP "ctr run -t" "no script(1)"
 	fi
-	cr run -d $RUNOPTS $I c5 sh -c 'exec sleep 1005' >/dev/null 2>"$T/err" ||
+	cr run -d $RUNOPTS $I c5 sh -c 'exec sleep 7005' >/dev/null 2>"$T/err" ||
 		result FAIL "ctr run -d" "$(cat "$T/err")"
 	check "ctr task ls (running)" "RUNNING" "$(cr task ls 2>&1 | grep c5)"
 	check "ctr task exec" "inexec" "$(cr task exec --exec-id e1 c5 sh -c 'echo inexec' 2>&1)"
@@ -97,6 +97,25 @@ EOF
 	ctd_wait_stopped c5 || result FAIL "ctr task kill: stopped" "$(cr task ls 2>&1)"
 	check "ctr task delete (exit status 137)" "137" "$(cr task delete c5 2>&1)"
 	code "ctr container rm" 0 cr container rm c5
+
+	# kill --all reaches the container's other processes; KILL of a paused task.
+	cr run -d $RUNOPTS $I c6 sh -c 'sleep 7008 & exec sleep 7009' >/dev/null 2>&1
+	cr task kill -a -s KILL c6 >/dev/null 2>&1
+	ctd_wait_stopped c6 && result PASS "ctr task kill --all" ||
+		result FAIL "ctr task kill --all" "$(cr task ls 2>&1)"
+	cr task delete c6 >/dev/null 2>&1
+	cr container rm c6 >/dev/null 2>&1
+	cr run -d $RUNOPTS $I c7 sleep 7009 >/dev/null 2>&1
+	cr task pause c7 >/dev/null 2>&1
+	cr task kill -s KILL c7 >/dev/null 2>&1
+	ctd_wait_stopped c7 && result PASS "ctr task kill (paused)" ||
+		result FAIL "ctr task kill (paused)" "$(cr task ls 2>&1)"
+	cr task delete c7 >/dev/null 2>&1
+	cr container rm c7 >/dev/null 2>&1
+	# A runtime error reaches ctr as the runtime's message (JSON --log).
+	check "ctr runtime error message" "mounts[" \
+		"$(cr run --rm $RUNOPTS --mount type=bind,src=$T/nonexistent,dst=/x,options=rbind $I c8 true 2>&1)"
+	cr container rm c8 >/dev/null 2>&1
 
 	# Host side: no records, mounts, processes.
 	for c in $(cr task ls -q 2>/dev/null); do cr task kill -s KILL "$c"; done

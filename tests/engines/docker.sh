@@ -51,7 +51,7 @@ EOF
 	code "docker exit code 3" 3 dk run $R --rm $I sh -c 'exit 3'
 	code "docker exit code 127" 127 dk run $R --rm $I /nonexistent
 	check "docker run -it (tty)" "tty-ok" "$(sleep 3 | timeout 60 script -qec "docker -H unix://$T/dk/docker.sock run $R --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'" /dev/null 2>&1)"
-	dk run $R -d --name dd1 $I sleep 1006 >/dev/null 2>"$T/err" || result FAIL "docker run -d" "$(cat "$T/err")"
+	dk run $R -d --name dd1 $I sleep 7006 >/dev/null 2>"$T/err" || result FAIL "docker run -d" "$(cat "$T/err")"
 	check "docker exec" "inexec" "$(dk exec dd1 sh -c 'echo inexec' 2>&1)"
 	code "docker exec exit code" 4 dk exec dd1 sh -c 'exit 4'
 	check "docker exec -it" "exec-tty-ok" "$(sleep 2 | timeout 30 script -qec "docker -H unix://$T/dk/docker.sock exec -it dd1 sh -c 'test -t 0 && echo exec-tty-ok'" /dev/null 2>&1)"
@@ -59,11 +59,11 @@ EOF
 	check "docker pause" "paused" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
 	dk unpause dd1 >/dev/null 2>"$T/err"
 	check "docker unpause" "running" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
-	check "docker top" "sleep 1006" "$(dk top dd1 2>&1)"
+	check "docker top" "sleep 7006" "$(dk top dd1 2>&1)"
 	dk stop -t 1 dd1 >/dev/null 2>"$T/err"
 	check "docker stop (TERM then KILL)" "exited 137" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dd1 2>&1) $(cat "$T/err")"
 	code "docker rm" 0 dk rm dd1
-	dk run $R -d --name dd2 --memory 64m --pids-limit 50 $I sleep 1007 >/dev/null 2>&1
+	dk run $R -d --name dd2 --memory 64m --pids-limit 50 $I sleep 7007 >/dev/null 2>&1
 	pid=$(dk inspect -f '{{.State.Pid}}' dd2 2>/dev/null)
 	check "docker --memory (host cgroup)" "67108864" "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)"
 	check "docker --pids-limit (host cgroup)" "50" "$(cgroup_file "$pid" pids pids.max pids.max)"

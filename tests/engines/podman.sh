@@ -51,14 +51,14 @@ EOF
 	fi
 
 	# Detached lifecycle.
-	pm run -d --name nsd1 $I sh -c 'echo started; exec sleep 1001' >/dev/null 2>"$T/err" ||
+	pm run -d --name nsd1 $I sh -c 'echo started; exec sleep 7001' >/dev/null 2>"$T/err" ||
 		result FAIL "podman run -d" "$(cat "$T/err")"
 	check "podman exec" "inexec" "$(pm exec nsd1 sh -c 'echo inexec' 2>&1)"
 	code "podman exec exit code" 5 pm exec nsd1 sh -c 'exit 5'
 	check "podman exec -it" "/dev/pts/" "$(timeout 30 script -qec "$T/bin/pm exec -it nsd1 tty" /dev/null </dev/null 2>&1)"
 	check "podman logs" "started" "$(pm logs nsd1 2>&1)"
 	check "podman ps" "nsd1" "$(pm ps 2>&1)"
-	check "podman top" "sleep 1001" "$(pm top nsd1 2>&1)"
+	check "podman top" "sleep 7001" "$(pm top nsd1 2>&1)"
 	pm pause nsd1 >/dev/null 2>"$T/err"
 	check "podman pause" "paused" "$(pm inspect -f '{{.State.Status}}' nsd1 2>&1) $(cat "$T/err")"
 	pm unpause nsd1 >/dev/null 2>"$T/err"
@@ -69,15 +69,15 @@ EOF
 	check "podman stop (TERM then KILL)" "exited 137" "$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' nsd1 2>&1) $(cat "$T/err")"
 	code "podman rm" 0 pm rm nsd1
 
-	pm run -d --name nsd2 $I sleep 1002 >/dev/null 2>&1
+	pm run -d --name nsd2 $I sleep 7002 >/dev/null 2>&1
 	code "podman kill" 0 pm kill nsd2
 	check "podman kill exit code" "137" "$(pm wait nsd2 2>&1)"
 	code "podman rm after kill" 0 pm rm nsd2
-	pm run -d --name nsd3 $I sleep 1003 >/dev/null 2>&1
+	pm run -d --name nsd3 $I sleep 7003 >/dev/null 2>&1
 	code "podman rm -f (running)" 0 pm rm -f nsd3
 
 	# Resources: applied on the host (read through PID 1's cgroup) ...
-	pm run -d --name nsres --memory 64m --pids-limit 50 --cpus 0.5 $I sleep 1004 >/dev/null 2>"$T/err"
+	pm run -d --name nsres --memory 64m --pids-limit 50 --cpus 0.5 $I sleep 7004 >/dev/null 2>"$T/err"
 	pid=$(pm inspect -f '{{.State.Pid}}' nsres 2>/dev/null)
 	check "podman --memory (host cgroup)" "67108864" "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max) $(cat "$T/err")"
 	check "podman --pids-limit (host cgroup)" "50" "$(cgroup_file "$pid" pids pids.max pids.max)"

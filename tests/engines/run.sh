@@ -84,9 +84,9 @@ host_clean() { # ENGINE [RUNTIME-ROOT]
 	m=$(grep -c "$T/.*/merged\|$T/.*rootfs" /proc/self/mountinfo)
 	[ "$m" = 0 ] && result PASS "$1 host: no container mounts left" ||
 		result FAIL "$1 host: no container mounts left" "$m mounts under $T"
-	p=$(ps -eo pid,args | grep -v grep | grep -c 'sleep 100[0-9]')
+	p=$(ps -eo pid,args | grep -v grep | grep -c 'sleep 700[0-9]')
 	[ "$p" = 0 ] && result PASS "$1 host: no container processes left" ||
-		result FAIL "$1 host: no container processes left" "$(ps -eo pid,args | grep 'sleep 100[0-9]' | grep -v grep)"
+		result FAIL "$1 host: no container processes left" "$(ps -eo pid,args | grep 'sleep 700[0-9]' | grep -v grep)"
 }
 
 # cgroup_file PID V1-CONTROLLER V1-FILE V2-FILE: a file of PID's cgroup, from the host.
