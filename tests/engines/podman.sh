@@ -104,6 +104,18 @@ EOF
 	check "podman --tmpfs" " /x tmpfs" "$(pm run --rm --tmpfs /x:size=1m $I grep ' /x ' /proc/mounts 2>&1)"
 	check "podman --network none" "lo" "$(pm run --rm --network none $I ls /sys/class/net 2>&1)"
 
+	# Pods: the infra container's namespaces joined by path.
+	pm pod create --name nspod1 --infra-image $I --infra-command "sleep 7010" >/dev/null 2>&1
+	infra=$(pm pod inspect -f '{{.InfraContainerID}}' nspod1 2>/dev/null)
+	pm pod start nspod1 >/dev/null 2>&1
+	ipid=$(pm inspect -f '{{.State.Pid}}' "$infra" 2>/dev/null)
+	check "podman --pod (ipc, net, uts joined)" "$(readlink /proc/$ipid/ns/ipc 2>/dev/null || echo no-infra)" \
+		"$(pm run --rm --pod nspod1 $I readlink /proc/self/ns/ipc 2>&1)"
+	pm pod rm -f nspod1 >/dev/null 2>&1
+	pm pod create --name nspod2 --share pid,ipc,uts --infra-image $I --infra-command "sleep 7011" >/dev/null 2>&1
+	check "podman --pod --share pid" "sleep 7011" "$(pm run --rm --pod nspod2 $I ps 2>&1)"
+	pm pod rm -f nspod2 >/dev/null 2>&1
+
 	pm rm -af >/dev/null 2>&1
 	host_clean podman
 	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -name 'libpod-*' 2>/dev/null)
