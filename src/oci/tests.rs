@@ -654,6 +654,9 @@ fn device_file_mode_may_carry_the_nodes_type_bits() {
                {"type": "c", "path": "/dev/y", "major": 1, "minor": 3, "fileMode": 0o17777}]),
     )]);
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(e[0].contains("linux.devices[0].fileMode") && e[0].contains("0o60666"), "{e:?}");
+    assert!(
+        e[0].contains("linux.devices[0].fileMode") && e[0].contains("0o60666"),
+        "{e:?}"
+    );
     assert!(e[1].contains("linux.devices[1].fileMode"), "{e:?}");
 }
