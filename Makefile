@@ -22,7 +22,7 @@ APT      := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 # prebuilt std.
 SMALL_FLAGS := -Zunstable-options -Cpanic=immediate-abort
 
-.PHONY: all build install rootfs demo test test-unit test-root test-vm lint bench clean
+.PHONY: all build install rootfs demo test test-unit test-root test-vm test-engines lint bench clean
 
 all: build
 
@@ -82,6 +82,11 @@ test: build rootfs
 # target/vm/) and runs the unit and integration suites inside (tests/vm/).
 test-vm: build rootfs
 	CARGO="$(CARGO)" sh tests/vm/run.sh
+
+# podman (and containerd) driving nsinit-oci on a locally built busybox
+# image, private state dirs; ENGINES_INSTALL=1 apt-installs missing engines.
+test-engines: build rootfs
+	NSINIT_ROOTFS=$(CURDIR)/$(ROOTFS) NSINIT_BIN=$(CURDIR)/$(BIN) sh tests/engines/run.sh $(ENGINES)
 
 test-unit:
 	$(CARGO) test --locked --lib

@@ -38,9 +38,11 @@ fn emit(level: &str, msg: &dyn std::fmt::Display) {
         && let Ok(mut f) = file.lock()
     {
         let _ = if *json {
+            // RFC 3339, as runc's logrus: containerd parses it as a time.
             let time = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
+                .map_or(0, |d| d.as_secs());
+            let time = rfc3339(time);
             let name = match level {
                 "" => "error",
                 "warning: " => "warning",
@@ -67,4 +69,26 @@ pub fn debug(msg: &dyn std::fmt::Display) {
     if DEBUG.load(Ordering::Relaxed) {
         emit("debug: ", msg);
     }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use lexopt::prelude::*;
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
@@ -125,12 +125,15 @@ const VALUED: &[(&str, char)] = &[
 
 /// Parse a command's options and operands, in any order; after the first
 /// operand of `exec` the rest is the command.
-fn parse(mut p: lexopt::Parser, exec: bool) -> Result<Opts> {
+fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
+    let exec = cmd == "exec";
     let mut o = Opts::default();
     let err = |e| usage_error(e, USAGE);
     while let Some(a) = p.next().map_err(err)? {
         let name = match &a {
             Long(n) => n.to_string(),
+            // runc's `delete -f` is --force (elsewhere -f is --format).
+            Short('f') if cmd == "delete" => "force".into(),
             Short(c) => match VALUED.iter().find(|(_, s)| s == c) {
                 Some((n, _)) => n.to_string(),
                 None => match c {
@@ -231,8 +234,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
         log::set_file(f, json);
     }
     let g = Global { root };
-    let exec = cmd == "exec";
-    let o = parse(p, exec)?;
+    let o = parse(p, &cmd)?;
     match cmd.as_str() {
         "create" => create_cmd(&g, &o).map(|()| ExitCode::SUCCESS),
         "start" => start(&g, o.id()?).map(|()| ExitCode::SUCCESS),
@@ -307,32 +309,10 @@ fn state_doc(st: &State) -> serde_json::Value {
         "pid": pid,
         "bundle": st.bundle,
         "rootfs": st.rootfs,
-        "created": rfc3339(st.created),
+        "created": log::rfc3339(st.created),
         "owner": "",
         "annotations": st.annotations,
     })
-}
-
-/// Seconds since the epoch as an RFC 3339 UTC time.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Write `pid` to `path` atomically (temp file, then rename).
@@ -436,6 +416,15 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         )
         .with_code(2));
     }
+    // runc's MkdirAll: containerd's shim passes --root /run/containerd/runc/NS.
+    if let Some(parent) = g.root.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .ctx(|| format!("mkdir {}", parent.display()))?;
+    }
     let record = Record::open_in(&g.root, id, true)?;
     if record.state()?.is_some() {
         return Err(Error::new(format!("container {id} already exists")));
@@ -476,22 +465,16 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
 fn make_fifo(record: &Record) -> Result<OwnedFd> {
     let dir = record.dir_fd();
     let _ = rustix::fs::unlinkat(dir, "exec.fifo", rustix::fs::AtFlags::empty());
-    // 0622 as runc: the init may be another uid on the host by the time it
-    // opens it (a user namespace); the record directory stays 0700.
-    rustix::fs::mknodat(
-        dir,
-        "exec.fifo",
-        FileType::Fifo,
-        Mode::RUSR | Mode::WUSR | Mode::WGRP | Mode::WOTH,
-        0,
-    )
-    .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
-    // The umask took bits away: set them.
+    rustix::fs::mknodat(dir, "exec.fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
+        .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    // Writable by all, as runc's: PID 1 opens it after switching to
+    // process.user. Only the record directory (0700) leads to it, and PID 1
+    // is non-dumpable, so its descriptor is not reachable through /proc.
     rustix::fs::chmodat(
         dir,
         "exec.fifo",
-        Mode::RUSR | Mode::WUSR | Mode::WGRP | Mode::WOTH,
-        rustix::fs::AtFlags::empty(),
+        Mode::from_raw_mode(0o622),
+        AtFlags::empty(),
     )
     .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
     rustix::fs::openat(

@@ -337,11 +337,22 @@ fn device(v: &Value, here: &str, d: &mut Diag) -> Option<Device> {
         }
     };
     let (major, minor) = (num("major", 4095), num("minor", 0xf_ffff));
-    let file_mode = get::<u32>(m, here, "fileMode", d).unwrap_or(0o666);
-    if file_mode > 0o7777 {
+    let raw_mode = get::<u32>(m, here, "fileMode", d).unwrap_or(0o666);
+    // podman passes the host's st_mode, file type bits included (0o20666):
+    // accepted, as runc does, when they name the same kind of node.
+    let file_mode = raw_mode & !0o170_000;
+    let type_bits = match kind {
+        Some(DeviceKind::Char) => 0o020_000,
+        Some(DeviceKind::Block) => 0o060_000,
+        _ => 0o010_000,
+    };
+    if raw_mode & 0o170_000 != 0 && raw_mode & 0o170_000 != type_bits || file_mode > 0o7777 {
         d.error(
             &join(here, "fileMode"),
-            format_args!("expected permission bits up to 0o7777, got {file_mode}"),
+            format_args!(
+                "expected permission bits up to 0o7777 (and, optionally, the file type \
+                 bits of \"type\"), got {raw_mode:#o}"
+            ),
         );
     }
     Some(Device {

@@ -628,3 +628,35 @@ fn hooks_get_state_on_stdin_and_fail_by_name() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn device_file_mode_may_carry_the_nodes_type_bits() {
+    // podman: the host's st_mode, S_IFCHR | 0o666 and S_IFBLK | 0o660.
+    let v = edited(&[(
+        "/linux/devices",
+        json!([{"type": "c", "path": "/dev/xnull", "major": 1, "minor": 3, "fileMode": 0o20666},
+               {"type": "b", "path": "/dev/xloop", "major": 7, "minor": 0, "fileMode": 0o60660}]),
+    )]);
+    let b = lowered(&v);
+    let modes: Vec<u32> = b
+        .config
+        .mount
+        .device_nodes
+        .iter()
+        .filter(|d| d.path.as_deref().is_some_and(|p| p.starts_with("/dev/x")))
+        .map(|d| d.file_mode)
+        .collect();
+    assert_eq!(modes, [0o666, 0o660]);
+    // Type bits of another kind, or more than permission bits: refused.
+    let e = errors(&[(
+        "/linux/devices",
+        json!([{"type": "c", "path": "/dev/x", "major": 1, "minor": 3, "fileMode": 0o60666},
+               {"type": "c", "path": "/dev/y", "major": 1, "minor": 3, "fileMode": 0o17777}]),
+    )]);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].contains("linux.devices[0].fileMode") && e[0].contains("0o60666"),
+        "{e:?}"
+    );
+    assert!(e[1].contains("linux.devices[1].fileMode"), "{e:?}");
+}

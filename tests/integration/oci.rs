@@ -436,3 +436,110 @@ fn linux_seccomp_is_enforced_for_run_and_exec() {
     assert!(!b.rootfs().join("y").exists());
     b.ok(&["delete", "--force", "sc2"]);
 }
+
+/// podman `--user 1000`: PID 1 switches to process.user before it opens the
+/// exec fifo, so the fifo must be writable by that user (runc: 0622).
+#[test]
+fn created_container_with_a_non_root_user_starts() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("user", &["sh", "-c", "id -u > /tmp/uid"]);
+    let mut cfg = config(&["sh", "-c", "id -u > /tmp/uid"]);
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["create", "--bundle", &bundle, "user1"]);
+    assert_eq!(b.status("user1"), "created");
+    b.ok(&["start", "user1"]);
+    wait_until(
+        Duration::from_secs(10),
+        "the command to run as 1000",
+        || std::fs::read_to_string(b.rootfs().join("tmp/uid")).is_ok_and(|s| s == "1000\n"),
+    );
+    wait_until(Duration::from_secs(10), "the container to stop", || {
+        b.status("user1") == "stopped"
+    });
+    // runc's `delete -f` is --force (elsewhere -f is --format).
+    b.ok(&["delete", "-f", "user1"]);
+    assert!(!b.root.join("user1").exists());
+}
+
+/// podman `--read-only` mounts tmpfs with "tmpcopyup" on /tmp, /var/tmp,
+/// /run: accepted when the image's directory is empty or missing, refused
+/// (naming it) when there would be something to copy.
+#[test]
+fn tmpcopyup_over_an_empty_directory_is_accepted() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("copyup", &["sh", "-c", "touch /tmp/x /run/x && echo ok"]);
+    let mut cfg = config(&["sh", "-c", "touch /tmp/x /run/x && echo ok"]);
+    cfg["root"]["readonly"] = json!(true);
+    let tmpfs = |dst: &str| {
+        json!({"destination": dst, "type": "tmpfs", "source": "tmpfs",
+               "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]})
+    };
+    let mounts = cfg["mounts"].as_array_mut().unwrap();
+    mounts.push(tmpfs("/tmp"));
+    mounts.push(tmpfs("/run"));
+    b.write_config(&cfg);
+    let _ = std::fs::remove_dir_all(b.rootfs().join("run"));
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "cu1"]);
+    assert_eq!(out(&o), "ok\n", "{}", err(&o));
+    assert!(!b.rootfs().join("tmp/x").exists(), "/tmp was a tmpfs");
+    // Something to copy up: refused, not silently hidden.
+    std::fs::write(b.rootfs().join("tmp/keep"), "x").unwrap();
+    let o = b.run(&["run", "--bundle", &bundle, "cu2"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("tmpcopyup"), "{}", err(&o));
+}
+
+/// containerd's shim: `--root /run/containerd/runc/NS` whose parents may not
+/// exist (runc makes them), and `--log FILE --log-format json` whose "time"
+/// it parses as an RFC 3339 string (a number fails the whole create).
+#[test]
+fn containerd_root_parents_and_json_log_time() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("ctd", &["true"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let root = b.dir.join("runc/default");
+    let log = b.dir.join("log.json");
+    let mut c = Command::new(bin());
+    c.arg("oci")
+        .arg("--root")
+        .arg(&root)
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "run", "--bundle", &bundle, "ctd1"])
+        .stdin(Stdio::null());
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(root.is_dir());
+    // An error goes to the log as {"level","msg","time"}.
+    let o = Command::new(bin())
+        .arg("oci")
+        .arg("--root")
+        .arg(&root)
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "start", "nosuch"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error", "{line}");
+    assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
+    let time = line["time"]
+        .as_str()
+        .unwrap_or_else(|| panic!("time: {line}"));
+    let b = time.as_bytes();
+    assert!(
+        time.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z',
+        "{time}"
+    );
+}

@@ -1,0 +1,86 @@
+# Docker scenarios: a private dockerd (its own socket, data and exec roots,
+# no iptables, no bridge) with nsinit-oci added as runtime "nsinit", sourced
+# by run.sh (uses its T, result, check, code, need).
+
+dk() { docker -H "unix://$T/dk/docker.sock" "$@"; }
+
+docker_scenarios() {
+	if ! need dockerd docker.io || ! need docker docker.io; then
+		result SKIP docker "dockerd not installed (ENGINES_INSTALL=1 installs docker.io)"
+		return
+	fi
+	if ! command -v podman >/dev/null 2>&1; then
+		result SKIP docker "the image archive is built with podman save"
+		return
+	fi
+	mkdir -p "$T/dk"
+	cat >"$T/dk/daemon.json" <<EOF
+{"runtimes": {"nsinit": {"path": "$T/bin/runtime"}},
+ "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 1024, "Soft": 1024}}}
+EOF
+	dockerd --config-file "$T/dk/daemon.json" --data-root "$T/dk/data" \
+		--exec-root "$T/dk/exec" -H "unix://$T/dk/docker.sock" \
+		--pidfile "$T/dk/docker.pid" --iptables=false --bridge=none \
+		--storage-driver vfs >"$T/dk/dockerd.log" 2>&1 &
+	dk_pid=$!
+	i=0
+	until dk version >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 $dk_pid 2>/dev/null; then
+			result FAIL "dockerd start" "$(tail -3 "$T/dk/dockerd.log")"
+			kill $dk_pid 2>/dev/null
+			return
+		fi
+		sleep 0.1
+	done
+	rootfs_tar
+	out=$( (CONTAINERS_CONF=/dev/null podman --root "$T/dk/podman" --runroot "$T/dk/podman-run" \
+		--storage-driver vfs import "$T/busybox.tar" localhost/nsinit-busybox:latest &&
+		CONTAINERS_CONF=/dev/null podman --root "$T/dk/podman" --runroot "$T/dk/podman-run" \
+			--storage-driver vfs save --format docker-archive -o "$T/dk/image.tar" localhost/nsinit-busybox:latest &&
+		dk load -i "$T/dk/image.tar") 2>&1)
+	I=localhost/nsinit-busybox:latest
+	if ! dk image inspect $I >/dev/null 2>&1; then
+		result FAIL "docker load" "$out"
+		kill $dk_pid
+		return
+	fi
+	R="--runtime nsinit"
+
+	check "docker run --rm" "hi uid=0(root)" "$(dk run $R --rm $I sh -c 'echo hi; id' 2>&1 | tr '\n' ' ')"
+	code "docker exit code 3" 3 dk run $R --rm $I sh -c 'exit 3'
+	code "docker exit code 127" 127 dk run $R --rm $I /nonexistent
+	check "docker run -it (tty)" "tty-ok" "$(sleep 3 | timeout 60 script -qec "docker -H unix://$T/dk/docker.sock run $R --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'" /dev/null 2>&1)"
+	dk run $R -d --name dd1 $I sleep 7006 >/dev/null 2>"$T/err" || result FAIL "docker run -d" "$(cat "$T/err")"
+	check "docker exec" "inexec" "$(dk exec dd1 sh -c 'echo inexec' 2>&1)"
+	code "docker exec exit code" 4 dk exec dd1 sh -c 'exit 4'
+	check "docker exec -it" "exec-tty-ok" "$(sleep 2 | timeout 30 script -qec "docker -H unix://$T/dk/docker.sock exec -it dd1 sh -c 'test -t 0 && echo exec-tty-ok'" /dev/null 2>&1)"
+	dk pause dd1 >/dev/null 2>"$T/err"
+	check "docker pause" "paused" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
+	dk unpause dd1 >/dev/null 2>"$T/err"
+	check "docker unpause" "running" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
+	check "docker top" "sleep 7006" "$(dk top dd1 2>&1)"
+	dk stop -t 1 dd1 >/dev/null 2>"$T/err"
+	check "docker stop (TERM then KILL)" "exited 137" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dd1 2>&1) $(cat "$T/err")"
+	code "docker rm" 0 dk rm dd1
+	dk run $R -d --name dd2 --memory 64m --pids-limit 50 $I sleep 7007 >/dev/null 2>&1
+	pid=$(dk inspect -f '{{.State.Pid}}' dd2 2>/dev/null)
+	check "docker --memory (host cgroup)" "67108864" "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)"
+	check "docker --pids-limit (host cgroup)" "50" "$(cgroup_file "$pid" pids pids.max pids.max)"
+	code "docker kill" 0 dk kill dd2
+	check "docker kill exit code" "137" "$(dk wait dd2 2>&1)"
+	code "docker rm after kill" 0 dk rm dd2
+	check "docker --read-only --user --hostname --cap-drop -e" \
+		"1000 h1 y CapEff:	0000000000000000 touch: /x: Read-only file system" \
+		"$(dk run $R --rm --read-only --user 1000:1000 --hostname h1 --cap-drop ALL -e X=y $I \
+			sh -c 'id -u | tr -d "\n"; echo " $(hostname) $X $(grep CapEff /proc/self/status) $(touch /x 2>&1)"' 2>&1)"
+
+	dk rm -f $(dk ps -aq) >/dev/null 2>&1
+	host_clean docker "$T/dk/exec/runtime-runc"
+	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*/docker/*' 2>/dev/null)
+	[ -z "$left" ] && result PASS "docker host: no cgroups left" ||
+		result FAIL "docker host: no cgroups left" "$left"
+	dk rmi -f $I >/dev/null 2>&1
+	kill $dk_pid
+	wait $dk_pid 2>/dev/null
+}
