@@ -489,6 +489,12 @@ fn child_steps(
     if cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::User) {
         become_userns_root()?;
     }
+    if cfg.namespaces.contains(Ns::Cgroup) {
+        // Why before the mounts: a cgroup2 mount shows the namespace's root,
+        // which is the cgroup the child entered as its first step (or, when
+        // the parent moved it, at SYNC 1, which it then waited for).
+        sys::unshare(Ns::Cgroup.clone_flag()).ctx(|| "unshare cgroup namespace")?;
+    }
     rustix::process::setsid().ctx(|| "setsid")?;
     if let Some(slave) = &slave {
         attach_console(slave)?;
@@ -521,10 +527,6 @@ fn child_steps(
     }
     if !early {
         sync::wait_release(sock)?; // SYNC 1
-    }
-    if cfg.namespaces.contains(Ns::Cgroup) {
-        // Why after SYNC 1: the namespace's root is the cgroup we were just put in.
-        sys::unshare(Ns::Cgroup.clone_flag()).ctx(|| "unshare cgroup namespace")?;
     }
     let prepared = process::finalize(spec)?;
     // setuid clears the parent-death signal: set it again.

@@ -7,6 +7,7 @@
 //! (see `paths`), so a symlink in the rootfs cannot redirect a mount or mknod
 //! onto the host.
 
+pub mod cgroupfs;
 pub mod dev;
 pub mod mount;
 pub mod paths;
@@ -89,8 +90,9 @@ fn mount_in_root(
 /// The configured mounts, in order (for the 2014 schema the system mounts
 /// come first in the list), each resolved inside the root.
 fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
-    let userns =
-        cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
+    let has = |ns: Ns| cfg.namespaces.contains(ns) || cfg.ns_paths.iter().any(|(n, _)| *n == ns);
+    let userns = has(Ns::User);
+    let cgroupns = has(Ns::Cgroup);
     for m in &cfg.mount.mounts {
         let dst = m.destination.as_str();
         if m.is_bind() {
@@ -113,6 +115,10 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
                 let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
                 remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
             }
+        } else if m.fstype == "cgroup" && (!cgroupns || userns) {
+            // A fresh cgroup2 mount without a cgroup namespace shows the
+            // host's whole tree (and a user namespace may not mount it).
+            cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
         } else {
             let what = format!("mount {}", m.fstype);
             mount_in_root(root, dst, true, |t| mount_filesystem(m, t, userns), &what)?;
@@ -144,14 +150,9 @@ fn mount_filesystem(m: &Mount, t: &CStr, userns: bool) -> Result<(), Errno> {
             let data: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
             mount_fs(&source, t, fstype, m.flags, &data.join(","))
         }
-        // sysfs and cgroup2 need namespaces a user namespace may lack: bind the host's.
-        Err(Errno::PERM) if userns && (fstype == "sysfs" || fstype == "cgroup2") => {
-            let host = if fstype == "sysfs" {
-                c"/sys"
-            } else {
-                c"/sys/fs/cgroup"
-            };
-            bind_mount(host, t, true)?;
+        // sysfs needs a network namespace a user namespace may lack: bind the host's.
+        Err(Errno::PERM) if userns && fstype == "sysfs" => {
+            bind_mount(c"/sys", t, true)?;
             remount_readonly(t, DEFAULT_FLAGS)
         }
         // mqueue needs its own IPC namespace under a user namespace.

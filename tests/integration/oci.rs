@@ -543,3 +543,46 @@ fn containerd_root_parents_and_json_log_time() {
         "{time}"
     );
 }
+
+/// Without a cgroup namespace, a `cgroup` mount must not show the host's
+/// tree (other containers' cgroups): only the container's own directories,
+/// read-only (runc's view).
+#[test]
+fn cgroup_mount_without_cgroupns_shows_only_the_containers_own_cgroups() {
+    if !can_run() {
+        return;
+    }
+    let script = "find /sys/fs/cgroup -mindepth 1 -type d; \
+                  cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
+                  touch /sys/fs/cgroup/x 2>/dev/null || echo read-only";
+    let b = Bundle::new("cgview", &["true"]);
+    let mut cfg = config(&["sh", "-c", script]);
+    cfg["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                     "options": ["nosuid", "noexec", "nodev", "ro"]}),
+    );
+    cfg["linux"]["resources"] = json!({"memory": {"limit": 100_003_840}});
+    b.write_config(&cfg);
+    // A sibling container whose cgroup must stay invisible.
+    let other = Bundle::new("cgview-other", &["sleep", "1000"]);
+    let other_dir = other.dir.to_str().unwrap().to_string();
+    other.ok(&["run", "-d", "--bundle", &other_dir, "cgview-other1"]);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "cgview1"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    assert!(
+        !text.contains("cgview-other1"),
+        "another container's cgroup is visible:\n{text}"
+    );
+    for dir in text.lines().filter(|l| l.starts_with("/sys/fs/cgroup/")) {
+        let depth = dir.trim_start_matches("/sys/fs/cgroup/").split('/').count();
+        assert_eq!(depth, 1, "more than the container's own cgroups:\n{text}");
+    }
+    assert!(
+        text.contains("100003840"),
+        "its own limit is what it sees:\n{text}"
+    );
+    assert!(text.contains("read-only"), "{text}");
+    other.ok(&["delete", "--force", "cgview-other1"]);
+}
