@@ -606,7 +606,7 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
 
 /// Wait (bounded) for the process of `pidfd` to exit: a pidfd polls
 /// readable once it has.
-fn wait_exit(pidfd: &OwnedFd) {
+pub(crate) fn wait_exit(pidfd: &OwnedFd) {
     let mut fds = [rustix::event::PollFd::new(
         pidfd,
         rustix::event::PollFlags::IN,

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use lexopt::prelude::*;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
+use crate::applet::nsinit::wait_exit;
 use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
 use crate::container::create::{self, CreateRequest, Park};
@@ -24,6 +25,11 @@ use crate::container::record::{self, Record};
 use crate::container::state::{Init, State, Status};
 use crate::error::{Context, Error, Result};
 use crate::{log, oci};
+
+mod handoff;
+mod query;
+use handoff::{send_console, write_pid_file};
+use query::{events, freeze, list, ps, show_state, spec};
 
 const USAGE: &str = "\
 usage: nsinit-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARGS...]
@@ -313,51 +319,6 @@ fn state_doc(st: &State) -> serde_json::Value {
         "owner": "",
         "annotations": st.annotations,
     })
-}
-
-/// Write `pid` to `path` atomically (temp file, then rename).
-fn write_pid_file(path: &str, pid: i32) -> Result<()> {
-    let path = std::path::absolute(path).ctx(|| format!("pid file {path}"))?;
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::new(format!("pid file {}: no file name", path.display())))?;
-    let dfd = rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| format!("open {}", dir.display()))?;
-    record::write_file_at(&dfd, &name, pid.to_string().as_bytes())
-        .ctx(|| format!("pid file {}", path.display()))
-}
-
-/// Send the pty master to the `--console-socket` (SCM_RIGHTS), as runc does.
-fn send_console(socket: &str, master: &OwnedFd) -> Result<()> {
-    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix};
-    let addr = SocketAddrUnix::new(socket).ctx(|| format!("console socket {socket}"))?;
-    let sock = rustix::net::socket_with(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .ctx(|| "socket for the console")?;
-    rustix::net::connect(&sock, &addr).ctx(|| format!("connect to console socket {socket}"))?;
-    let fds = [master.as_fd()];
-    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut cmsg = SendAncillaryBuffer::new(&mut space);
-    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
-    let name = b"/dev/ptmx";
-    rustix::net::sendmsg(
-        &sock,
-        &[std::io::IoSlice::new(name)],
-        &mut cmsg,
-        SendFlags::NOSIGNAL,
-    )
-    .ctx(|| format!("send the console to {socket}"))?;
-    Ok(())
 }
 
 /// Run the hooks of one kind with the container's state on stdin: the
@@ -775,160 +736,5 @@ fn delete_cmd(g: &Global, id: &str, force: bool) -> Result<ExitCode> {
         }
         Err(e) => log::warn(&e),
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn wait_exit(pidfd: &OwnedFd) {
-    let mut fds = [rustix::event::PollFd::new(
-        pidfd,
-        rustix::event::PollFlags::IN,
-    )];
-    let limit = rustix::time::Timespec {
-        tv_sec: 10,
-        tv_nsec: 0,
-    };
-    let _ = rustix::event::poll(&mut fds, Some(&limit));
-}
-
-fn show_state(g: &Global, id: &str) -> Result<ExitCode> {
-    let (_record, st) = find(g, id)?;
-    print_json(&state_doc(&st));
-    Ok(ExitCode::SUCCESS)
-}
-
-fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
-    let mut docs = Vec::new();
-    for name in record::keys(&g.root)? {
-        let Some(record) = Record::find_in(&g.root, &name)? else {
-            continue;
-        };
-        if let Ok(Some(st)) = record.state() {
-            docs.push(state_doc(&st));
-        }
-    }
-    if o.flag("quiet") {
-        let ids: String = docs
-            .iter()
-            .map(|d| format!("{}\n", d["id"].as_str().unwrap_or("")))
-            .collect();
-        crate::cli::out(&ids);
-    } else if o.value("format") == Some("json") {
-        print_json(&serde_json::Value::Array(docs));
-    } else {
-        let mut text = format!(
-            "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
-            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-        );
-        for d in &docs {
-            text.push_str(&format!(
-                "{:<20} {:<8} {:<10} {:<40} {:<20} root\n",
-                d["id"].as_str().unwrap_or(""),
-                d["pid"],
-                d["status"].as_str().unwrap_or(""),
-                d["bundle"].as_str().unwrap_or(""),
-                d["created"].as_str().unwrap_or(""),
-            ));
-        }
-        crate::cli::out(&text);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn pids_of(st: &State) -> Vec<i32> {
-    let mut pids = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
-    if pids.is_empty() && observe(st) != Status::Stopped {
-        pids = crate::container::same_pid_namespace(st.init_pid);
-    }
-    pids.sort_unstable();
-    pids
-}
-
-fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
-    let (_record, st) = find(g, o.id()?)?;
-    let pids = pids_of(&st);
-    if o.value("format") == Some("json") {
-        print_json(&serde_json::json!(pids));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut text = String::from("PID CMD\n");
-    for pid in pids {
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmd: Vec<String> = cmd
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).escape_default().to_string())
-            .collect();
-        text.push_str(&format!("{pid} {}\n", cmd.join(" ")));
-    }
-    crate::cli::out(&text);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn freeze(g: &Global, id: &str, pause: bool) -> Result<ExitCode> {
-    let (_record, st) = find(g, id)?;
-    let status = observe(&st);
-    let cg = cgroup_of(&st)?;
-    match (pause, status) {
-        (true, Status::Running) => cg.freeze()?,
-        (false, Status::Paused) => cg.thaw()?,
-        _ => {
-            return Err(Error::new(format!(
-                "container {id} is {}: cannot {}",
-                status.as_str(),
-                if pause { "pause" } else { "resume" }
-            )));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
-    let id = o.id()?.to_string();
-    let interval: u64 = o
-        .value("interval")
-        .map(|v| v.trim_end_matches('s').parse().unwrap_or(5))
-        .unwrap_or(5);
-    loop {
-        let (record, st) = find(g, &id)?;
-        drop(record);
-        if observe(&st) == Status::Stopped {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let data = cgroup_of(&st)?.stats()?;
-        crate::cli::out(&format!(
-            "{}\n",
-            serde_json::json!({"type": "stats", "id": id, "data": data})
-        ));
-        if o.flag("stats") {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let t = rustix::time::Timespec {
-            tv_sec: interval.max(1) as i64,
-            tv_nsec: 0,
-        };
-        let _ = rustix::thread::nanosleep(&t);
-    }
-}
-
-fn spec(o: &Opts) -> Result<ExitCode> {
-    let dir = o
-        .value("bundle")
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let dfd = rustix::fs::open(
-        &dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| format!("open bundle {}", dir.display()))?;
-    if record::read_file_at(&dfd, "config.json").is_ok_and(|f| f.is_some()) {
-        return Err(Error::new(format!(
-            "{}/config.json already exists: remove it first",
-            dir.display()
-        )));
-    }
-    let text = serde_json::to_string_pretty(&oci::default_spec(o.flag("rootless")))
-        .map_err(|e| Error::new(e.to_string()))?;
-    record::write_file_at(&dfd, "config.json", format!("{text}\n").as_bytes())
-        .ctx(|| format!("bundle {}", dir.display()))?;
     Ok(ExitCode::SUCCESS)
 }

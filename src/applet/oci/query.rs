@@ -1,0 +1,147 @@
+//! `nsinit-oci`'s read-mostly commands: state, list, ps, pause/resume,
+//! events, spec.
+
+use super::*;
+
+pub(super) fn show_state(g: &Global, id: &str) -> Result<ExitCode> {
+    let (_record, st) = find(g, id)?;
+    print_json(&state_doc(&st));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let mut docs = Vec::new();
+    for name in record::keys(&g.root)? {
+        let Some(record) = Record::find_in(&g.root, &name)? else {
+            continue;
+        };
+        if let Ok(Some(st)) = record.state() {
+            docs.push(state_doc(&st));
+        }
+    }
+    if o.flag("quiet") {
+        let ids: String = docs
+            .iter()
+            .map(|d| format!("{}\n", d["id"].as_str().unwrap_or("")))
+            .collect();
+        crate::cli::out(&ids);
+    } else if o.value("format") == Some("json") {
+        print_json(&serde_json::Value::Array(docs));
+    } else {
+        let mut text = format!(
+            "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
+            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+        );
+        for d in &docs {
+            text.push_str(&format!(
+                "{:<20} {:<8} {:<10} {:<40} {:<20} root\n",
+                d["id"].as_str().unwrap_or(""),
+                d["pid"],
+                d["status"].as_str().unwrap_or(""),
+                d["bundle"].as_str().unwrap_or(""),
+                d["created"].as_str().unwrap_or(""),
+            ));
+        }
+        crate::cli::out(&text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn pids_of(st: &State) -> Vec<i32> {
+    let mut pids = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
+    if pids.is_empty() && observe(st) != Status::Stopped {
+        pids = crate::container::same_pid_namespace(st.init_pid);
+    }
+    pids.sort_unstable();
+    pids
+}
+
+pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let (_record, st) = find(g, o.id()?)?;
+    let pids = pids_of(&st);
+    if o.value("format") == Some("json") {
+        print_json(&serde_json::json!(pids));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::from("PID CMD\n");
+    for pid in pids {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).escape_default().to_string())
+            .collect();
+        text.push_str(&format!("{pid} {}\n", cmd.join(" ")));
+    }
+    crate::cli::out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn freeze(g: &Global, id: &str, pause: bool) -> Result<ExitCode> {
+    let (_record, st) = find(g, id)?;
+    let status = observe(&st);
+    let cg = cgroup_of(&st)?;
+    match (pause, status) {
+        (true, Status::Running) => cg.freeze()?,
+        (false, Status::Paused) => cg.thaw()?,
+        _ => {
+            return Err(Error::new(format!(
+                "container {id} is {}: cannot {}",
+                status.as_str(),
+                if pause { "pause" } else { "resume" }
+            )));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
+    let id = o.id()?.to_string();
+    let interval: u64 = o
+        .value("interval")
+        .map(|v| v.trim_end_matches('s').parse().unwrap_or(5))
+        .unwrap_or(5);
+    loop {
+        let (record, st) = find(g, &id)?;
+        drop(record);
+        if observe(&st) == Status::Stopped {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let data = cgroup_of(&st)?.stats()?;
+        crate::cli::out(&format!(
+            "{}\n",
+            serde_json::json!({"type": "stats", "id": id, "data": data})
+        ));
+        if o.flag("stats") {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let t = rustix::time::Timespec {
+            tv_sec: interval.max(1) as i64,
+            tv_nsec: 0,
+        };
+        let _ = rustix::thread::nanosleep(&t);
+    }
+}
+
+pub(super) fn spec(o: &Opts) -> Result<ExitCode> {
+    let dir = o
+        .value("bundle")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let dfd = rustix::fs::open(
+        &dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open bundle {}", dir.display()))?;
+    if record::read_file_at(&dfd, "config.json").is_ok_and(|f| f.is_some()) {
+        return Err(Error::new(format!(
+            "{}/config.json already exists: remove it first",
+            dir.display()
+        )));
+    }
+    let text = serde_json::to_string_pretty(&oci::default_spec(o.flag("rootless")))
+        .map_err(|e| Error::new(e.to_string()))?;
+    record::write_file_at(&dfd, "config.json", format!("{text}\n").as_bytes())
+        .ctx(|| format!("bundle {}", dir.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
