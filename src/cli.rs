@@ -21,6 +21,33 @@ pub fn string(v: OsString, what: &str) -> Result<String, Error> {
 }
 
 /// Write to stdout without panicking on a closed pipe (`nsinit config | head`).
+/// Pretty JSON on stdout.
+pub fn out_json(v: &serde_json::Value) {
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    ));
+}
+
+/// A name the container chose, safe to print on a terminal: control bytes
+/// and invalid UTF-8 are shown escaped (`\x1b`), never sent raw.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 pub fn out(text: &str) {
     use std::io::Write;
     let mut o = std::io::stdout().lock();

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 
-use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
 use crate::config::{self, Config};
 use crate::container::delete;
@@ -225,11 +224,9 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
                 return join(dir, record, &st, opts);
             }
             // A create whose nsinit died (its init dies of PDEATHSIG).
-            Init::Alive(pidfd) => {
+            Init::Alive(_) => {
                 log::warn(&"removing a container whose start was interrupted");
-                crate::sys::raw::pidfd_kill(&pidfd, 9)
-                    .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
-                wait_exit(&pidfd);
+                delete::kill_init(&st)?;
                 delete::teardown(&record, &st, true).ctx(|| "stale container")?;
             }
             Init::Gone(why) => {
@@ -273,7 +270,7 @@ pub fn join_dir(dir: &Path, opts: ProcessOptions) -> Result<ExitCode> {
 /// Join the running container recorded in `st`, with the config it was
 /// created from (container.json is never re-read).
 fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<ExitCode> {
-    if frozen(st) {
+    if st.cgroup().is_ok_and(|c| c.is_frozen()) {
         return Err(Error::new(format!(
             "the container in {} is paused: `nsinit unpause` it before joining",
             dir.display()
@@ -301,15 +298,6 @@ fn join(dir: &Path, record: Record, st: &State, opts: ProcessOptions) -> Result<
     }
 }
 
-fn cgroup_of(st: &State) -> Result<CgroupManager> {
-    CgroupManager::from_record(&st.cgroup)
-}
-
-/// Whether the container's cgroups are frozen (no freezer: never).
-fn frozen(st: &State) -> bool {
-    cgroup_of(st).is_ok_and(|c| c.is_frozen())
-}
-
 /// The locked record of `dir` and its state, if there is one.
 fn find(dir: &Path) -> Result<Option<(Record, State)>> {
     let Some(record) = Record::find(dir)? else {
@@ -328,7 +316,7 @@ fn require_live(dir: &Path) -> Result<(Record, State, Status, OwnedFd)> {
     }
     match st.init() {
         Init::Alive(fd) => {
-            let status = st.observe(|| frozen(&st));
+            let status = st.status();
             Ok((record, st, status, fd))
         }
         Init::Gone(why) => Err(none(&why)),
@@ -379,7 +367,7 @@ fn show_config(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 /// The state document: the record, the status the kernel confirms, and
 /// whether the supervising nsinit still runs.
 fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
-    let status = st.observe(|| frozen(st));
+    let status = st.status();
     let mut v = st.view();
     v["status"] = status.as_str().into();
     v["running"] = matches!(status, Status::Running | Status::Paused).into();
@@ -393,7 +381,7 @@ fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
     v["id"] = record.key.clone().into();
     if status == Status::Stopped {
         // Without a PID namespace, PID 1's death leaves the rest running.
-        let left = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
+        let left = st.cgroup().and_then(|c| c.pids()).unwrap_or_default();
         v["processes_left"] = left.len().into();
         v["hint"] = match left.len() {
             0 => "leftovers remain until `nsinit destroy` or the next exec".into(),
@@ -403,33 +391,26 @@ fn state_json(record: &Record, st: &State) -> Result<serde_json::Value> {
     Ok(v)
 }
 
-fn print_json(v: &serde_json::Value) {
-    crate::cli::out(&format!(
-        "{}\n",
-        serde_json::to_string_pretty(v).unwrap_or_default()
-    ));
-}
-
 fn show_state(dir: &Path) -> Result<ExitCode> {
     let out = match find(dir)? {
         Some((record, st)) => state_json(&record, &st)?,
         None => serde_json::json!({"running": false, "status": "stopped"}),
     };
-    print_json(&out);
+    crate::cli::out_json(&out);
     Ok(ExitCode::SUCCESS)
 }
 
 fn stats(dir: &Path) -> Result<ExitCode> {
     let (_record, st, _, _) = require_live(dir)?;
-    let cg = cgroup_of(&st)?.stats()?;
+    let cg = st.cgroup()?.stats()?;
     let net = network::stats(&st.network_state)?;
-    print_json(&serde_json::json!({"cgroups": cg, "network": net}));
+    crate::cli::out_json(&serde_json::json!({"cgroups": cg, "network": net}));
     Ok(ExitCode::SUCCESS)
 }
 
 fn freeze(dir: &Path, pause: bool) -> Result<ExitCode> {
     let (_record, st, status, _) = require_live(dir)?;
-    let cg = cgroup_of(&st)?;
+    let cg = st.cgroup()?;
     if pause && status.can_pause() {
         cg.freeze()?
     } else if !pause && status.can_resume() {
@@ -482,14 +463,14 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
         .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
     // Why thaw: a frozen process cannot die; runc thaws for KILL too.
     if sig == 9 && status == Status::Paused {
-        cgroup_of(&st)?.thaw_for_kill()?;
+        st.cgroup()?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn ps(dir: &Path) -> Result<ExitCode> {
     let (_record, st, _, _) = require_live(dir)?;
-    let mut pids = cgroup_of(&st).and_then(|c| c.pids()).unwrap_or_default();
+    let mut pids = st.cgroup().and_then(|c| c.pids()).unwrap_or_default();
     if pids.is_empty() {
         pids = container::same_pid_namespace(st.init_pid);
     }
@@ -501,35 +482,16 @@ fn ps(dir: &Path) -> Result<ExitCode> {
         let cmd: Vec<String> = cmd
             .split(|b| *b == 0)
             .filter(|a| !a.is_empty())
-            .map(escape)
+            .map(crate::cli::escape)
             .collect();
         text.push_str(&format!(
             "{pid:>8} {:<16} {}\n",
-            escape(comm.strip_suffix(b"\n").unwrap_or(&comm)),
+            crate::cli::escape(comm.strip_suffix(b"\n").unwrap_or(&comm)),
             cmd.join(" ")
         ));
     }
     crate::cli::out(&text);
     Ok(ExitCode::SUCCESS)
-}
-
-/// A name the container chose, safe to print on a terminal: control bytes
-/// and invalid UTF-8 are shown escaped (`\x1b`), never sent raw.
-fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
 }
 
 fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
@@ -581,7 +543,7 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let status = st.observe(|| frozen(&st));
+    let status = st.status();
     if !status.can_delete() {
         if !force {
             return Err(Error::new(format!(
@@ -591,31 +553,10 @@ fn destroy(root: Option<PathBuf>, mut p: lexopt::Parser) -> Result<ExitCode> {
                 st.init_pid
             )));
         }
-        if let Init::Alive(pidfd) = st.init() {
-            crate::sys::raw::pidfd_kill(&pidfd, 9)
-                .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
-            if status == Status::Paused {
-                cgroup_of(&st)?.thaw_for_kill()?;
-            }
-            wait_exit(&pidfd);
-        }
+        delete::kill_init(&st)?;
     }
     delete::teardown(&record, &st, true)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Wait (bounded) for the process of `pidfd` to exit: a pidfd polls
-/// readable once it has.
-pub(crate) fn wait_exit(pidfd: &OwnedFd) {
-    let mut fds = [rustix::event::PollFd::new(
-        pidfd,
-        rustix::event::PollFlags::IN,
-    )];
-    let limit = rustix::time::Timespec {
-        tv_sec: 10,
-        tv_nsec: 0,
-    };
-    let _ = rustix::event::poll(&mut fds, Some(&limit));
 }
 
 fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
@@ -659,7 +600,7 @@ fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
         rows.push(row);
     }
     if json {
-        print_json(&serde_json::Value::Array(rows));
+        crate::cli::out_json(&serde_json::Value::Array(rows));
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = format!("{:<32} {:<9} {:>8} DIR\n", "ID", "STATUS", "PID");
@@ -675,7 +616,7 @@ fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
             r["id"].as_str().unwrap_or(""),
             r["status"].as_str().unwrap_or(""),
             r["pid"].as_i64().unwrap_or(0),
-            escape(dir.as_bytes()),
+            crate::cli::escape(dir.as_bytes()),
         ));
     }
     crate::cli::out(&text);

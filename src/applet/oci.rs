@@ -16,8 +16,6 @@ use std::process::ExitCode;
 use lexopt::prelude::*;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
-use crate::applet::nsinit::wait_exit;
-use crate::cgroup::CgroupManager;
 use crate::cli::{string, usage_error};
 use crate::container::create::{self, CreateRequest, Park};
 use crate::container::delete;
@@ -256,7 +254,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
         "events" => events(&g, &o),
         "spec" => spec(&o),
         "features" => {
-            print_json(&oci::features());
+            crate::cli::out_json(&oci::features());
             Ok(ExitCode::SUCCESS)
         }
         "update" => Err(Error::new(
@@ -268,13 +266,6 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
         .with_code(1)),
         other => Err(Error::new(format!("unknown command {other:?}\n{USAGE}")).with_code(2)),
     }
-}
-
-fn print_json(v: &serde_json::Value) {
-    crate::cli::out(&format!(
-        "{}\n",
-        serde_json::to_string_pretty(v).unwrap_or_default()
-    ));
 }
 
 fn parse_u32(o: &Opts, name: &str) -> Result<u32> {
@@ -292,17 +283,9 @@ fn find(g: &Global, id: &str) -> Result<(Record, State)> {
     Ok((record, st))
 }
 
-fn cgroup_of(st: &State) -> Result<CgroupManager> {
-    CgroupManager::from_record(&st.cgroup)
-}
-
-fn observe(st: &State) -> Status {
-    st.observe(|| cgroup_of(st).is_ok_and(|c| c.is_frozen()))
-}
-
 /// The OCI state document.
 fn state_doc(st: &State) -> serde_json::Value {
-    let status = observe(st);
+    let status = st.status();
     let pid = if status == Status::Stopped {
         0
     } else {
@@ -482,7 +465,7 @@ fn create_cmd(g: &Global, o: &Opts) -> Result<()> {
 
 fn start(g: &Global, id: &str) -> Result<()> {
     let (record, mut st) = find(g, id)?;
-    let status = observe(&st);
+    let status = st.status();
     if status != Status::Created {
         return Err(Error::new(format!(
             "cannot start container {id}: it is {}",
@@ -600,7 +583,7 @@ fn keep_supervise(built: create::Built) -> Result<u8> {
 fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
     let id = o.id()?;
     let (record, st) = find(g, id)?;
-    let status = observe(&st);
+    let status = st.status();
     if status != Status::Running {
         return Err(Error::new(format!(
             "cannot exec in container {id}: it is {}",
@@ -673,7 +656,7 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         None => 15,
     };
     let (_record, st) = find(g, id)?;
-    let status = observe(&st);
+    let status = st.status();
     if !status.can_kill() {
         return Err(Error::new(format!(
             "container {id} is {}: not running",
@@ -684,7 +667,7 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         return Err(Error::new(format!("container {id} is not running")));
     };
     if o.flag("all") {
-        let cg = cgroup_of(&st)?;
+        let cg = st.cgroup()?;
         for pid in cg.pids().unwrap_or_default() {
             let _ = crate::sys::kill_raw(pid, sig);
         }
@@ -693,7 +676,7 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
             .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
     }
     if sig == 9 && status == Status::Paused {
-        cgroup_of(&st)?.thaw_for_kill()?;
+        st.cgroup()?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -709,7 +692,7 @@ fn delete_cmd(g: &Global, id: &str, force: bool) -> Result<ExitCode> {
         record.remove()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let status = observe(&st);
+    let status = st.status();
     if !status.can_delete() {
         if !force {
             return Err(Error::new(format!(
@@ -717,14 +700,7 @@ fn delete_cmd(g: &Global, id: &str, force: bool) -> Result<ExitCode> {
                 status.as_str()
             )));
         }
-        if let Init::Alive(pidfd) = st.init() {
-            crate::sys::raw::pidfd_kill(&pidfd, 9)
-                .ctx(|| format!("kill {} with signal 9", st.init_pid))?;
-            if status == Status::Paused {
-                cgroup_of(&st)?.thaw_for_kill()?;
-            }
-            wait_exit(&pidfd);
-        }
+        delete::kill_init(&st)?;
     }
     let hooks = record.config().and_then(|t| oci::load_hooks(&t));
     delete::teardown(&record, &st, true)?;

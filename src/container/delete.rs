@@ -96,6 +96,34 @@ fn open_dir(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
     }
 }
 
+/// SIGKILL the recorded init if it lives (thawing it when paused, or it
+/// could not die) and wait, bounded, for it to be gone.
+pub fn kill_init(st: &State) -> Result<()> {
+    let super::state::Init::Alive(pidfd) = st.init() else {
+        return Ok(());
+    };
+    crate::sys::raw::pidfd_kill(&pidfd, 9).ctx(|| format!("kill {} with signal 9", st.init_pid))?;
+    if let Ok(cg) = st.cgroup() {
+        cg.thaw_for_kill()?;
+    }
+    wait_exit(&pidfd);
+    Ok(())
+}
+
+/// Wait (bounded) for the process of `pidfd` to exit: a pidfd polls
+/// readable once it has.
+pub fn wait_exit(pidfd: &std::os::fd::OwnedFd) {
+    let mut fds = [rustix::event::PollFd::new(
+        pidfd,
+        rustix::event::PollFlags::IN,
+    )];
+    let limit = rustix::time::Timespec {
+        tv_sec: 10,
+        tv_nsec: 0,
+    };
+    let _ = rustix::event::poll(&mut fds, Some(&limit));
+}
+
 /// Write the marker `DIR/state.json` (atomically, without following links).
 pub fn write_marker(dir: &Path, st: &State) -> Result<()> {
     let fd = open_dir(dir)?.ok_or_else(|| {

@@ -218,6 +218,16 @@ impl State {
         v
     }
 
+    /// The manager of the recorded (verified) cgroups.
+    pub fn cgroup(&self) -> crate::error::Result<crate::cgroup::CgroupManager> {
+        crate::cgroup::CgroupManager::from_record(&self.cgroup)
+    }
+
+    /// [`State::observe`] with the freezer read from the recorded cgroups.
+    pub fn status(&self) -> Status {
+        self.observe(|| self.cgroup().is_ok_and(|c| c.is_frozen()))
+    }
+
     /// Whether the nsinit process that created the container still runs.
     pub fn supervisor_alive(&self) -> bool {
         start_time(self.nsinit_pid).is_some_and(|t| t == self.nsinit_start_time)

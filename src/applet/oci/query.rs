@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn show_state(g: &Global, id: &str) -> Result<ExitCode> {
     let (_record, st) = find(g, id)?;
-    print_json(&state_doc(&st));
+    crate::cli::out_json(&state_doc(&st));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -26,7 +26,7 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
             .collect();
         crate::cli::out(&ids);
     } else if o.value("format") == Some("json") {
-        print_json(&serde_json::Value::Array(docs));
+        crate::cli::out_json(&serde_json::Value::Array(docs));
     } else {
         let mut text = format!(
             "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
@@ -48,8 +48,8 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
 }
 
 pub(super) fn pids_of(st: &State) -> Vec<i32> {
-    let mut pids = cgroup_of(st).and_then(|c| c.pids()).unwrap_or_default();
-    if pids.is_empty() && observe(st) != Status::Stopped {
+    let mut pids = st.cgroup().and_then(|c| c.pids()).unwrap_or_default();
+    if pids.is_empty() && st.status() != Status::Stopped {
         pids = crate::container::same_pid_namespace(st.init_pid);
     }
     pids.sort_unstable();
@@ -60,7 +60,7 @@ pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
     let (_record, st) = find(g, o.id()?)?;
     let pids = pids_of(&st);
     if o.value("format") == Some("json") {
-        print_json(&serde_json::json!(pids));
+        crate::cli::out_json(&serde_json::json!(pids));
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::from("PID CMD\n");
@@ -69,7 +69,7 @@ pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
         let cmd: Vec<String> = cmd
             .split(|b| *b == 0)
             .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).escape_default().to_string())
+            .map(crate::cli::escape)
             .collect();
         text.push_str(&format!("{pid} {}\n", cmd.join(" ")));
     }
@@ -79,8 +79,8 @@ pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
 
 pub(super) fn freeze(g: &Global, id: &str, pause: bool) -> Result<ExitCode> {
     let (_record, st) = find(g, id)?;
-    let status = observe(&st);
-    let cg = cgroup_of(&st)?;
+    let status = st.status();
+    let cg = st.cgroup()?;
     match (pause, status) {
         (true, Status::Running) => cg.freeze()?,
         (false, Status::Paused) => cg.thaw()?,
@@ -104,10 +104,10 @@ pub(super) fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
     loop {
         let (record, st) = find(g, &id)?;
         drop(record);
-        if observe(&st) == Status::Stopped {
+        if st.status() == Status::Stopped {
             return Ok(ExitCode::SUCCESS);
         }
-        let data = cgroup_of(&st)?.stats()?;
+        let data = st.cgroup()?.stats()?;
         crate::cli::out(&format!(
             "{}\n",
             serde_json::json!({"type": "stats", "id": id, "data": data})
