@@ -71,17 +71,72 @@ if $bb grep -q 'nsinit.vm=bench' /proc/cmdline; then
     echo "NSINIT-VM-EXIT=$?"
     $bb poweroff -f
 fi
+# libtest's JSON events (`{ "type": "test", "event": "ok", ... }`), printed as
+# its usual lines; a failed test's output follows its line. The events say
+# which tests started and did not finish.
+pretty='/"type": "test"/ {
+    n = $0; sub(/.*"name": "/, "", n); sub(/".*/, "", n)
+    e = $0; sub(/.*"event": "/, "", e); sub(/".*/, "", e)
+    if (e == "started") next
+    t = ""
+    if (match($0, /"exec_time": [0-9.]+/)) t = sprintf(" <%.3fs>", substr($0, RSTART + 13, RLENGTH - 13))
+    print "test " n " ... " e t
+    o = $0
+    if (e == "failed" && sub(/.*"stdout": "/, "", o)) {
+        sub(/"[^"]*$/, "", o); gsub(/\\n/, "\n", o); gsub(/\\t/, "\t", o); gsub(/\\"/, "\"", o)
+        print o
+    }
+    fflush()
+}
+/"type": "suite"/ && !/"event": "started"/ { print "suite: " $0; fflush() }'
+unfinished='/"type": "test"/ {
+    n = $0; sub(/.*"name": "/, "", n); sub(/".*/, "", n)
+    if ($0 ~ /"event": "started"/) s[n] = 1; else delete s[n]
+}
+END { for (n in s) print "nsinit-vm: still running: " n }'
+
+# What every process is doing: for a suite that ran past its deadline.
+report_hang() {
+    $bb awk "$unfinished" "$1"
+    for p in /proc/[0-9]*; do
+        [ -r "$p/stat" ] || continue
+        echo "nsinit-vm: ps $($bb cut -d' ' -f1-5 "$p/stat") wchan=$($bb cat "$p/wchan" 2>/dev/null) $($bb tr '\0' ' ' <"$p/cmdline" 2>/dev/null | $bb cut -c1-120)"
+    done
+}
+
+# Per suite, seconds (the host's qemu timeout is NSINIT_VM_TIMEOUT, 480).
+deadline=${NSINIT_VM_SUITE_TIMEOUT:-300}
 rc=0
 for t in /nsinit-vm/tests/*; do
     name=${t##*/}
     threads=2
     [ "$name" = integration ] && threads=4
     echo "nsinit-vm: running $name --test-threads=$threads $args"
-    # Output through a pipe, as under CI (the console is a tty).
-    # Each test's time (libtest's --report-time is unstable: RUSTC_BOOTSTRAP).
-    { RUSTC_BOOTSTRAP=1 "$t" --test-threads=$threads -Z unstable-options --report-time $args \
-        </dev/null 2>&1; echo $? >/tmp/.rc; } | $bb cat
-    r=$($bb cat /tmp/.rc)
+    log=/tmp/$name.events
+    : >"$log"
+    # Output through a file and a pipe, as under CI (the console is a tty).
+    # --format json and --report-time are unstable: RUSTC_BOOTSTRAP.
+    ( RUSTC_BOOTSTRAP=1 exec "$t" --test-threads=$threads -Z unstable-options --format json \
+        --report-time $args </dev/null >"$log" 2>&1 ) &
+    suite=$!
+    $bb tail -f "$log" | $bb awk "$pretty" &
+    shown=$!
+    waited=0
+    while $bb kill -0 $suite 2>/dev/null && [ $waited -lt "$deadline" ]; do
+        $bb sleep 1
+        waited=$((waited + 1))
+    done
+    if $bb kill -0 $suite 2>/dev/null; then
+        echo "nsinit-vm: $name still running after $deadline s"
+        report_hang "$log"
+        $bb kill -9 $suite
+    fi
+    wait $suite
+    r=$?
+    $bb sleep 1
+    $bb kill $shown 2>/dev/null
+    # Lines that are not events (a panic outside a test, a crash).
+    $bb grep -v '^{' "$log"
     echo "nsinit-vm: $name exited $r at $($bb cut -d' ' -f1 /proc/uptime) s"
     [ "$r" = 0 ] || [ "$rc" != 0 ] || rc=$r
 done
