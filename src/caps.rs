@@ -82,21 +82,6 @@ fn one(cap: u32) -> CapabilitySet {
     CapabilitySet::from_bits_retain(1 << cap)
 }
 
-/// The highest capability number the kernel knows (`cap_last_cap`), probed
-/// with PR_CAPBSET_READ, which fails with EINVAL past it: /proc may be the
-/// container's by now.
-pub fn last_cap() -> Result<u32> {
-    let mut last = None;
-    for cap in 0..64u32 {
-        match rustix::thread::capability_is_in_bounding_set(one(cap)) {
-            Ok(_) => last = Some(cap),
-            Err(Errno::INVAL) => break,
-            Err(e) => return Err(e).ctx(|| format!("prctl PR_CAPBSET_READ {}", cap_name(cap))),
-        }
-    }
-    last.ok_or_else(|| Error::new("prctl PR_CAPBSET_READ: the kernel knows no capability"))
-}
-
 /// Drop every capability not in `keep` from the bounding set.
 ///
 /// Why before the user switch: dropping needs CAP_SETPCAP, which a non-root
@@ -141,9 +126,9 @@ pub fn apply_caps(sets: &CapSets) -> Result<()> {
     Ok(())
 }
 
-/// Read all five sets back (capget, PR_CAPBSET_READ and PR_CAP_AMBIENT_IS_SET
-/// for every capability up to the kernel's last) and fail on any difference
-/// from `want`.
+/// Read all five sets back (capget, PR_CAPBSET_READ for every capability up
+/// to the kernel's last, PR_CAP_AMBIENT_IS_SET where an ambient bit can be)
+/// and fail on any difference from `want`.
 pub fn verify_caps(want: &CapSets) -> Result<()> {
     let have = current_caps()?;
     let sets = [
@@ -177,8 +162,14 @@ fn names(label: &str, mask: u64) -> String {
 }
 
 /// The calling thread's five sets, as the kernel reports them.
+///
+/// The bounding set is read up to the kernel's last capability, where
+/// PR_CAPBSET_READ fails with EINVAL (/proc, which names it, may be the
+/// container's by now). The ambient set is asked only for capabilities in
+/// both the permitted and inheritable sets just read: "no capability can ever
+/// be ambient if it is not both permitted and inheritable" (capabilities(7);
+/// `cap_capset` intersects the ambient set with both), so any other bit is 0.
 pub fn current_caps() -> Result<CapSets> {
-    let last = last_cap()?;
     let three = rustix::thread::capabilities(None).ctx(|| "capget")?;
     let mut sets = CapSets {
         effective: three.effective.bits(),
@@ -186,12 +177,19 @@ pub fn current_caps() -> Result<CapSets> {
         inheritable: three.inheritable.bits(),
         ..CapSets::default()
     };
-    for cap in 0..=last {
-        let in_bounding = rustix::thread::capability_is_in_bounding_set(one(cap))
-            .ctx(|| format!("prctl PR_CAPBSET_READ {}", cap_name(cap)))?;
+    let mut known = false;
+    for cap in 0..64u32 {
+        match rustix::thread::capability_is_in_bounding_set(one(cap)) {
+            Ok(b) => sets.bounding |= u64::from(b) << cap,
+            Err(Errno::INVAL) if known => break,
+            Err(e) => return Err(e).ctx(|| format!("prctl PR_CAPBSET_READ {}", cap_name(cap))),
+        }
+        known = true;
+    }
+    let possible = sets.permitted & sets.inheritable;
+    for cap in (0..64u32).filter(|c| possible & (1 << c) != 0) {
         let in_ambient = rustix::thread::capability_is_in_ambient_set(one(cap))
             .ctx(|| format!("prctl PR_CAP_AMBIENT_IS_SET {}", cap_name(cap)))?;
-        sets.bounding |= u64::from(in_bounding) << cap;
         sets.ambient |= u64::from(in_ambient) << cap;
     }
     Ok(sets)
