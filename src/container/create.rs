@@ -3,9 +3,10 @@
 //!
 //! Parent: check host → record "creating" → cgroups → pty → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
-//! (release) → SYNC 2 (ready, parked before exec) → record "running" and the
-//! state.json marker → SYNC 3 (start) → SYNC 4 (exec'd or error) → unlock →
-//! supervise → lock → teardown.
+//! (release) → record "running" and the state.json marker while the child
+//! builds its root (after SYNC 2 when the child still changes namespaces) →
+//! SYNC 2 (ready, parked before exec) → SYNC 3 (start) → SYNC 4 (exec'd or
+//! error) → unlock → supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
 //! and console → network inside → rootfs and root switch → container.json
 //! read-only → hostname → restricted paths → rlimits, user, capabilities, cwd
@@ -158,11 +159,10 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
         },
         _ => None,
     };
+    // Recorded with the container process, while it builds its root (see
+    // parent_steps); until then the planned leaves name them.
     if let Some(cg) = &cgroup {
         st.cgroup = cg.record();
-        if let Err(e) = req.record.write_state(&st) {
-            return Err(fail(&req.record, &st, kill_rest, e));
-        }
     }
     let (pid, sigfd, pty) = match start(cfg, &req, cgroup.as_ref(), &mut st, park) {
         Ok(started) => started,
@@ -277,35 +277,66 @@ fn parent_steps(
         write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
-    if net != NetState::default() {
-        st.network_state = net.clone();
-        req.record.write_state(st)?;
-    }
+    st.network_state = net.clone();
     // Why before SYNC 1: a child the kernel would not let move itself waits
     // there, and is moved now.
     if let Some((cg, entry)) = cgroup {
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
+    // Why here: the child builds its root meanwhile, so recording costs the
+    // start nothing when its namespaces are the ones it was cloned into.
+    // The lock keeps every reader out until the command runs; a failure
+    // from here on is torn down from what is recorded now.
+    st.init_pid = raw_pid;
+    st.init_start_time = state::start_time(raw_pid)
+        .ok_or_else(|| Error::new("the container process exited before it was started"))?;
+    st.status = match park {
+        Park::Fifo(_) => Status::Created,
+        Park::Channel => Status::Running,
+    };
+    let settled = namespaces_settled_at_clone(cfg);
+    if settled {
+        record_started(cfg, req, st, raw_pid)?;
+    } else {
+        // Its process, cgroups and host veths, before it runs anything.
+        req.record.write_state(st)?;
+    }
     sync::wait_ready(sock)?; // SYNC 2
     // Why before the start: the record and the marker are in place before
     // any code of the user's runs, and a failure to store them fails the
     // start cleanly.
-    st.init_pid = raw_pid;
-    st.init_start_time = state::start_time(raw_pid)
-        .ok_or_else(|| Error::new("the container process exited before it was started"))?;
-    st.namespaces = state::namespace_inodes(&state::container_namespaces(cfg), raw_pid);
-    if let Park::Fifo(_) = park {
-        st.status = Status::Created;
-        return req.record.write_state(st);
+    if !settled {
+        record_started(cfg, req, st, raw_pid)?;
     }
-    st.status = Status::Running;
-    req.record.write_state(st)?;
-    if let Some(dir) = req.dir {
-        write_marker(dir, st)?;
+    if let Park::Fifo(_) = park {
+        return Ok(());
     }
     sync::send_start(sock)?; // SYNC 3
     sync::wait_exec(sock) // SYNC 4
+}
+
+/// Whether the container process's namespaces are final at clone: the
+/// child joins or unshares none later (no namespace paths, no netns
+/// network, no cgroup namespace, which it unshares once in its cgroups).
+fn namespaces_settled_at_clone(cfg: &Config) -> bool {
+    cfg.ns_paths.is_empty()
+        && !cfg.namespaces.contains(Ns::Cgroup)
+        && !cfg
+            .networks
+            .iter()
+            .any(|n| matches!(n, Network::Netns { .. }))
+}
+
+/// Record the started container: its namespaces, the state and, for a
+/// running one, the marker.
+fn record_started(cfg: &Config, req: &CreateRequest<'_>, st: &mut State, pid: i32) -> Result<()> {
+    st.namespaces = state::namespace_inodes(&state::container_namespaces(cfg), pid);
+    req.record.write_state(st)?;
+    match req.dir {
+        Some(dir) if st.status == Status::Running => write_marker(dir, st),
+        _ => Ok(()),
+    }
 }
 
 /// container.json's path inside the rootfs when the container directory
