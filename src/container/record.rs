@@ -6,7 +6,8 @@
 //! `/`: nothing nsinit acts on is read back from there. The record directory
 //! is 0700 and root's; every file in it is opened relative to its descriptor
 //! without following links, must be a regular file, and is read with a size
-//! cap. Writes are atomic (temp file created exclusively, then renamed).
+//! cap. Writes are atomic (temp file created exclusively, then renamed or
+//! swapped into place).
 //! The record directory is also the container's lock (flock on it).
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -325,8 +326,8 @@ pub fn read_file_at(dir: impl AsFd, name: &str) -> Result<Option<Vec<u8>>> {
 
 /// Replace `name` under `dir` atomically without following links: write a
 /// temp file created exclusively (a planted one is removed first, never
-/// followed), then rename it over `name`. The temp file never outlives a
-/// failure.
+/// followed), then put it in `name`'s place (see [`replace_at`]). The temp
+/// file never outlives a failure.
 pub fn write_file_at(dir: impl AsFd, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = format!(".{name}.tmp");
     unlink_at(&dir, &tmp)?;
@@ -339,14 +340,27 @@ pub fn write_file_at(dir: impl AsFd, name: &str, bytes: &[u8]) -> Result<()> {
     .ctx(|| format!("create {tmp}"))?;
     let written = write_all(&fd, bytes).ctx(|| format!("write {tmp}"));
     drop(fd);
-    let done = written.and_then(|()| {
-        rustix::fs::renameat(&dir, tmp.as_str(), &dir, name)
-            .ctx(|| format!("rename {tmp} to {name}"))
-    });
+    let done = written.and_then(|()| replace_at(&dir, &tmp, name));
     if done.is_err() {
         let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
     }
     done
+}
+
+/// Move `tmp` to `name` atomically. An existing `name` is swapped with
+/// `tmp` (`RENAME_EXCHANGE`) and the old file then unlinked: ext4 flushes a
+/// file renamed over another at once (`auto_da_alloc`), which costs a start
+/// milliseconds on the rename and again on the unlink at teardown, which
+/// waits for that write. A plain rename where there is nothing to swap with
+/// or the filesystem cannot swap.
+fn replace_at(dir: impl AsFd, tmp: &str, name: &str) -> Result<()> {
+    use rustix::fs::RenameFlags;
+    match rustix::fs::renameat_with(&dir, tmp, &dir, name, RenameFlags::EXCHANGE) {
+        Ok(()) => return unlink_at(&dir, tmp),
+        Err(Errno::NOENT | Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {}
+        Err(e) => return Err(e).ctx(|| format!("exchange {tmp} with {name}")),
+    }
+    rustix::fs::renameat(&dir, tmp, &dir, name).ctx(|| format!("rename {tmp} to {name}"))
 }
 
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> std::result::Result<(), Errno> {
@@ -410,6 +424,37 @@ mod tests {
         rustix::fs::mknodat(&fd, "fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0).unwrap();
         let e = read_file_at(&fd, "fifo").unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_file_is_swapped_in_and_the_old_one_removed() {
+        let (dir, fd) = tempdir("swap");
+        write_file_at(&fd, "x", b"one").unwrap();
+        let before = std::fs::metadata(dir.join("x")).unwrap();
+        let mut held = std::fs::File::open(dir.join("x")).unwrap();
+        write_file_at(&fd, "x", b"two").unwrap();
+        assert_eq!(read_file_at(&fd, "x").unwrap().unwrap(), b"two");
+        assert!(!dir.join(".x.tmp").exists(), "the old file was left");
+        let after = std::fs::metadata(dir.join("x")).unwrap();
+        assert_ne!(
+            std::os::unix::fs::MetadataExt::ino(&before),
+            std::os::unix::fs::MetadataExt::ino(&after),
+            "a new file, not a rewrite"
+        );
+        // A reader of the old file still sees it whole.
+        let mut old = String::new();
+        std::io::Read::read_to_string(&mut held, &mut old).unwrap();
+        assert_eq!(old, "one");
+        // A link planted at the name is replaced, never followed.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::fs::remove_file(dir.join("x")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("x")).unwrap();
+        write_file_at(&fd, "x", b"three").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(read_file_at(&fd, "x").unwrap().unwrap(), b"three");
+        assert!(!dir.join(".x.tmp").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
