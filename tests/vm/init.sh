@@ -107,6 +107,11 @@ report_hang() {
 # Per suite, seconds (the host's qemu timeout is NSINIT_VM_TIMEOUT, 480).
 deadline=${NSINIT_VM_SUITE_TIMEOUT:-300}
 rc=0
+# NSINIT_VM_REPEAT rounds of every suite (a flaky test's hunt).
+round=0
+while [ $round -lt "${NSINIT_VM_REPEAT:-1}" ]; do
+round=$((round + 1))
+[ "${NSINIT_VM_REPEAT:-1}" = 1 ] || echo "nsinit-vm: round $round of $NSINIT_VM_REPEAT"
 for t in /nsinit-vm/tests/*; do
     name=${t##*/}
     threads=2
@@ -139,6 +144,7 @@ for t in /nsinit-vm/tests/*; do
     $bb grep -v '^{' "$log"
     echo "nsinit-vm: $name exited $r at $($bb cut -d' ' -f1 /proc/uptime) s"
     [ "$r" = 0 ] || [ "$rc" != 0 ] || rc=$r
+done
 done
 echo "NSINIT-VM-EXIT=$rc"
 $bb sync

@@ -12,6 +12,8 @@
 # Expects `make build rootfs` done (the Makefile target depends on them).
 # Environment: NSINIT_VM_ARGS (extra libtest arguments, e.g. a filter),
 # NSINIT_SOAK_SCALE (default 0.1 in the VM) and NSINIT_SOAK_SEED (passed in),
+# NSINIT_VM_REPEAT (rounds of the suites, default 1; raise NSINIT_VM_TIMEOUT
+# with it), NSINIT_VM_SUITE_TIMEOUT (seconds per suite in the guest, 300),
 # NSINIT_VM_TIMEOUT (seconds, default 480), NSINIT_VM_KERNEL (a version),
 # NSINIT_VM_MODE=bench (time starts instead of running the suites).
 # Runs as root; installs qemu and the guest's tools when missing (Debian).
@@ -66,6 +68,10 @@ echo "${NSINIT_VM_ARGS:-}" >"$in/args"
 # The soak's sizes under TCG (an instruction emulator): a tenth of the host's.
 echo "export NSINIT_SOAK_SCALE=${NSINIT_SOAK_SCALE:-0.1}" >"$in/env"
 [ -z "${NSINIT_SOAK_SEED:-}" ] || echo "export NSINIT_SOAK_SEED=$NSINIT_SOAK_SEED" >>"$in/env"
+for v in NSINIT_VM_REPEAT NSINIT_VM_SUITE_TIMEOUT; do
+    eval "val=\${$v:-}"
+    [ -z "$val" ] || echo "export $v=$val" >>"$in/env"
+done
 echo "$root" >"$in/manifest"
 sh tests/vm/initramfs.sh "$out/initramfs.cpio" "$in" "$kernel"
 rm -rf "$in"
