@@ -9,6 +9,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 bb=/usr/bin/busybox
 
 if [ ! -e /.nsinit-vm-stage2 ]; then
+    echo "nsinit-vm: stage 1"
     $bb mount -t proc proc /proc
     $bb mkdir -p /newroot
     $bb mount -t tmpfs -o mode=0755 tmpfs /newroot
@@ -49,6 +50,7 @@ for m in $($bb cat /nsinit-vm/modules/order); do
     $bb insmod "/nsinit-vm/modules/$m" || fail "insmod $m"
 done
 
+echo "nsinit-vm: stage 2 set up"
 manifest=$($bb cat /nsinit-vm/manifest)
 cd "$manifest" || fail "cd $manifest"
 export HOME=/root TERM=xterm LANG=C.UTF-8 TMPDIR=/tmp
