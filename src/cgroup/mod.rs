@@ -247,6 +247,8 @@ impl CgroupManager {
         rec: &CgroupRecord,
         check: impl Fn(&Path) -> Result<()>,
     ) -> Result<CgroupManager> {
+        // Each once: the leaves are in `paths` and `created` alike.
+        let mut seen: Vec<&PathBuf> = Vec::new();
         let all = rec
             .paths
             .values()
@@ -254,6 +256,10 @@ impl CgroupManager {
             .chain(&rec.created)
             .chain(rec.leaf_id.iter().map(|(p, _)| p));
         for p in all {
+            if seen.contains(&p) {
+                continue;
+            }
+            seen.push(p);
             check(p).ctx(|| "cgroups")?;
         }
         Ok(CgroupManager {
