@@ -13,7 +13,7 @@
 //! the init shim and its forked child execs.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use linux_raw_sys::general as g;
@@ -22,11 +22,12 @@ use rustix::process::Pid;
 use super::delete::{self, write_marker};
 use super::process::{self, ProcessSpec};
 use super::record::Record;
+use super::rootless;
 use super::state::{self, State, Status};
 use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::{CgroupManager, Entered, Entry, Layout};
-use crate::config::{Config, IdMap, Network, Ns};
+use crate::config::{Config, Network, Ns};
 use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
 use crate::init::{self, ShimOptions};
@@ -119,6 +120,8 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
         return Err(Error::new("exec: no command given").with_code(2));
     }
     // Checks that need no side effect come first: nothing to undo yet.
+    let rootless_cfg = rootless::adjust(cfg, &req.process.rlimits)?;
+    let cfg = rootless_cfg.as_ref().unwrap_or(cfg);
     network::check_host(&cfg.networks)?;
     let (nsinit_pid, nsinit_start_time) = state::me();
     let mut st = State {
@@ -274,7 +277,7 @@ fn parent_steps(
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     if cfg.namespaces.contains(Ns::User) {
-        write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
+        rootless::write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
     if net != NetState::default() {
@@ -338,25 +341,6 @@ fn config_in_rootfs(cfg: &Config, dir: &Path) -> Result<Option<String>> {
     )))
 }
 
-/// Write uid_map and gid_map. Validation requires both with NEWUSER: there
-/// is no fallback that could map the host's root into the container.
-fn write_id_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
-    for (file, maps) in [("uid_map", uids), ("gid_map", gids)] {
-        if maps.is_empty() {
-            return Err(Error::new(format!(
-                "user namespace without {file} entries: refusing to guess a mapping"
-            )));
-        }
-        let text: String = maps
-            .iter()
-            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-            .collect();
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).ctx(|| format!("write {}", path.display()))?;
-    }
-    Ok(())
-}
-
 /// Descriptors the child takes over from the parent's stack.
 struct ChildFds {
     sock: OwnedFd,
@@ -394,7 +378,11 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    let steps = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds).and_then(|()| {
+    // Rootless, the child stays dumpable until its maps are written (by us or
+    // newuidmap, as the user): its /proc files are the user's only then.
+    let dumpable = rootless::rootless() && cfg.namespaces.contains(Ns::User);
+    let hidden = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds, dumpable);
+    let steps = hidden.and_then(|()| {
         child_steps(
             cfg,
             spec,
@@ -449,8 +437,11 @@ fn hide_host(
     slave: Option<&OwnedFd>,
     fifo: Option<&OwnedFd>,
     preserve: u32,
+    dumpable: bool,
 ) -> Result<()> {
-    sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    if !dumpable {
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    }
     let keep: Vec<i32> = [Some(sock), slave, fifo]
         .into_iter()
         .flatten()
@@ -478,7 +469,9 @@ fn child_steps(
     // anything of the user's. When the parent must move it, it waits first.
     let early = needs_early_release(cfg) || cg == Entered::ByParent;
     let net = if early {
-        sync::wait_release(sock)?
+        let net = sync::wait_release(sock)?;
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+        net
     } else {
         NetState::default()
     }; // SYNC 1

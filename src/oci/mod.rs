@@ -223,6 +223,9 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
         Some(a) if !a.is_null() => read::string_map(a, "annotations", d).into_iter().collect(),
         _ => BTreeMap::new(),
     };
+    if d.check_host {
+        crate::container::rootless::default_own_maps(&mut cfg);
+    }
     validate(&cfg, &OCI_NAMES, configured_mounts, d);
     Some(Bundle {
         config: cfg,
