@@ -254,9 +254,9 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         seccomp,
         ..Config::default()
     };
-    if d.check_host {
-        crate::container::rootless::default_own_maps(&mut cfg);
-    }
+    // Not root: a user namespace without maps maps the caller to 0 (also
+    // when a join lowers the stored text again).
+    crate::container::rootless::default_own_maps(&mut cfg);
     validate(&cfg, &CONTAINER_JSON, configured_mounts, d);
     cfg
 }

@@ -25,7 +25,6 @@
 //! namespaces too.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rustix::fs::{Access, Mode, OFlags};
 use rustix::io::Errno;
@@ -108,38 +107,38 @@ fn write_map(pid: i32, file: &str, maps: &[IdMap]) -> Result<()> {
 }
 
 /// Run `helper PID inside outside count…` (found through `PATH`), naming
-/// what is missing when it is absent or refuses.
+/// what is missing when it is absent or refuses. fork + execve through the
+/// hook runner (std's `Command` costs 30 KiB); the helper's own complaint
+/// goes to our stderr.
 fn run_helper(helper: &str, kind: &str, subids: &str, pid: i32, maps: &[IdMap]) -> Result<()> {
-    let mut cmd = Command::new(helper);
-    cmd.arg(pid.to_string());
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    let Ok(path) = super::process::find_command(helper, &path_var) else {
+        return Err(Error::new(format!(
+            "rootless: the {kind} maps need more than your own {kind}, which takes the setuid \
+             helper `{helper}`: not found in PATH (Debian/Ubuntu: apt install uidmap; it reads \
+             {subids}); or map only your own {kind} (leave the maps out)"
+        )));
+    };
+    let mut args = vec![path.clone(), pid.to_string()];
     for m in maps {
-        cmd.args([
+        args.extend([
             m.container_id.to_string(),
             m.host_id.to_string(),
             m.size.to_string(),
         ]);
     }
-    let out = match cmd.stdin(std::process::Stdio::null()).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::new(format!(
-                "rootless: the {kind} maps need more than your own {kind}, which takes the \
-                 setuid helper `{helper}`: not found in PATH (Debian/Ubuntu: apt install uidmap; \
-                 it reads {subids}); or map only your own {kind} (leave the maps out)"
-            )));
-        }
-        Err(e) => return Err(Error::new(format!("run {helper}: {e}"))),
+    let hook = crate::oci::hooks::Hook {
+        path: PathBuf::from(path),
+        args,
+        env: Vec::new(),
+        timeout: Some(10),
     };
-    if out.status.success() {
-        return Ok(());
-    }
-    let said = String::from_utf8_lossy(&out.stderr);
-    Err(Error::new(format!(
-        "rootless: {helper} {pid} refused the {kind} maps ({}): {} (is there an entry for your \
-         user in {subids} covering them?)",
-        out.status,
-        said.trim()
-    )))
+    crate::oci::hooks::run_hook(&hook, b"").map_err(|e| {
+        Error::new(format!(
+            "rootless: {helper} refused the {kind} maps ({e}): is there an entry for your user \
+             in {subids} covering them?"
+        ))
+    })
 }
 
 /// The rootless container's config: checks first (no side effect yet), then
