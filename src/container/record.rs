@@ -18,7 +18,10 @@ use rustix::io::Errno;
 use super::state::State;
 use crate::error::{Context, Error, Result};
 
-/// Where records live: `/run/nsinit` for root, under `$XDG_RUNTIME_DIR`
+/// Where root's records live.
+pub const STORE: &str = "/run/nsinit";
+
+/// Where records live: [`STORE`] for root, under `$XDG_RUNTIME_DIR`
 /// for a user (see [`super::rootless::store`]).
 pub fn store() -> Result<PathBuf> {
     super::rootless::store("nsinit")

@@ -15,6 +15,7 @@ mod joinsec;
 mod network;
 mod oci;
 mod record;
+mod rootless;
 mod relay;
 mod seccomp;
 mod soak;
