@@ -224,6 +224,8 @@ fn start(
     };
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
+    // Why decided here: in the child, geteuid() reads 0 once the maps exist.
+    let maps_by_user = rootless::rootless() && cfg.namespaces.contains(Ns::User);
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
     let cloned = match &mut entry {
         Some(entry) => entry.clone_process(flags)?,
@@ -241,6 +243,7 @@ fn start(
                     parent_sock,
                     sigfd,
                     pty,
+                    maps_by_user,
                 },
                 protect.as_deref(),
                 mask,
@@ -347,6 +350,10 @@ struct ChildFds {
     parent_sock: OwnedFd,
     sigfd: OwnedFd,
     pty: Option<Pty>,
+    /// Rootless: the parent (or newuidmap) writes the id maps as the user,
+    /// so the child stays dumpable until SYNC 1 (its /proc files are the
+    /// user's only then).
+    maps_by_user: bool,
 }
 
 /// The cloned child: run the steps, report a failure, never return.
@@ -364,6 +371,7 @@ fn child_main(
         parent_sock,
         sigfd,
         pty,
+        maps_by_user,
     } = fds;
     drop(parent_sock);
     drop(sigfd);
@@ -378,10 +386,7 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    // Rootless, the child stays dumpable until its maps are written (by us or
-    // newuidmap, as the user): its /proc files are the user's only then.
-    let dumpable = rootless::rootless() && cfg.namespaces.contains(Ns::User);
-    let hidden = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds, dumpable);
+    let hidden = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds, maps_by_user);
     let steps = hidden.and_then(|()| {
         child_steps(
             cfg,
@@ -428,7 +433,8 @@ fn child_main(
     sys::exit_now(err.code())
 }
 
-/// First in the child: non-dumpable, and no descriptor but 0-2, the sync
+/// First in the child: non-dumpable (rootless: after SYNC 1, once the user
+/// wrote the maps), and no descriptor but 0-2, the sync
 /// socket and the pty slave (not the caller's inherited ones, not the
 /// directory lock): the init shim never execs, so CLOEXEC is not enough.
 /// The closed ones stay owned up the stack, which this process never unwinds.
