@@ -6,7 +6,8 @@
 # the user `nsinit-test` (created if missing) through setpriv.
 # Run by bench/run.sh (as root); prints medians and ratios, writes
 # target/bench/rootless.json. Environment: BENCH_RUNS (200) BENCH_WARMUP (10)
-# NSINIT_BIN NSINIT_ROOTFS.
+# NSINIT_BIN NSINIT_ROOTFS. The user's $XDG_RUNTIME_DIR is a tmpfs, as logind
+# makes it.
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${NSINIT_BIN:-$PWD/target/x86_64-unknown-linux-musl/release/nsinit}
@@ -25,8 +26,11 @@ uid=$(id -u "$USER_NAME")
 gid=$(id -g "$USER_NAME")
 
 work=$(mktemp -d /tmp/nsinit-bench-rootless.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 mkdir "$work/dir" "$work/xdg"
+# $XDG_RUNTIME_DIR is a tmpfs where logind makes it (/run/user/UID): the
+# same here, for the record nsinit keeps there.
+mount -t tmpfs -o "size=1m,mode=700,uid=$uid,gid=$gid" nsinit-bench-xdg "$work/xdg"
+trap 'umount "$work/xdg"; rm -rf "$work"' EXIT
 cat >"$work/dir/container.json" <<EOF
 {"root_fs": "$ROOTFS", "hostname": "bench",
  "namespaces": {"NEWNS": true, "NEWUTS": true, "NEWIPC": true, "NEWPID": true, "NEWNET": true, "NEWUSER": true},
@@ -34,8 +38,7 @@ cat >"$work/dir/container.json" <<EOF
  "mount_config": {"device_nodes": [
    {"type": 99, "path": "/dev/null", "major_number": 1, "minor_number": 3, "cgroup_permissions": "rwm", "file_mode": 438}]}}
 EOF
-chown -R "$uid:$gid" "$work"
-chmod 700 "$work/xdg"
+chown "$uid:$gid" "$work" "$work/dir" "$work/dir/container.json"
 chmod 755 "$work" "$work/dir"
 
 as_user="setpriv --reuid $uid --regid $gid --clear-groups env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR=$work/xdg"
