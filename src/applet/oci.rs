@@ -186,9 +186,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     let mut json = false;
     let cmd = loop {
         match p.next().map_err(|e| usage_error(e, USAGE))? {
-            Some(Long("root")) => {
-                root = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into())
-            }
+            Some(Long("root")) => root = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into()),
             Some(Long("log")) => {
                 log_file = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into())
             }

@@ -149,7 +149,8 @@ pub fn adjust(cfg: &Config, rlimits: &[crate::config::Rlimit]) -> Result<Option<
         return Ok(None);
     }
     let uid = rustix::process::geteuid().as_raw();
-    let userns = cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
+    let userns =
+        cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|(n, _)| *n == Ns::User);
     if !userns {
         return Err(Error::new(format!(
             "rootless: running as uid {uid}, the container needs a user namespace of its own \
@@ -200,9 +201,8 @@ fn delegated(cg: &crate::config::Cgroups) -> Result<bool> {
     let leaves = CgroupManager::plan_at(cg, &layout)?;
     Ok(!leaves.is_empty()
         && leaves.iter().all(|l| {
-            l.parent().is_some_and(|p| {
-                rustix::fs::access(p, Access::WRITE_OK | Access::EXEC_OK).is_ok()
-            })
+            l.parent()
+                .is_some_and(|p| rustix::fs::access(p, Access::WRITE_OK | Access::EXEC_OK).is_ok())
         }))
 }
 

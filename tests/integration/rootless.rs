@@ -216,7 +216,11 @@ fn rootless_exec_maps_the_user_to_root_and_the_host_stays_closed() {
     assert_eq!(mode, 0o644);
     // The hybrid/v1 host has no delegated subtree: a note, not a failure.
     if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
-        assert!(err(&o).contains("no writable delegated cgroup v2 subtree"), "{}", err(&o));
+        assert!(
+            err(&o).contains("no writable delegated cgroup v2 subtree"),
+            "{}",
+            err(&o)
+        );
     }
     rl.assert_clean();
 }
@@ -242,14 +246,22 @@ fn rootless_range_through_newuidmap() {
     cfg["gid_mappings"] = gmaps;
     cfg["user"] = json!("1000:1000");
     rl.write_config(&cfg);
-    let o = rl.exec(&["sh", "-c", "cat /proc/self/uid_map; echo --; id -u; id -g; touch /tmp/f; stat -c %u /tmp/f"]);
+    let o = rl.exec(&[
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; echo --; id -u; id -g; touch /tmp/f; stat -c %u /tmp/f",
+    ]);
     let text = ok(&o);
     let (maps, ids) = text.split_once("--\n").unwrap();
     assert_eq!(
         map_lines(maps),
         [format!("0 {} 1", rl.uid), format!("1 {} 65536", rl.sub)]
     );
-    assert_eq!(ids.lines().collect::<Vec<_>>(), ["1000", "1000", "1000"], "{text}");
+    assert_eq!(
+        ids.lines().collect::<Vec<_>>(),
+        ["1000", "1000", "1000"],
+        "{text}"
+    );
     rl.assert_clean();
 }
 
@@ -270,7 +282,10 @@ fn rootless_maps_without_helpers_or_rights_fail_clearly() {
         .unwrap();
     assert_eq!(o.status.code(), Some(125), "{}", err(&o));
     let e = err(&o);
-    assert!(e.contains("`newuidmap`: not found in PATH") && e.contains("uidmap"), "{e}");
+    assert!(
+        e.contains("`newuidmap`: not found in PATH") && e.contains("uidmap"),
+        "{e}"
+    );
     rl.assert_clean();
     // A range the user has no /etc/subuid entry for.
     cfg["uid_mappings"][1]["host_id"] = json!(rl.sub + 65536 * 64);
@@ -278,7 +293,11 @@ fn rootless_maps_without_helpers_or_rights_fail_clearly() {
     if require("newuidmap") {
         let o = rl.exec(&["true"]);
         assert_eq!(o.status.code(), Some(125), "{}", err(&o));
-        assert!(err(&o).contains("newuidmap refused the uid maps"), "{}", err(&o));
+        assert!(
+            err(&o).contains("newuidmap refused the uid maps"),
+            "{}",
+            err(&o)
+        );
         rl.assert_clean();
     }
     // Without a PID namespace, without a user namespace, with a veth: refused
@@ -329,7 +348,11 @@ fn rootless_join_enters_the_user_namespace_first() {
     let probe = "cat /proc/self/uid_map; id -u; ps -o comm | grep -c sleep";
     let want = |text: &str| {
         let lines: Vec<String> = map_lines(text);
-        assert_eq!(lines, [format!("0 {} 1", rl.uid), "0".into(), "1".into()], "{text}");
+        assert_eq!(
+            lines,
+            [format!("0 {} 1", rl.uid), "0".into(), "1".into()],
+            "{text}"
+        );
     };
     // A second `nsinit exec` joins.
     want(&ok(&rl.exec(&["sh", "-c", probe])));
@@ -384,7 +407,17 @@ fn rootless_tty_shows_a_prompt() {
         xdg = rl.xdg.0.display(),
         bin = bin().display()
     );
-    tmux(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &cmd]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
     let pane = |want: &str| {
         let mut last = String::new();
         let found = (0..500).any(|_| {
@@ -398,13 +431,22 @@ fn rootless_tty_shows_a_prompt() {
     };
     let (found, text) = pane("rl-prompt#");
     if found {
-        tmux(&["send-keys", "-t", "t.0", "tty; cat /proc/self/uid_map; exit 7", "Enter"]);
+        tmux(&[
+            "send-keys",
+            "-t",
+            "t.0",
+            "tty; cat /proc/self/uid_map; exit 7",
+            "Enter",
+        ]);
     }
     let (exited, text2) = pane("exited=7");
     tmux(&["kill-server"]);
     assert!(found, "no prompt:\n{text}");
     assert!(exited, "no exit:\n{text2}");
-    assert!(text2.contains("/dev/pts/") || text2.contains("/dev/console"), "{text2}");
+    assert!(
+        text2.contains("/dev/pts/") || text2.contains("/dev/console"),
+        "{text2}"
+    );
     assert!(
         map_lines(&text2).contains(&format!("0 {} 1", rl.uid)),
         "{text2}"
@@ -436,8 +478,11 @@ fn rootless_oci_run_exec_and_delete() {
     let id = format!("rl-oci-{}", std::process::id());
     edit_config(&bundle, |v| {
         v["process"]["terminal"] = json!(false);
-        v["process"]["args"] =
-            json!(["sh", "-c", "cat /proc/self/uid_map; id -u; echo x > /proc/sys/kernel/hostname || echo RO"]);
+        v["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; id -u; echo x > /proc/sys/kernel/hostname || echo RO"
+        ]);
     });
     // Default --root: $XDG_RUNTIME_DIR/nsinit-oci.
     let o = rl.nsinit(&["oci", "run", &id]).output().unwrap();
@@ -459,13 +504,20 @@ fn rootless_oci_run_exec_and_delete() {
     assert!(st.success());
     assert!(rl.xdg.0.join("nsinit-oci").join(&id).is_dir());
     let o = rl
-        .nsinit(&["oci", "exec", &id, "sh", "-c", "cat /proc/self/uid_map; id -u"])
+        .nsinit(&[
+            "oci",
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; id -u",
+        ])
         .output()
         .unwrap();
-    assert_eq!(
-        map_lines(&ok(&o)),
-        [format!("0 {} 1", rl.uid), "0".into()]
-    );
-    ok(&rl.nsinit(&["oci", "delete", "--force", &id]).output().unwrap());
+    assert_eq!(map_lines(&ok(&o)), [format!("0 {} 1", rl.uid), "0".into()]);
+    ok(&rl
+        .nsinit(&["oci", "delete", "--force", &id])
+        .output()
+        .unwrap());
     rl.assert_clean();
 }
