@@ -584,7 +584,7 @@ fn list(mut p: lexopt::Parser) -> Result<ExitCode> {
         }
     }
     let mut rows = Vec::new();
-    for key in record::keys(Path::new(record::STORE))? {
+    for key in record::keys(&record::store()?)? {
         let Some(record) = Record::find_key(&key)? else {
             continue;
         };

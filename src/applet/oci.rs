@@ -59,7 +59,8 @@ commands:
   checkpoint | restore     not supported
 
 global options:
-  --root DIR               state directory (default /run/nsinit-oci)
+  --root DIR               state directory (default /run/nsinit-oci; not root:
+                           $XDG_RUNTIME_DIR/nsinit-oci)
   --log FILE               also log to FILE
   --log-format text|json   JSON lines {\"level\",\"msg\",\"time\"} in --log
   --debug                  debug messages
@@ -180,12 +181,12 @@ fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
 
 pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
     let mut p = lexopt::Parser::from_args(args);
-    let mut root = PathBuf::from("/run/nsinit-oci");
+    let mut root: Option<PathBuf> = None;
     let mut log_file: Option<PathBuf> = None;
     let mut json = false;
     let cmd = loop {
         match p.next().map_err(|e| usage_error(e, USAGE))? {
-            Some(Long("root")) => root = p.value().map_err(|e| usage_error(e, USAGE))?.into(),
+            Some(Long("root")) => root = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into()),
             Some(Long("log")) => {
                 log_file = Some(p.value().map_err(|e| usage_error(e, USAGE))?.into())
             }
@@ -237,6 +238,13 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             .ctx(|| format!("open log file {}", path.display()))?;
         log::set_file(f, json);
     }
+    // Default: /run/nsinit-oci, or $XDG_RUNTIME_DIR/nsinit-oci for a user
+    // (not needed, nor checked, by the commands that keep no record).
+    let root = match root {
+        Some(r) => r,
+        None if matches!(cmd.as_str(), "spec" | "features") => PathBuf::new(),
+        None => crate::container::rootless::store("nsinit-oci")?,
+    };
     let g = Global { root };
     let o = parse(p, &cmd)?;
     match cmd.as_str() {

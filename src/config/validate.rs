@@ -226,7 +226,7 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         all.append(&mut mount.mounts);
         mount.mounts = all;
     }
-    let cfg = Config {
+    let mut cfg = Config {
         rootfs,
         hostname,
         user,
@@ -254,6 +254,9 @@ fn resolve(c: ContainerJson, dir: &Path, d: &mut Diag) -> Config {
         seccomp,
         ..Config::default()
     };
+    // Not root: a user namespace without maps maps the caller to 0 (also
+    // when a join lowers the stored text again).
+    crate::container::rootless::default_own_maps(&mut cfg);
     validate(&cfg, &CONTAINER_JSON, configured_mounts, d);
     cfg
 }

@@ -14,7 +14,7 @@
 //! the init shim and its forked child execs.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use linux_raw_sys::general as g;
@@ -23,11 +23,12 @@ use rustix::process::Pid;
 use super::delete::{self, write_marker};
 use super::process::{self, ProcessSpec};
 use super::record::Record;
+use super::rootless;
 use super::state::{self, State, Status};
 use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::{CgroupManager, Entered, Entry, Layout};
-use crate::config::{Config, IdMap, Network, Ns};
+use crate::config::{Config, Network, Ns};
 use crate::console::{Pty, RawMode};
 use crate::error::{Context, Error, Result};
 use crate::init::{self, ShimOptions};
@@ -120,6 +121,8 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
         return Err(Error::new("exec: no command given").with_code(2));
     }
     // Checks that need no side effect come first: nothing to undo yet.
+    let rootless_cfg = rootless::adjust(cfg, &req.process.rlimits)?;
+    let cfg = rootless_cfg.as_ref().unwrap_or(cfg);
     network::check_host(&cfg.networks)?;
     let (nsinit_pid, nsinit_start_time) = state::me();
     let mut st = State {
@@ -221,6 +224,8 @@ fn start(
     };
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
+    // Why decided here: in the child, geteuid() reads 0 once the maps exist.
+    let maps_by_user = rootless::rootless() && cfg.namespaces.contains(Ns::User);
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
     let cloned = match &mut entry {
         Some(entry) => entry.clone_process(flags)?,
@@ -238,6 +243,7 @@ fn start(
                     parent_sock,
                     sigfd,
                     pty,
+                    maps_by_user,
                 },
                 protect.as_deref(),
                 mask,
@@ -274,7 +280,7 @@ fn parent_steps(
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     if cfg.namespaces.contains(Ns::User) {
-        write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
+        rootless::write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
     st.network_state = net.clone();
@@ -369,31 +375,16 @@ fn config_in_rootfs(cfg: &Config, dir: &Path) -> Result<Option<String>> {
     )))
 }
 
-/// Write uid_map and gid_map. Validation requires both with NEWUSER: there
-/// is no fallback that could map the host's root into the container.
-fn write_id_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
-    for (file, maps) in [("uid_map", uids), ("gid_map", gids)] {
-        if maps.is_empty() {
-            return Err(Error::new(format!(
-                "user namespace without {file} entries: refusing to guess a mapping"
-            )));
-        }
-        let text: String = maps
-            .iter()
-            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-            .collect();
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).ctx(|| format!("write {}", path.display()))?;
-    }
-    Ok(())
-}
-
 /// Descriptors the child takes over from the parent's stack.
 struct ChildFds {
     sock: OwnedFd,
     parent_sock: OwnedFd,
     sigfd: OwnedFd,
     pty: Option<Pty>,
+    /// Rootless: the parent (or newuidmap) writes the id maps as the user,
+    /// so the child stays dumpable until SYNC 1 (its /proc files are the
+    /// user's only then).
+    maps_by_user: bool,
 }
 
 /// The cloned child: run the steps, report a failure, never return.
@@ -411,6 +402,7 @@ fn child_main(
         parent_sock,
         sigfd,
         pty,
+        maps_by_user,
     } = fds;
     drop(parent_sock);
     drop(sigfd);
@@ -425,7 +417,8 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    let steps = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds).and_then(|()| {
+    let hidden = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds, maps_by_user);
+    let steps = hidden.and_then(|()| {
         child_steps(
             cfg,
             spec,
@@ -471,7 +464,8 @@ fn child_main(
     sys::exit_now(err.code())
 }
 
-/// First in the child: non-dumpable, and no descriptor but 0-2, the sync
+/// First in the child: non-dumpable (rootless: after SYNC 1, once the user
+/// wrote the maps), and no descriptor but 0-2, the sync
 /// socket and the pty slave (not the caller's inherited ones, not the
 /// directory lock): the init shim never execs, so CLOEXEC is not enough.
 /// The closed ones stay owned up the stack, which this process never unwinds.
@@ -480,8 +474,11 @@ fn hide_host(
     slave: Option<&OwnedFd>,
     fifo: Option<&OwnedFd>,
     preserve: u32,
+    dumpable: bool,
 ) -> Result<()> {
-    sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    if !dumpable {
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    }
     let keep: Vec<i32> = [Some(sock), slave, fifo]
         .into_iter()
         .flatten()
@@ -509,7 +506,9 @@ fn child_steps(
     // anything of the user's. When the parent must move it, it waits first.
     let early = needs_early_release(cfg) || cg == Entered::ByParent;
     let net = if early {
-        sync::wait_release(sock)?
+        let net = sync::wait_release(sock)?;
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+        net
     } else {
         NetState::default()
     }; // SYNC 1

@@ -6,6 +6,7 @@ pub mod delete;
 pub mod join;
 pub mod process;
 pub mod record;
+pub mod rootless;
 pub mod state;
 pub mod supervise;
 pub mod sync;

@@ -233,7 +233,7 @@ fn apply_rlimits(rlimits: &[Rlimit]) -> Result<()> {
     Ok(())
 }
 
-fn rlimit_resource(n: u32) -> Option<rustix::process::Resource> {
+pub(super) fn rlimit_resource(n: u32) -> Option<rustix::process::Resource> {
     use rustix::process::Resource as R;
     [
         R::Cpu,
@@ -268,7 +268,12 @@ fn set_identity(user: &ExecUser, caps: &CapSets) -> Result<()> {
         caps::keep_caps(true)?;
     }
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    rustix::thread::set_thread_groups(&groups).ctx(|| format!("setgroups {:?}", user.groups))?;
+    match rustix::thread::set_thread_groups(&groups) {
+        // Rootless with only the caller's gid mapped, setgroups is denied:
+        // the inherited groups stay (seen as the overflow gid).
+        Err(rustix::io::Errno::PERM) if super::rootless::setgroups_denied(&user.groups)? => {}
+        r => r.ctx(|| format!("setgroups {:?}", user.groups))?,
+    }
     let gid = Gid::from_raw(user.gid);
     rustix::thread::set_thread_res_gid(gid, gid, gid).ctx(|| format!("setgid {}", user.gid))?;
     let uid = Uid::from_raw(user.uid);

@@ -19,8 +19,14 @@ use rustix::io::Errno;
 use super::state::State;
 use crate::error::{Context, Error, Result};
 
-/// Where records live.
+/// Where root's records live.
 pub const STORE: &str = "/run/nsinit";
+
+/// Where records live: [`STORE`] for root, under `$XDG_RUNTIME_DIR`
+/// for a user (see [`super::rootless::store`]).
+pub fn store() -> Result<PathBuf> {
+    super::rootless::store("nsinit")
+}
 const STATE: &str = "state.json";
 const CONFIG: &str = "container.json";
 /// The largest record or config file nsinit reads.
@@ -109,7 +115,7 @@ impl Record {
     /// Lock the record of the container directory `dir` (canonical),
     /// creating an empty one when there is none.
     pub fn lock(dir: &Path) -> Result<Record> {
-        Record::open_in(Path::new(STORE), &key_of(dir), true)
+        Record::open_in(&store()?, &key_of(dir), true)
     }
 
     /// Lock the record of `dir` if there is one (nothing is created).
@@ -119,7 +125,7 @@ impl Record {
 
     /// Lock the record `key` (as `nsinit list` shows it) if it exists.
     pub fn find_key(key: &str) -> Result<Option<Record>> {
-        Record::find_in(Path::new(STORE), key)
+        Record::find_in(&store()?, key)
     }
 
     /// Lock the record `name` under `store` if it exists.

@@ -9,7 +9,7 @@
 //! Every runtime-spec 1.2 field for Linux is lowered or refused by name;
 //! unknown keys warn.
 
-mod hooks;
+pub mod hooks;
 mod linux;
 mod process;
 mod read;
@@ -223,6 +223,9 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
         Some(a) if !a.is_null() => read::string_map(a, "annotations", d).into_iter().collect(),
         _ => BTreeMap::new(),
     };
+    // Not root: a user namespace without maps maps the caller to 0 (also
+    // when a join lowers the stored text again).
+    crate::container::rootless::default_own_maps(&mut cfg);
     validate(&cfg, &OCI_NAMES, configured_mounts, d);
     Some(Bundle {
         config: cfg,

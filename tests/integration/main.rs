@@ -16,6 +16,7 @@ mod network;
 mod oci;
 mod record;
 mod relay;
+mod rootless;
 mod seccomp;
 mod soak;
 mod tty;

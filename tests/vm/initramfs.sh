@@ -12,7 +12,8 @@
 # The guest is busybox (static) plus the host tools the tests run, copied
 # with the shared libraries ldd names: dash as sh (as on Debian: busybox sh
 # would run its own `ip` applet instead of iproute2's), iproute2's ip,
-# util-linux (unshare, nsenter, script, mount), strace, tmux and bash (with a few
+# util-linux (unshare, nsenter, script, mount, setpriv), shadow's useradd,
+# newuidmap and newgidmap, strace, tmux and bash (with a few
 # terminfo entries and the C.UTF-8 locale) and coreutils' stty.
 set -eu
 out=${1:?usage: initramfs.sh OUT STAGE_INPUT KERNEL_DIR}
@@ -45,7 +46,11 @@ tool() {
             [ -e "$stage$lib" ] || put "$lib" "$lib"
         done
 }
-for t in dash bash ip unshare nsenter script mount umount strace tmux stty; do tool "$t"; done
+for t in dash bash ip unshare nsenter script mount umount strace tmux stty setpriv useradd \
+    newuidmap newgidmap; do tool "$t"; done
+# The rootless tests: newuidmap/newgidmap are setuid root (cp drops the bit);
+# useradd wants the shadow files and login.defs (subordinate id ranges).
+chmod 4755 "$stage/usr/bin/newuidmap" "$stage/usr/bin/newgidmap"
 ln -s dash "$stage/usr/bin/sh"
 
 # busybox for everything else: an applet link wherever no real tool sits.
@@ -65,6 +70,9 @@ fi
 
 printf 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
 printf 'root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n' >"$stage/etc/group"
+touch "$stage/etc/shadow" "$stage/etc/gshadow" "$stage/etc/subuid" "$stage/etc/subgid"
+chmod 600 "$stage/etc/shadow" "$stage/etc/gshadow"
+cp /etc/login.defs "$stage/etc/login.defs" 2>/dev/null || true
 cp /etc/os-release "$stage/etc/os-release" 2>/dev/null || echo 'ID=nsinit-vm' >"$stage/etc/os-release"
 echo nsinit-vm >"$stage/etc/hostname"
 

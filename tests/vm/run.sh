@@ -31,7 +31,8 @@ need=""
 command -v qemu-system-x86_64 >/dev/null || need="$need qemu-system-x86"
 dpkg -s busybox-static >/dev/null 2>&1 || need="$need busybox-static"
 for t in dash:dash ip:iproute2 unshare:util-linux nsenter:util-linux script:bsdutils \
-    strace:strace tmux:tmux gcc:gcc strip:binutils; do
+    strace:strace tmux:tmux gcc:gcc strip:binutils setpriv:util-linux useradd:passwd \
+    newuidmap:uidmap; do
     command -v "${t%%:*}" >/dev/null || need="$need ${t#*:}"
 done
 if [ -n "$need" ]; then

@@ -32,9 +32,15 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
             "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
             "ID", "PID", "STATUS", "BUNDLE", "CREATED"
         );
+        // Every record under one --root is its owner's: the caller's.
+        let uid = rustix::process::geteuid();
+        let owner = match uid.is_root() {
+            true => "root".to_string(),
+            false => uid.as_raw().to_string(),
+        };
         for d in &docs {
             text.push_str(&format!(
-                "{:<20} {:<8} {:<10} {:<40} {:<20} root\n",
+                "{:<20} {:<8} {:<10} {:<40} {:<20} {owner}\n",
                 d["id"].as_str().unwrap_or(""),
                 d["pid"],
                 d["status"].as_str().unwrap_or(""),

@@ -1,0 +1,523 @@
+//! Rootless (issue 17): `nsinit exec`, joins and `nsinit-oci` run as an
+//! unprivileged user (`nsinit-test`, created with useradd if missing) through
+//! `setpriv`, with a user namespace. Checked from inside (`/proc/self/uid_map`,
+//! `id`) and from the host (a root-owned file stays unwritten, no record or
+//! process is left).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const USER: &str = "nsinit-test";
+static USER_LOCK: Mutex<()> = Mutex::new(());
+
+/// The unprivileged user: (uid, gid, first subordinate id), created (with
+/// /etc/subuid and /etc/subgid entries) when missing.
+fn test_user() -> Option<(u32, u32, u32)> {
+    if !can_run() || !require_all(&["setpriv", "useradd"]) {
+        return None;
+    }
+    let _guard = USER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let id = |flag: &str| {
+        let o = Command::new("id").args([flag, USER]).output().unwrap();
+        o.status
+            .success()
+            .then(|| out(&o).trim().parse::<u32>().ok())
+            .flatten()
+    };
+    if id("-u").is_none() {
+        let o = Command::new("useradd")
+            .args(["-M", "-s", "/usr/sbin/nologin", USER])
+            .output()
+            .unwrap();
+        // A parallel test binary may have created it meanwhile.
+        assert!(
+            o.status.success() || id("-u").is_some(),
+            "useradd {USER}: {}",
+            err(&o)
+        );
+    }
+    let (uid, gid) = (id("-u")?, id("-g")?);
+    let sub = subid_start("/etc/subuid");
+    let subg = subid_start("/etc/subgid");
+    assert_eq!(sub, subg, "use one range for uids and gids of {USER}");
+    Some((uid, gid, sub))
+}
+
+/// The start of USER's 65536 subordinate ids in `file`, appended (above
+/// every existing range) when there is none.
+fn subid_start(file: &str) -> u32 {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut end = 100_000u32;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        let (Some(start), Some(count)) = (
+            f.get(1).and_then(|s| s.parse::<u32>().ok()),
+            f.get(2).and_then(|s| s.parse::<u32>().ok()),
+        ) else {
+            continue;
+        };
+        if f[0] == USER && count >= 65536 {
+            return start;
+        }
+        end = end.max(start + count);
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(&format!("{USER}:{end}:65536\n"));
+    std::fs::write(file, new).unwrap();
+    end
+}
+
+/// A directory owned by the user (mode `mode`), removed on drop.
+struct UserDir(PathBuf);
+
+impl UserDir {
+    fn new(name: &str, uid: u32, gid: u32, mode: u32) -> UserDir {
+        let n = std::process::id();
+        let p = std::env::temp_dir().join(format!("nsinit-rl-{name}-{n}"));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        UserDir(p)
+    }
+}
+
+impl Drop for UserDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One rootless setup: the container directory and `$XDG_RUNTIME_DIR`,
+/// both the user's.
+struct Rootless {
+    uid: u32,
+    gid: u32,
+    sub: u32,
+    dir: UserDir,
+    xdg: UserDir,
+}
+
+impl Rootless {
+    fn new(name: &str) -> Option<Rootless> {
+        let (uid, gid, sub) = test_user()?;
+        Some(Rootless {
+            uid,
+            gid,
+            sub,
+            dir: UserDir::new(name, uid, gid, 0o755),
+            xdg: UserDir::new(&format!("{name}-xdg"), uid, gid, 0o700),
+        })
+    }
+
+    fn write_config(&self, cfg: &Value) {
+        let p = self.dir.0.join("container.json");
+        std::fs::write(&p, serde_json::to_vec_pretty(cfg).unwrap()).unwrap();
+        std::os::unix::fs::chown(&p, Some(self.uid), Some(self.gid)).unwrap();
+    }
+
+    /// `nsinit ARGS…` as the user, with a clean environment.
+    fn nsinit(&self, args: &[&str]) -> Command {
+        self.nsinit_path(args, "/usr/sbin:/usr/bin:/sbin:/bin")
+    }
+
+    fn nsinit_path(&self, args: &[&str], path: &str) -> Command {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", &self.uid.to_string()])
+            .args(["--regid", &self.gid.to_string()])
+            .args(["--clear-groups", "env", "-i"])
+            .arg(format!("PATH={path}"))
+            .arg(format!("XDG_RUNTIME_DIR={}", self.xdg.0.display()))
+            .arg(bin())
+            .args(args)
+            .current_dir(&self.dir.0)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        let mut full = vec!["exec"];
+        full.extend_from_slice(args);
+        self.nsinit(&full).output().unwrap()
+    }
+
+    /// Nothing left: no record under `$XDG_RUNTIME_DIR/nsinit*`, no marker.
+    fn assert_clean(&self) {
+        for store in ["nsinit", "nsinit-oci"] {
+            let p = self.xdg.0.join(store);
+            let left: Vec<_> = std::fs::read_dir(&p)
+                .map(|d| d.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "records left in {}: {left:?}", p.display());
+        }
+        assert!(!self.dir.0.join("state.json").exists(), "state.json left");
+    }
+}
+
+/// base_config with a user namespace and no maps (the caller becomes root).
+fn rootless_config() -> Value {
+    let mut cfg = base_config();
+    cfg["namespaces"]["NEWUSER"] = json!(true);
+    cfg
+}
+
+/// The maps inside, one `inside outside count` per line, whitespace-normalised.
+fn map_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn rootless_exec_maps_the_user_to_root_and_the_host_stays_closed() {
+    let Some(rl) = Rootless::new("basic") else {
+        return;
+    };
+    // A host file the user cannot write, in a directory bound writable into
+    // the container: the container's root is the user, not root.
+    let host = UserDir::new("basic-host", 0, 0, 0o755);
+    let victim = host.0.join("victim");
+    std::fs::write(&victim, "host\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cfg = rootless_config();
+    cfg["mount_config"]["mounts"] = json!([
+        {"type": "tmpfs", "destination": "/tmp"},
+        {"type": "bind", "source": host.0, "destination": "/mnt", "writable": true}
+    ]);
+    rl.write_config(&cfg);
+    let script = "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; id -u; \
+                  echo pwned > /mnt/victim && echo WROTE; chmod 666 /mnt/victim && echo CHMOD; \
+                  echo x > /proc/sys/kernel/hostname && echo SYSCTL; \
+                  ip link add dummy0 type dummy 2>/dev/null; hostname; echo done";
+    let o = rl.exec(&["sh", "-c", script]);
+    let text = ok(&o);
+    let parts: Vec<&str> = text.split("--\n").collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    assert_eq!(map_lines(parts[0]), [format!("0 {} 1", rl.uid)]);
+    assert_eq!(map_lines(parts[1]), [format!("0 {} 1", rl.gid)]);
+    let rest: Vec<&str> = parts[2].lines().collect();
+    assert_eq!(rest[0], "0", "{text}");
+    assert!(!text.contains("WROTE") && !text.contains("CHMOD"), "{text}");
+    assert!(!text.contains("SYSCTL"), "/proc/sys writable: {text}");
+    assert!(text.contains("koye\ndone"), "{text}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "host\n");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    // The hybrid/v1 host has no delegated subtree: a note, not a failure.
+    if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
+        assert!(
+            err(&o).contains("no writable delegated cgroup v2 subtree"),
+            "{}",
+            err(&o)
+        );
+    }
+    rl.assert_clean();
+}
+
+#[test]
+fn rootless_range_through_newuidmap() {
+    let Some(rl) = Rootless::new("range") else {
+        return;
+    };
+    if !require_all(&["newuidmap", "newgidmap"]) {
+        return;
+    }
+    let maps = json!([
+        {"container_id": 0, "host_id": rl.uid, "size": 1},
+        {"container_id": 1, "host_id": rl.sub, "size": 65536}
+    ]);
+    let gmaps = json!([
+        {"container_id": 0, "host_id": rl.gid, "size": 1},
+        {"container_id": 1, "host_id": rl.sub, "size": 65536}
+    ]);
+    let mut cfg = rootless_config();
+    cfg["uid_mappings"] = maps;
+    cfg["gid_mappings"] = gmaps;
+    cfg["user"] = json!("1000:1000");
+    rl.write_config(&cfg);
+    let o = rl.exec(&[
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; echo --; id -u; id -g; touch /tmp/f; stat -c %u /tmp/f",
+    ]);
+    let text = ok(&o);
+    let (maps, ids) = text.split_once("--\n").unwrap();
+    assert_eq!(
+        map_lines(maps),
+        [format!("0 {} 1", rl.uid), format!("1 {} 65536", rl.sub)]
+    );
+    assert_eq!(
+        ids.lines().collect::<Vec<_>>(),
+        ["1000", "1000", "1000"],
+        "{text}"
+    );
+    rl.assert_clean();
+}
+
+#[test]
+fn rootless_maps_without_helpers_or_rights_fail_clearly() {
+    let Some(rl) = Rootless::new("fail") else {
+        return;
+    };
+    let mut cfg = rootless_config();
+    cfg["uid_mappings"] = json!([{"container_id": 0, "host_id": rl.uid, "size": 1},
+                                 {"container_id": 1, "host_id": rl.sub, "size": 10}]);
+    cfg["gid_mappings"] = json!([{"container_id": 0, "host_id": rl.gid, "size": 1}]);
+    rl.write_config(&cfg);
+    // No newuidmap in PATH.
+    let o = rl
+        .nsinit_path(&["exec", "true"], "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("`newuidmap`: not found in PATH") && e.contains("uidmap"),
+        "{e}"
+    );
+    rl.assert_clean();
+    // A range the user has no /etc/subuid entry for.
+    cfg["uid_mappings"][1]["host_id"] = json!(rl.sub + 65536 * 64);
+    rl.write_config(&cfg);
+    if require("newuidmap") {
+        let o = rl.exec(&["true"]);
+        assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+        assert!(
+            err(&o).contains("newuidmap refused the uid maps"),
+            "{}",
+            err(&o)
+        );
+        rl.assert_clean();
+    }
+    // Without a PID namespace, without a user namespace, with a veth: refused
+    // before anything is made.
+    let mut no_pid = rootless_config();
+    no_pid["namespaces"]["NEWPID"] = json!(false);
+    let mut no_user = base_config();
+    no_user["cgroups"] = json!(null);
+    let mut veth = rootless_config();
+    veth["networks"] = json!([{"type": "veth", "bridge": "docker0", "prefix": "rl",
+                               "address": "172.17.0.99/16", "mtu": 1500}]);
+    for (cfg, want) in [
+        (no_pid, "needs a PID namespace"),
+        (no_user, "needs a user namespace"),
+        (veth, "veth and bridge networks need root"),
+    ] {
+        rl.write_config(&cfg);
+        let o = rl.exec(&["true"]);
+        assert_eq!(o.status.code(), Some(125), "{want}: {}", err(&o));
+        assert!(err(&o).contains(want), "{want}: {}", err(&o));
+        rl.assert_clean();
+    }
+}
+
+/// Spawn `nsinit exec ARGS…` as the user; returns once state.json exists.
+fn spawn(rl: &Rootless, args: &[&str]) -> Child {
+    let mut full = vec!["exec"];
+    full.extend_from_slice(args);
+    let child = rl
+        .nsinit(&full)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = rl.dir.0.join("state.json");
+    wait_until(Duration::from_secs(10), "state.json", || marker.exists());
+    child
+}
+
+#[test]
+fn rootless_join_enters_the_user_namespace_first() {
+    let Some(rl) = Rootless::new("join") else {
+        return;
+    };
+    rl.write_config(&rootless_config());
+    let tag = format!("31{}", std::process::id() % 100_000);
+    let mut child = spawn(&rl, &["sleep", &tag]);
+    let probe = "cat /proc/self/uid_map; id -u; ps -o comm | grep -c sleep";
+    let want = |text: &str| {
+        let lines: Vec<String> = map_lines(text);
+        assert_eq!(
+            lines,
+            [format!("0 {} 1", rl.uid), "0".into(), "1".into()],
+            "{text}"
+        );
+    };
+    // A second `nsinit exec` joins.
+    want(&ok(&rl.exec(&["sh", "-c", probe])));
+    // nsinit-join by directory and by PID.
+    let dir = rl.dir.0.to_string_lossy().into_owned();
+    want(&ok(&rl
+        .nsinit(&["join", "--root", &dir, "--", "sh", "-c", probe])
+        .output()
+        .unwrap()));
+    let st: Value =
+        serde_json::from_slice(&std::fs::read(rl.dir.0.join("state.json")).unwrap()).unwrap();
+    let pid = st["init_pid"].as_i64().unwrap().to_string();
+    want(&ok(&rl
+        .nsinit(&["join", "-t", &pid, "-a", "--", "sh", "-c", probe])
+        .output()
+        .unwrap()));
+    // The init dies; everything goes.
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    let status = wait_child(&mut child, Duration::from_secs(10));
+    assert!(!status.success());
+    assert!(processes_running(&format!("sleep {tag}")).is_empty());
+    rl.assert_clean();
+}
+
+#[test]
+fn rootless_tty_shows_a_prompt() {
+    let Some(rl) = Rootless::new("tty") else {
+        return;
+    };
+    if !require("tmux") {
+        return;
+    }
+    let mut cfg = rootless_config();
+    cfg["tty"] = json!(true);
+    cfg["environment"] = json!(["PATH=/bin:/sbin:/usr/bin", "PS1=rl-prompt# ", "TERM=xterm"]);
+    rl.write_config(&cfg);
+    let sock = format!("nsinit-rl-tty-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        let o = Command::new("tmux")
+            .args(["-L", &sock])
+            .args(args)
+            .output()
+            .unwrap();
+        out(&o)
+    };
+    let cmd = format!(
+        "cd {dir} && setpriv --reuid {u} --regid {g} --clear-groups env -i PATH=/usr/bin:/bin \
+         XDG_RUNTIME_DIR={xdg} {bin} exec sh; echo exited=$?; sleep 30",
+        dir = rl.dir.0.display(),
+        u = rl.uid,
+        g = rl.gid,
+        xdg = rl.xdg.0.display(),
+        bin = bin().display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let pane = |want: &str| {
+        let mut last = String::new();
+        let found = (0..500).any(|_| {
+            last = tmux(&["capture-pane", "-p", "-t", "t.0"]);
+            last.contains(want) || {
+                std::thread::sleep(Duration::from_millis(20));
+                false
+            }
+        });
+        (found, last)
+    };
+    let (found, text) = pane("rl-prompt#");
+    if found {
+        tmux(&[
+            "send-keys",
+            "-t",
+            "t.0",
+            "tty; cat /proc/self/uid_map; exit 7",
+            "Enter",
+        ]);
+    }
+    let (exited, text2) = pane("exited=7");
+    tmux(&["kill-server"]);
+    assert!(found, "no prompt:\n{text}");
+    assert!(exited, "no exit:\n{text2}");
+    assert!(
+        text2.contains("/dev/pts/") || text2.contains("/dev/console"),
+        "{text2}"
+    );
+    assert!(
+        map_lines(&text2).contains(&format!("0 {} 1", rl.uid)),
+        "{text2}"
+    );
+    rl.assert_clean();
+}
+
+/// A bundle for `nsinit-oci spec --rootless`, written by the user.
+fn oci_bundle(rl: &Rootless) -> PathBuf {
+    let bundle = rl.dir.0.clone();
+    std::os::unix::fs::symlink(rootfs(), bundle.join("rootfs")).unwrap();
+    ok(&rl.nsinit(&["oci", "spec", "--rootless"]).output().unwrap());
+    bundle
+}
+
+fn edit_config(bundle: &Path, f: impl FnOnce(&mut Value)) {
+    let p = bundle.join("config.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn rootless_oci_run_exec_and_delete() {
+    let Some(rl) = Rootless::new("oci") else {
+        return;
+    };
+    let bundle = oci_bundle(&rl);
+    let id = format!("rl-oci-{}", std::process::id());
+    edit_config(&bundle, |v| {
+        v["process"]["terminal"] = json!(false);
+        v["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; id -u; echo x > /proc/sys/kernel/hostname || echo RO"
+        ]);
+    });
+    // Default --root: $XDG_RUNTIME_DIR/nsinit-oci.
+    let o = rl.nsinit(&["oci", "run", &id]).output().unwrap();
+    let text = ok(&o);
+    assert_eq!(
+        map_lines(&text),
+        [format!("0 {} 1", rl.uid), "0".into(), "RO".into()],
+        "{text}"
+    );
+    rl.assert_clean();
+    edit_config(&bundle, |v| v["process"]["args"] = json!(["sleep", "1000"]));
+    // Detached, the container keeps our stdio: let it have none.
+    let st = rl
+        .nsinit(&["oci", "run", "--detach", &id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(rl.xdg.0.join("nsinit-oci").join(&id).is_dir());
+    let o = rl
+        .nsinit(&[
+            "oci",
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; id -u",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(map_lines(&ok(&o)), [format!("0 {} 1", rl.uid), "0".into()]);
+    ok(&rl
+        .nsinit(&["oci", "delete", "--force", &id])
+        .output()
+        .unwrap());
+    rl.assert_clean();
+}
