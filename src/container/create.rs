@@ -222,10 +222,23 @@ fn start(
     // NEWCGROUP is unshared by the child once it is in its cgroups.
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
+    // Why the parent: a joined pid namespace holds only the children of the
+    // process that joins it, so PID 1 is cloned into it.
+    let pid_ns = super::nspath::enter_pid_for_children(cfg)?;
     let cloned = match &mut entry {
-        Some(entry) => entry.clone_process(flags)?,
-        None => sys::clone_process(flags).ctx(|| "clone the container process")?,
+        Some(entry) => entry.clone_process(flags),
+        None => sys::clone_process(flags).ctx(|| "clone the container process"),
     };
+    if let Some(restore) = pid_ns
+        && !matches!(cloned, Ok(None))
+        && let Err(e) = restore.restore()
+    {
+        if let Ok(Some(pid)) = cloned {
+            supervise::kill_and_wait(pid);
+        }
+        return Err(e);
+    }
+    let cloned = cloned?;
     let pid = match cloned {
         None => {
             // Why first: nothing may run outside the container's cgroups.
@@ -500,7 +513,12 @@ fn child_steps(
         attach_console(slave)?;
     }
     drop(slave);
-    for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns != Ns::User) {
+    // The pid namespace was joined for us before the clone.
+    for (ns, path) in cfg
+        .ns_paths
+        .iter()
+        .filter(|(ns, _)| !matches!(ns, Ns::User | Ns::Pid))
+    {
         join_namespace(path, *ns)?;
     }
     for n in &cfg.networks {

@@ -4,6 +4,7 @@
 pub mod create;
 pub mod delete;
 pub mod join;
+pub mod nspath;
 pub mod process;
 pub mod record;
 pub mod state;

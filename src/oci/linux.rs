@@ -186,10 +186,6 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
         seen.push(ns);
         match opt_str(m, &here, "path", d).filter(|p| !p.is_empty()) {
             None => cfg.namespaces.insert(ns),
-            Some(_) if matches!(ns, Ns::Pid | Ns::Time) => d.error(
-                &join(&here, "path"),
-                format_args!("joining an existing {t} namespace is not supported by this build"),
-            ),
             Some(p) => {
                 // The user namespace is joined first.
                 let at = if ns == Ns::User {
@@ -197,9 +193,17 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
                 } else {
                     cfg.ns_paths.len()
                 };
-                if let Some(p) = host_path(&p, &join(&here, "path"), d) {
-                    cfg.ns_paths.insert(at, (ns, p));
+                let at_path = join(&here, "path");
+                let Some(p) = host_path(&p, &at_path, d) else {
+                    continue;
+                };
+                if d.check_host
+                    && let Err(e) = crate::container::nspath::check_kind(&p, ns)
+                {
+                    d.error(&at_path, e);
+                    continue;
                 }
+                cfg.ns_paths.insert(at, (ns, p));
             }
         }
     }

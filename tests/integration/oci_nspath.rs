@@ -1,0 +1,128 @@
+//! `nsinit-oci`: namespaces joined by path (every kind, pid included, as
+//! podman `--pod` and Kubernetes sandboxes use them) and rootfsPropagation.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{can_run, err, wait_until};
+use crate::oci::{Bundle, config};
+
+/// The namespace link (`pid:[4026532…]`) of `pid`'s namespace `kind`.
+fn ns_link(pid: i64, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Start container A (`sleep`, its own namespaces of every kind, in a
+/// bundle of its own) and return the bundle with A's host PID.
+fn start_a(name: &str) -> (Bundle, i64) {
+    let a = Bundle::new(name, &["sleep", "1000"]);
+    let mut cfg = config(&["sleep", "1000"]);
+    cfg["hostname"] = json!("container-a");
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+        {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}, {"type": "time"}]);
+    a.write_config(&cfg);
+    let bundle = a.dir.to_str().unwrap().to_string();
+    a.ok(&["run", "--detach", "--bundle", &bundle, name]);
+    let pid = a.state(name)["pid"].as_i64().unwrap();
+    (a, pid)
+}
+
+#[test]
+fn container_joins_another_ones_namespaces_of_every_kind() {
+    if !can_run() {
+        return;
+    }
+    let (_a, apid) = start_a("nsjoin-a");
+    // B joins all of A's namespaces but the mount namespace.
+    let script = "for k in pid net ipc uts cgroup time; do echo $k=$(readlink /proc/self/ns/$k); done; \
+                  echo host=$(hostname); echo me=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo";
+    let b = Bundle::new("nsjoin-b", &["sh", "-c", script]);
+    let mut cfg = config(&["sh", "-c", script]);
+    cfg.as_object_mut().unwrap().remove("hostname");
+    let path = |k: &str| format!("/proc/{apid}/ns/{k}");
+    cfg["linux"]["namespaces"] = json!([
+        {"type": "pid", "path": path("pid")}, {"type": "network", "path": path("net")},
+        {"type": "ipc", "path": path("ipc")}, {"type": "uts", "path": path("uts")},
+        {"type": "cgroup", "path": path("cgroup")}, {"type": "time", "path": path("time")},
+        {"type": "mount"}]);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let out = b.ok(&["run", "--bundle", &bundle, "nsjoin-b"]);
+    for k in ["pid", "net", "ipc", "uts", "cgroup", "time"] {
+        let want = format!("{k}={}", ns_link(apid, k));
+        assert!(out.lines().any(|l| l == want), "{want} in\n{out}");
+    }
+    assert!(out.contains("host=container-a\n"), "{out}");
+    // B's shell is not PID 1 of A's namespace, and sees A's PID 1.
+    let me: i64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("me="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    assert!(me > 1, "B's shell is PID {me} in A's namespace\n{out}");
+    assert!(out.contains("sleep 1000"), "B sees A's processes\n{out}");
+}
+
+#[test]
+fn exec_into_a_container_that_joined_a_pid_namespace() {
+    if !can_run() {
+        return;
+    }
+    let (_a, apid) = start_a("nsexec-a");
+    let b = Bundle::new("nsexec-b", &["sleep", "1000"]);
+    let mut cfg = config(&["sleep", "1000"]);
+    cfg["linux"]["namespaces"] = json!([{"type": "pid", "path": format!("/proc/{apid}/ns/pid")},
+        {"type": "mount"}, {"type": "uts"}]);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["create", "--bundle", &bundle, "nsexec-b"]);
+    let bpid = b.state("nsexec-b")["pid"].as_i64().unwrap();
+    assert_eq!(ns_link(bpid, "pid"), ns_link(apid, "pid"));
+    // The runtime itself came back to its own pid namespace: B's init is
+    // its child (a hook or a later clone would land in A's otherwise).
+    assert_ne!(
+        ns_link(bpid, "pid"),
+        ns_link(std::process::id() as i64, "pid")
+    );
+    b.ok(&["start", "nsexec-b"]);
+    let ps = b.ok(&[
+        "exec",
+        "nsexec-b",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    assert!(ps.contains("sleep 1000"), "{ps}");
+    b.ok(&["kill", "nsexec-b", "KILL"]);
+    wait_until(Duration::from_secs(10), "B to stop", || {
+        b.status("nsexec-b") == "stopped"
+    });
+    b.ok(&["delete", "nsexec-b"]);
+}
+
+#[test]
+fn a_namespace_path_of_the_wrong_kind_is_refused_by_name() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("nswrong", &["true"]);
+    let mut cfg: Value = config(&["true"]);
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"},
+        {"type": "network", "path": "/proc/self/ns/uts"}, {"type": "mount"}, {"type": "uts"}]);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "nswrong"]);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains(
+            "linux.namespaces[1].path: /proc/self/ns/uts is a uts namespace, not a net namespace"
+        ),
+        "{}",
+        err(&o)
+    );
+    assert!(!b.root.join("nswrong").exists(), "nothing left");
+}
