@@ -26,6 +26,7 @@ use crate::{log, oci};
 
 mod handoff;
 mod query;
+mod update;
 use handoff::{send_console, write_pid_file};
 use query::{events, freeze, list, ps, show_state, spec};
 
@@ -53,7 +54,10 @@ commands:
   ps ID [--format table|json]
   pause ID | resume ID
   events ID [--stats] [--interval SECS]
-  update ID                (not supported yet)
+  update ID                change cgroup limits: [-r|--resources FILE|-]
+      [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
+      [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] [--cpuset-mems LIST]
+      [--pids-limit N] [--blkio-weight N]
   spec [--bundle DIR] [--rootless]   write a default config.json
   features                 what this build supports (JSON)
   checkpoint | restore     not supported
@@ -168,7 +172,7 @@ fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
             crate::cli::out(USAGE);
             std::process::exit(0);
         }
-        if VALUED.iter().any(|(n, _)| *n == name) {
+        if VALUED.iter().any(|(n, _)| *n == name) || update::valued().any(|n| n == name) {
             let v = string(p.value().map_err(err)?, &name)?;
             o.values.push((name, v));
         } else {
@@ -257,9 +261,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             crate::cli::out_json(&oci::features());
             Ok(ExitCode::SUCCESS)
         }
-        "update" => Err(Error::new(
-            "update: changing a running container's resources is not supported yet",
-        )),
+        "update" => update::update(&g, &o),
         "checkpoint" | "restore" => Err(Error::new(format!(
             "{cmd}: checkpoint/restore is not supported by nsinit"
         ))

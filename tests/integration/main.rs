@@ -15,6 +15,7 @@ mod joinsec;
 mod network;
 mod oci;
 mod oci_nspath;
+mod oci_update;
 mod record;
 mod relay;
 mod seccomp;
