@@ -540,6 +540,7 @@ fn child_steps(
     // Why before the restricted paths: /proc/sys turns read-only there.
     rootfs::sysctl::write_sysctls(&cfg.sysctl)?;
     rootfs::restrict_paths(cfg)?;
+    rootfs::set_root_propagation(cfg)?;
     if let Some(p) = cfg.personality {
         sys::set_personality(p).ctx(|| format!("personality {p:#x}"))?;
     }

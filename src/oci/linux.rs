@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::read::{array, get, known_keys, obj, opt_str, string_map, strings, unsupported};
 use crate::config::cgroups::{cpu_list, default_name, valid_page_size};
 use crate::config::json::{Diag, join};
-use crate::config::mount_options::{self, Opt, SHARED};
+use crate::config::mount_options::{self, Opt};
 use crate::config::mounts::{container_path, container_paths, host_path};
 use crate::config::{Cgroups, Config, Device, DeviceKind, IdMap, Ns};
 
@@ -120,14 +120,10 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
         container_paths(strings(l, P, "readonlyPaths", d), &at("readonlyPaths"), d);
     if let Some(p) = opt_str(l, P, "rootfsPropagation", d).filter(|p| !p.is_empty()) {
         match mount_options::lookup(&p) {
-            Some(Opt::Propagation(f)) if f & SHARED == 0 => cfg.mount.rootfs_propagation = f,
-            Some(Opt::Propagation(_)) => d.error(
-                &at("rootfsPropagation"),
-                format_args!("{p:?} is not supported by this build"),
-            ),
+            Some(Opt::Propagation(f)) => cfg.mount.rootfs_propagation = f,
             _ => d.error(
                 &at("rootfsPropagation"),
-                format_args!("expected private, slave, unbindable (or r…), got {p:?}"),
+                format_args!("expected shared, slave, private, unbindable (or r…), got {p:?}"),
             ),
         }
     }

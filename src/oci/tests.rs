@@ -462,10 +462,10 @@ fn bad_configs_name_their_field() {
         (
             vec![
                 ("/linux/mountLabel", json!("system_u:object_r:x:s0")),
-                ("/linux/rootfsPropagation", json!("rshared")),
+                ("/linux/rootfsPropagation", json!("rbogus")),
             ],
             vec![
-                "config.json: linux.rootfsPropagation: \"rshared\" is not supported by this build",
+                "config.json: linux.rootfsPropagation: expected shared, slave, private, unbindable (or r…), got \"rbogus\"",
                 "config.json: linux.mountLabel: \"system_u:object_r:x:s0\": SELinux labels are not supported by this build",
             ],
         ),

@@ -38,12 +38,16 @@ pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
         return rustix::process::chdir("/").ctx(|| "chdir /");
     }
-    // Why first: mounts made below must not propagate back to the host
-    // (a configured slave propagation still receives the host's).
-    let propagation = match cfg.mount.rootfs_propagation {
-        0 if cfg.mount.no_pivot_root => MS_SLAVE | MS_REC,
-        0 => MS_PRIVATE | MS_REC,
-        p => p,
+    // Why first, and recursive: mounts made below must not propagate back
+    // to the host, and pivot_root refuses a shared parent. A configured
+    // slave or shared root still receives the host's mounts (slave now);
+    // the configured propagation itself is applied after the root switch.
+    let configured = cfg.mount.rootfs_propagation;
+    let receives = configured & (mount::MS_SLAVE | mount::MS_SHARED) != 0;
+    let propagation = if receives || (configured == 0 && cfg.mount.no_pivot_root) {
+        MS_SLAVE | MS_REC
+    } else {
+        MS_PRIVATE | MS_REC
     };
     set_propagation(c"/", propagation).ctx(|| "set the propagation of /")?;
     // pivot_root needs the new root to be a mount point.
@@ -175,6 +179,17 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
         detach(c".").ctx(|| "detach the old root")?;
     }
     rustix::process::chdir(c"/").ctx(|| "chdir /")
+}
+
+/// The configured propagation of the root mount, applied once it is "/"
+/// and the read-only and masked paths are in place (an unbindable root
+/// would refuse their binds), as runc orders it.
+pub fn set_root_propagation(cfg: &Config) -> Result<()> {
+    let configured = cfg.mount.rootfs_propagation;
+    if configured == 0 || !cfg.namespaces.contains(Ns::Mnt) {
+        return Ok(());
+    }
+    set_propagation(c"/", configured).ctx(|| "set linux.rootfsPropagation on /")
 }
 
 /// Make `readonly_paths` read-only and hide `mask_paths`; runs after the root

@@ -126,3 +126,119 @@ fn a_namespace_path_of_the_wrong_kind_is_refused_by_name() {
     );
     assert!(!b.root.join("nswrong").exists(), "nothing left");
 }
+
+/// The bundle's rootfs made a shared mount on the host (as on systemd
+/// hosts, where `/` is shared); unmounted (with what was mounted below it)
+/// on drop, before the bundle goes.
+struct SharedRootfs(std::path::PathBuf);
+
+impl SharedRootfs {
+    fn new(rootfs: &std::path::Path) -> SharedRootfs {
+        let r = rootfs.to_str().unwrap();
+        let ok = |args: &[&str]| {
+            let st = std::process::Command::new("mount")
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {args:?}");
+        };
+        ok(&["--bind", r, r]);
+        let guard = SharedRootfs(rootfs.to_path_buf());
+        ok(&["--make-shared", r]);
+        guard
+    }
+}
+
+impl Drop for SharedRootfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-R")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The host's mount points below `dir`.
+fn host_mounts_below(dir: &std::path::Path) -> Vec<String> {
+    let prefix = format!("{}/", dir.display());
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Run a container with `linux.rootfsPropagation` = `mode` whose rootfs is a
+/// shared mount on the host; once it runs, the host mounts a tmpfs under the
+/// rootfs. Returns what the container saw (`seen`/`unseen`, then whether it
+/// could bind its own `/`).
+fn propagation_seen(mode: &str) -> String {
+    let id = format!("prop-{mode}");
+    let script = "touch /ready; until [ -e /go ]; do sleep 0.02; done; \
+                  if [ -e /probe/flag ]; then echo seen; else echo unseen; fi > /result; \
+                  mkdir -p /t; if mount --bind / /t 2>/dev/null; then echo bind-ok; \
+                  else echo bind-refused; fi >> /result; touch /done; sleep 1000";
+    let b = Bundle::new(&id, &["sh", "-c", script]);
+    let mut cfg = config(&["sh", "-c", script]);
+    cfg["linux"]["rootfsPropagation"] = json!(mode);
+    for set in ["bounding", "effective", "permitted"] {
+        cfg["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_ADMIN"));
+    }
+    b.write_config(&cfg);
+    let rootfs = b.rootfs();
+    std::fs::create_dir_all(rootfs.join("probe")).unwrap();
+    let shared = SharedRootfs::new(&rootfs);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["run", "--detach", "--bundle", &bundle, &id]);
+    wait_until(Duration::from_secs(10), "the container to run", || {
+        rootfs.join("ready").exists()
+    });
+    // Nothing of the container's mounts reached the host.
+    assert_eq!(host_mounts_below(&rootfs), Vec::<String>::new(), "{mode}");
+    let probe = rootfs.join("probe");
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs", probe.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::write(probe.join("flag"), "").unwrap();
+    std::fs::write(rootfs.join("go"), "").unwrap();
+    wait_until(Duration::from_secs(10), "the container's answer", || {
+        rootfs.join("done").exists()
+    });
+    let result = std::fs::read_to_string(rootfs.join("result")).unwrap();
+    // The container's own mounts (its bind of /) still do not reach the host.
+    let leaked: Vec<String> = host_mounts_below(&rootfs)
+        .into_iter()
+        .filter(|m| !m.ends_with("/probe"))
+        .collect();
+    assert_eq!(leaked, Vec::<String>::new(), "{mode}");
+    b.ok(&["delete", "--force", &id]);
+    drop(shared);
+    result.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn rootfs_propagation_slave_and_shared_receive_the_hosts_mounts() {
+    if !can_run() {
+        return;
+    }
+    assert_eq!(propagation_seen("rslave"), "seen bind-ok");
+    assert_eq!(propagation_seen("shared"), "seen bind-ok");
+}
+
+#[test]
+fn rootfs_propagation_private_and_unbindable_do_not() {
+    if !can_run() {
+        return;
+    }
+    assert_eq!(propagation_seen("private"), "unseen bind-ok");
+    // An unbindable root cannot be bound elsewhere.
+    assert_eq!(propagation_seen("runbindable"), "unseen bind-refused");
+}
