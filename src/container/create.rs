@@ -20,6 +20,7 @@ use linux_raw_sys::general as g;
 use rustix::process::Pid;
 
 use super::delete::{self, write_marker};
+use super::hooks;
 use super::process::{self, ProcessSpec};
 use super::record::Record;
 use super::state::{self, State, Status};
@@ -47,6 +48,9 @@ pub struct CreateRequest<'a> {
     pub record: Record,
     /// The state's starting point (OCI id, bundle, annotations).
     pub state: State,
+    /// OCI hooks; the ones of create and start run at their points here
+    /// (see [`super::hooks`]).
+    pub hooks: Option<&'a crate::oci::Hooks>,
 }
 
 /// How the created process waits before it runs the command.
@@ -245,7 +249,7 @@ fn start(
             let entered = entry.map_or(Entered::Done, Entry::enter_child);
             child_main(
                 cfg,
-                &req.process,
+                req,
                 ChildFds {
                     sock: child_sock,
                     parent_sock,
@@ -300,6 +304,9 @@ fn parent_steps(
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
+    if let Some(hooks) = hooks::at_create(req.hooks) {
+        hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
+    }
     sync::wait_ready(sock)?; // SYNC 2
     // Why before the start: the record and the marker are in place before
     // any code of the user's runs, and a failure to store them fails the
@@ -381,7 +388,7 @@ struct ChildFds {
 /// The cloned child: run the steps, report a failure, never return.
 fn child_main(
     cfg: &Config,
-    spec: &ProcessSpec,
+    req: &CreateRequest<'_>,
     fds: ChildFds,
     protect: Option<&str>,
     mask: SigSet,
@@ -407,10 +414,10 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    let steps = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds).and_then(|()| {
+    let steps = hide_host(&sock, slave.as_ref(), fifo, req.process.preserve_fds).and_then(|()| {
         child_steps(
             cfg,
-            spec,
+            req,
             &sock,
             (slave, slave_path.as_deref()),
             protect,
@@ -476,7 +483,7 @@ fn hide_host(
 /// The child's steps, in order.
 fn child_steps(
     cfg: &Config,
-    spec: &ProcessSpec,
+    req: &CreateRequest<'_>,
     sock: &OwnedFd,
     (slave, slave_path): (Option<OwnedFd>, Option<&str>),
     protect: Option<&str>,
@@ -489,7 +496,9 @@ fn child_steps(
     // without id maps to write or a veth to receive it can build its root
     // while the parent finishes. It still waits for SYNC 1 before running
     // anything of the user's. When the parent must move it, it waits first.
-    let early = needs_early_release(cfg) || cg == Entered::ByParent;
+    let spec = &req.process;
+    let hooks = hooks::at_create(req.hooks);
+    let early = needs_early_release(cfg) || cg == Entered::ByParent || hooks.is_some();
     let net = if early {
         sync::wait_release(sock)?
     } else {
@@ -527,7 +536,13 @@ fn child_steps(
         }
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
-    rootfs::prepare_rootfs(cfg, slave_path)?;
+    let mut state_doc = None;
+    rootfs::prepare_rootfs(cfg, slave_path, || {
+        if let Some(h) = hooks {
+            state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h
+        }
+        Ok(())
+    })?;
     if let Some(path) = protect {
         protect_config(path)?;
     }
@@ -556,26 +571,36 @@ fn child_steps(
         None => {
             sync::report_ready(sock)?; // SYNC 2
             sync::wait_start(sock)?; // SYNC 3
+            hooks::start_container(hooks, state_doc.as_deref())?;
         }
         Some(fifo) => {
             // Why before "ready": the creator exits after it, and the
             // container must outlive it (the caller reaps it).
             sys::set_parent_death_signal(0).ctx(|| "prctl PR_SET_PDEATHSIG 0")?;
             sync::report_ready(sock)?; // SYNC 2
-            wait_fifo(fifo)?; // SYNC 3: `start` opened the read end
+            // SYNC 3: `start` opened the read end; startContainer runs
+            // before the go, so `start` reports its failure.
+            wait_fifo(fifo, || hooks::start_container(hooks, state_doc.as_deref()))?;
         }
     }
     Ok(prepared)
 }
 
-/// Block until `start` opens the exec fifo's read end, then tell it we go.
-fn wait_fifo(fifo: &OwnedFd) -> Result<()> {
+/// Block until `start` opens the exec fifo's read end, run `before_go`,
+/// then tell `start` we go ("0") or why not (the error's text).
+fn wait_fifo(fifo: &OwnedFd, before_go: impl FnOnce() -> Result<()>) -> Result<()> {
     let fd = rustix::fs::open(
         rootfs::paths::fd_path(fifo).as_c_str(),
         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
     .ctx(|| "open the exec fifo")?;
+    if let Err(e) = before_go() {
+        let mut text = e.to_string().into_bytes();
+        text.truncate(512);
+        let _ = rustix::io::write(&fd, &text);
+        return Err(e);
+    }
     rustix::io::write(&fd, b"0").ctx(|| "write the exec fifo")?;
     Ok(())
 }

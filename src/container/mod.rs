@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod hooks;
 pub mod join;
 pub mod nspath;
 pub mod process;

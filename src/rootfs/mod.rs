@@ -29,10 +29,17 @@ use paths::{create_target, fd_path};
 
 /// Build the container's root filesystem and switch into it.
 ///
-/// `console` is the host path of the pty slave to bind on `/dev/console`.
-pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
+/// `console` is the host path of the pty slave to bind on `/dev/console`;
+/// `before_switch` runs once the mounts are made, before the root switch
+/// (the OCI hooks of create).
+pub fn prepare_rootfs(
+    cfg: &Config,
+    console: Option<&str>,
+    before_switch: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
     if !cfg.namespaces.contains(Ns::Mnt) {
+        before_switch()?;
         // No mount namespace: mounting would change the host's tree. Only chroot.
         rustix::process::chroot(rootfs.as_c_str())
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
@@ -70,6 +77,7 @@ pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
     if let Some(console) = console {
         dev::bind_console(root, console)?;
     }
+    before_switch()?;
     switch_root(root, cfg)?;
     if cfg.mount.readonly_fs {
         remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
