@@ -43,6 +43,21 @@ pub fn check_kind(path: &Path, ns: Ns) -> std::result::Result<(), String> {
     }
 }
 
+/// Check a joined mount namespace is not the runtime's own: the rootfs is
+/// set up (mounts, pivot_root) in a joined mount namespace, which must not
+/// be the host's.
+pub fn check_not_own_mount_ns(path: &Path) -> std::result::Result<(), String> {
+    let id = |p: &Path| rustix::fs::stat(p).map(|st| (st.st_dev, st.st_ino)).ok();
+    match (id(path), id(Path::new("/proc/self/ns/mnt"))) {
+        (Some(a), Some(b)) if a == b => Err(format!(
+            "{} is the runtime's own mount namespace: the container's mounts and \
+             pivot_root would change the host's",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The caller's own pid namespace, to return to after the clone.
 pub struct PidNsRestore(OwnedFd);
 

@@ -194,7 +194,11 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
                     continue;
                 };
                 if d.check_host
-                    && let Err(e) = crate::container::nspath::check_kind(&p, ns)
+                    && let Err(e) =
+                        crate::container::nspath::check_kind(&p, ns).and_then(|()| match ns {
+                            Ns::Mnt => crate::container::nspath::check_not_own_mount_ns(&p),
+                            _ => Ok(()),
+                        })
                 {
                     d.error(&at_path, e);
                     continue;

@@ -38,7 +38,7 @@ pub fn prepare_rootfs(
     before_switch: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
-    if !cfg.namespaces.contains(Ns::Mnt) {
+    if !own_mount_ns(cfg) {
         before_switch()?;
         // No mount namespace: mounting would change the host's tree. Only chroot.
         rustix::process::chroot(rootfs.as_c_str())
@@ -84,6 +84,12 @@ pub fn prepare_rootfs(
     }
     rustix::process::umask(Mode::from_raw_mode(0o022));
     Ok(())
+}
+
+/// The container has a mount namespace: a new one, or one joined by path
+/// (then the rootfs is set up in it, as runc and crun do).
+fn own_mount_ns(cfg: &Config) -> bool {
+    cfg.namespaces.contains(Ns::Mnt) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::Mnt)
 }
 
 /// Mount one target resolved inside the root: `what` names it in errors.
@@ -194,7 +200,7 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
 /// would refuse their binds), as runc orders it.
 pub fn set_root_propagation(cfg: &Config) -> Result<()> {
     let configured = cfg.mount.rootfs_propagation;
-    if configured == 0 || !cfg.namespaces.contains(Ns::Mnt) {
+    if configured == 0 || !own_mount_ns(cfg) {
         return Ok(());
     }
     set_propagation(c"/", configured).ctx(|| "set linux.rootfsPropagation on /")

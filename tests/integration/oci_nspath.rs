@@ -242,3 +242,55 @@ fn rootfs_propagation_private_and_unbindable_do_not() {
     // An unbindable root cannot be bound elsewhere.
     assert_eq!(propagation_seen("runbindable"), "unseen bind-refused");
 }
+
+#[test]
+fn a_joined_mount_namespace_gets_the_rootfs_and_the_hosts_own_is_refused() {
+    if !can_run() || !crate::common::require("unshare") {
+        return;
+    }
+    let mut holder = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sleep", "1000"])
+        .spawn()
+        .unwrap();
+    let hpid = i64::from(holder.id());
+    let own = ns_link(std::process::id() as i64, "mnt");
+    wait_until(
+        Duration::from_secs(10),
+        "unshare to enter its namespace",
+        || {
+            std::fs::read_link(format!("/proc/{hpid}/ns/mnt"))
+                .is_ok_and(|l| l.to_string_lossy() != own)
+        },
+    );
+    let script = "readlink /proc/self/ns/mnt; ls /";
+    let b = Bundle::new("nsmnt", &["sh", "-c", script]);
+    let mut cfg = config(&["sh", "-c", script]);
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "uts"},
+        {"type": "mount", "path": format!("/proc/{hpid}/ns/mnt")}]);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let o = b.run(&["run", "--bundle", &bundle, "nsmnt"]);
+    let held = ns_link(hpid, "mnt");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(o.status.success(), "{}", err(&o));
+    let out = crate::common::out(&o);
+    assert!(out.starts_with(&format!("{held}\n")), "{out}");
+    assert!(
+        out.lines().any(|l| l == "bin"),
+        "the rootfs is its root\n{out}"
+    );
+    assert!(host_mounts_below(&b.rootfs()).is_empty());
+    // The runtime's own mount namespace is refused by name.
+    cfg["linux"]["namespaces"][2]["path"] = json!("/proc/self/ns/mnt");
+    b.write_config(&cfg);
+    let o = b.run(&["run", "--bundle", &bundle, "nsmnt"]);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains(
+            "linux.namespaces[2].path: /proc/self/ns/mnt is the runtime's own mount namespace"
+        ),
+        "{}",
+        err(&o)
+    );
+}
