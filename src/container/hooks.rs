@@ -54,19 +54,12 @@ pub fn container_side(sock: &OwnedFd, hooks: &Hooks) -> Result<String> {
 }
 
 /// Child, after `start`, right before exec: startContainer, inside the
-/// container (paths resolve in its root), with status "created".
+/// container (paths resolve in its root), with the state of create.
 pub fn start_container(hooks: Option<&Hooks>, doc: Option<&str>) -> Result<()> {
-    let (Some(hooks), Some(doc)) = (hooks, doc) else {
-        return Ok(());
-    };
-    if hooks.start_container.is_empty() {
-        return Ok(());
+    match (hooks, doc) {
+        (Some(hooks), Some(doc)) => {
+            run_hooks_with("startContainer", &hooks.start_container, doc.as_bytes())
+        }
+        _ => Ok(()),
     }
-    let mut v: serde_json::Value = serde_json::from_str(doc).unwrap_or_default();
-    v["status"] = "created".into();
-    run_hooks_with(
-        "startContainer",
-        &hooks.start_container,
-        v.to_string().as_bytes(),
-    )
 }

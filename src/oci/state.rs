@@ -31,12 +31,13 @@ pub fn state_doc(st: &State) -> Value {
 
 /// The state a hook of `kind` reads: the status of its lifecycle point and
 /// the recorded PID (a command that already exited still reads as running
-/// to poststart, as the spec orders it).
+/// to poststart, as the spec orders it). The hooks of create read
+/// "created", as crun's do and runtime-tools' hooks_stdin expects: the
+/// container exists, its command has not run.
 pub fn hook_state(kind: &str, st: &State) -> String {
     let mut doc = state_doc(st);
     let status = match kind {
-        "prestart" | "createRuntime" | "createContainer" => Status::Creating,
-        "startContainer" => Status::Created,
+        "prestart" | "createRuntime" | "createContainer" | "startContainer" => Status::Created,
         "poststop" => Status::Stopped,
         _ => Status::Running,
     };
