@@ -5,7 +5,6 @@
 //! container's own cgroups, and stored, so `events --stats` and a later
 //! `update` see them.
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
@@ -111,14 +110,11 @@ pub(super) fn update(g: &Global, o: &Opts) -> Result<ExitCode> {
 fn changes(o: &Opts) -> Result<Value> {
     let mut patch = match o.value("resources") {
         Some(path) => {
-            let mut text = String::new();
-            if path == "-" {
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .ctx(|| "read --resources from stdin")?;
+            let text = if path == "-" {
+                read_stdin()?
             } else {
-                text = std::fs::read_to_string(path).ctx(|| format!("read {path}"))?;
-            }
+                std::fs::read_to_string(path).ctx(|| format!("read {path}"))?
+            };
             let v: Value = serde_json::from_str(&text)
                 .map_err(|e| Error::new(format!("--resources {path}: {e}")).with_code(2))?;
             if !v.is_object() {
@@ -144,6 +140,22 @@ fn changes(o: &Opts) -> Result<Value> {
         patch[*group][*key] = value;
     }
     Ok(patch)
+}
+
+/// All of stdin (at most 1 MiB), as text.
+fn read_stdin() -> Result<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match rustix::io::read(rustix::stdio::stdin(), &mut chunk) {
+            Ok(0) => break,
+            Ok(n) if buf.len() + n <= 1 << 20 => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => return Err(Error::new("--resources -: more than 1 MiB on stdin")),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e).ctx(|| "read --resources from stdin"),
+        }
+    }
+    String::from_utf8(buf).map_err(|_| Error::new("--resources -: not UTF-8"))
 }
 
 /// Objects merge key by key; anything else replaces.
@@ -174,12 +186,24 @@ fn parse_bytes(s: &str) -> Option<i64> {
         (i, 'p') => (&t[..i], 50),
         _ => (t, 0),
     };
-    if let Ok(n) = num.parse::<i64>() {
-        return n.checked_mul(1 << shift).filter(|n| *n >= 0);
+    // Decimals in integer arithmetic (no float parser in the binary).
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
     }
-    let f: f64 = num.parse().ok()?;
-    let bytes = f * (1u64 << shift) as f64;
-    (f.is_finite() && f >= 0.0 && bytes < i64::MAX as f64).then_some(bytes as i64)
+    let digits = |s: &str| s.is_empty() || s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    let whole = if int.is_empty() { 0 } else { int.parse::<i64>().ok()? };
+    let mut bytes = whole.checked_mul(1 << shift)?;
+    // Three decimals are enough for a size (999 << 50 still fits an i64).
+    let frac = &frac[..frac.len().min(3)];
+    if !frac.is_empty() {
+        let scale = 10i64.pow(frac.len() as u32);
+        bytes = bytes.checked_add(frac.parse::<i64>().ok()? * (1 << shift) / scale)?;
+    }
+    Some(bytes)
 }
 
 #[cfg(test)]
@@ -196,6 +220,9 @@ mod tests {
         assert_eq!(parse_bytes("-1"), Some(-1));
         assert_eq!(parse_bytes("-2"), None);
         assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes(".5k"), Some(512));
+        assert_eq!(parse_bytes("1.x"), None);
+        assert_eq!(parse_bytes("."), None);
         assert_eq!(parse_bytes(""), None);
     }
 
