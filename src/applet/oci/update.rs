@@ -195,7 +195,11 @@ fn parse_bytes(s: &str) -> Option<i64> {
     if !digits(int) || !digits(frac) {
         return None;
     }
-    let whole = if int.is_empty() { 0 } else { int.parse::<i64>().ok()? };
+    let whole = if int.is_empty() {
+        0
+    } else {
+        int.parse::<i64>().ok()?
+    };
     let mut bytes = whole.checked_mul(1 << shift)?;
     // Three decimals are enough for a size (999 << 50 still fits an i64).
     let frac = &frac[..frac.len().min(3)];
