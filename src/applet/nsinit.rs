@@ -251,6 +251,7 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
             config_text: text,
             record,
             state: Default::default(),
+            hooks: None,
         },
     )?;
     Ok(ExitCode::from(code))

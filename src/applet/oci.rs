@@ -22,10 +22,12 @@ use crate::container::delete;
 use crate::container::record::{self, Record};
 use crate::container::state::{Init, State, Status};
 use crate::error::{Context, Error, Result};
+use crate::oci::{run_hooks, state_doc};
 use crate::{log, oci};
 
 mod handoff;
 mod query;
+mod update;
 use handoff::{send_console, write_pid_file};
 use query::{events, freeze, list, ps, show_state, spec};
 
@@ -53,7 +55,10 @@ commands:
   ps ID [--format table|json]
   pause ID | resume ID
   events ID [--stats] [--interval SECS]
-  update ID                (not supported yet)
+  update ID                change cgroup limits: [-r|--resources FILE|-]
+      [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
+      [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] [--cpuset-mems LIST]
+      [--pids-limit N] [--blkio-weight N]
   spec [--bundle DIR] [--rootless]   write a default config.json
   features                 what this build supports (JSON)
   checkpoint | restore     not supported
@@ -169,7 +174,7 @@ fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
             crate::cli::out(USAGE);
             std::process::exit(0);
         }
-        if VALUED.iter().any(|(n, _)| *n == name) {
+        if VALUED.iter().any(|(n, _)| *n == name) || update::valued().any(|n| n == name) {
             let v = string(p.value().map_err(err)?, &name)?;
             o.values.push((name, v));
         } else {
@@ -265,9 +270,7 @@ pub fn main(args: Vec<OsString>) -> Result<ExitCode> {
             crate::cli::out_json(&oci::features());
             Ok(ExitCode::SUCCESS)
         }
-        "update" => Err(Error::new(
-            "update: changing a running container's resources is not supported yet",
-        )),
+        "update" => update::update(&g, &o),
         "checkpoint" | "restore" => Err(Error::new(format!(
             "{cmd}: checkpoint/restore is not supported by nsinit"
         ))
@@ -289,49 +292,6 @@ fn find(g: &Global, id: &str) -> Result<(Record, State)> {
     let record = Record::find_in(&g.root, id)?.ok_or_else(missing)?;
     let st = record.state()?.ok_or_else(missing)?;
     Ok((record, st))
-}
-
-/// The OCI state document.
-fn state_doc(st: &State) -> serde_json::Value {
-    let status = st.status();
-    let pid = if status == Status::Stopped {
-        0
-    } else {
-        st.init_pid
-    };
-    serde_json::json!({
-        "ociVersion": "1.2.0",
-        "id": st.id,
-        "status": status.as_str(),
-        "pid": pid,
-        "bundle": st.bundle,
-        "rootfs": st.rootfs,
-        "created": log::rfc3339(st.created),
-        "owner": "",
-        "annotations": st.annotations,
-    })
-}
-
-/// Run the hooks of one kind with the container's state on stdin: the
-/// recorded status and PID of that lifecycle point (a command that already
-/// exited still reads as running to poststart, as the spec orders it).
-fn run_hooks(kind: &str, hooks: &[oci::Hook], st: &State) -> Result<()> {
-    if hooks.is_empty() {
-        return Ok(());
-    }
-    let mut doc = state_doc(st);
-    let status = match kind {
-        "poststop" => Status::Stopped,
-        "poststart" => Status::Running,
-        _ => st.status,
-    };
-    doc["status"] = status.as_str().into();
-    doc["pid"] = st.init_pid.into();
-    let doc = doc.to_string();
-    for (i, h) in hooks.iter().enumerate() {
-        oci::run_hook(h, doc.as_bytes()).ctx(|| format!("hooks.{kind}[{i}]"))?;
-    }
-    Ok(())
 }
 
 /// `create` and `run`: build the container; returns what `run` needs.
@@ -398,6 +358,7 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         config_text: b.text,
         record,
         state,
+        hooks: Some(&b.hooks),
     };
     let built = match create::build(&cfg, req, park) {
         Ok(b) => b,
@@ -448,14 +409,12 @@ fn abandon(built: &create::Built, err: Error) -> Error {
     }
 }
 
-/// The steps after "ready" that `create` and `run` share: console, hooks, pid file.
-fn after_ready(o: &Opts, built: &create::Built, hooks: &oci::Hooks) -> Result<()> {
+/// The steps after "ready" of `create`: console, pid file. (The hooks of
+/// create ran at their points in it; see container::hooks.)
+fn after_ready(o: &Opts, built: &create::Built) -> Result<()> {
     if let (Some(sock), Some(pty)) = (o.value("console-socket"), &built.pty) {
         send_console(sock, &pty.master)?;
     }
-    run_hooks("prestart", &hooks.prestart, &built.state)?;
-    run_hooks("createRuntime", &hooks.create_runtime, &built.state)?;
-    run_hooks("createContainer", &hooks.create_container, &built.state)?;
     if let Some(path) = o.value("pid-file") {
         write_pid_file(path, built.state.init_pid)?;
     }
@@ -464,8 +423,8 @@ fn after_ready(o: &Opts, built: &create::Built, hooks: &oci::Hooks) -> Result<()
 
 fn create_cmd(g: &Global, o: &Opts) -> Result<()> {
     let id = o.id()?;
-    let (built, hooks) = build(g, o, id, true)?;
-    if let Err(e) = after_ready(o, &built, &hooks) {
+    let (built, _) = build(g, o, id, true)?;
+    if let Err(e) = after_ready(o, &built) {
         return Err(abandon(&built, e));
     }
     Ok(())
@@ -486,7 +445,7 @@ fn start(g: &Global, id: &str) -> Result<()> {
         )));
     };
     let hooks = oci::load_hooks(&record.config()?)?;
-    run_hooks("startContainer", &hooks.start_container, &st)?;
+    // startContainer hooks run in the container before it reports back.
     release_fifo(&record, &pidfd)?;
     st.status = Status::Running;
     record.write_state(&st)?;
@@ -523,9 +482,15 @@ fn release_fifo(record: &Record, pidfd: &OwnedFd) -> Result<()> {
         };
         let (fifo_ready, died) = (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
         if fifo_ready {
-            let mut b = [0u8; 1];
+            let mut b = [0u8; 512];
             match rustix::io::read(&fifo, &mut b) {
-                Ok(1) => break,
+                Ok(1) if b[0] == b'0' => break,
+                Ok(n) if n > 0 => {
+                    return Err(Error::new(format!(
+                        "the container did not start: {}",
+                        String::from_utf8_lossy(&b[..n])
+                    )));
+                }
                 Ok(_) | Err(rustix::io::Errno::AGAIN) if !died => continue,
                 _ => {
                     return Err(Error::new(

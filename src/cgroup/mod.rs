@@ -26,6 +26,7 @@ mod fs;
 pub mod layout;
 mod leaf;
 mod stats;
+mod update;
 mod v1;
 mod v2;
 mod verify;

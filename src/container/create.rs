@@ -21,6 +21,7 @@ use linux_raw_sys::general as g;
 use rustix::process::Pid;
 
 use super::delete::{self, write_marker};
+use super::hooks;
 use super::process::{self, ProcessSpec};
 use super::record::Record;
 use super::rootless;
@@ -49,6 +50,9 @@ pub struct CreateRequest<'a> {
     pub record: Record,
     /// The state's starting point (OCI id, bundle, annotations).
     pub state: State,
+    /// OCI hooks; the ones of create and start run at their points here
+    /// (see [`super::hooks`]).
+    pub hooks: Option<&'a crate::oci::Hooks>,
 }
 
 /// How the created process waits before it runs the command.
@@ -227,17 +231,30 @@ fn start(
     // Why decided here: in the child, geteuid() reads 0 once the maps exist.
     let maps_by_user = rootless::rootless() && cfg.namespaces.contains(Ns::User);
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
+    // Why the parent: a joined pid namespace holds only the children of the
+    // process that joins it, so PID 1 is cloned into it.
+    let pid_ns = super::nspath::enter_pid_for_children(cfg)?;
     let cloned = match &mut entry {
-        Some(entry) => entry.clone_process(flags)?,
-        None => sys::clone_process(flags).ctx(|| "clone the container process")?,
+        Some(entry) => entry.clone_process(flags),
+        None => sys::clone_process(flags).ctx(|| "clone the container process"),
     };
+    if let Some(restore) = pid_ns
+        && !matches!(cloned, Ok(None))
+        && let Err(e) = restore.restore()
+    {
+        if let Ok(Some(pid)) = cloned {
+            supervise::kill_and_wait(pid);
+        }
+        return Err(e);
+    }
+    let cloned = cloned?;
     let pid = match cloned {
         None => {
             // Why first: nothing may run outside the container's cgroups.
             let entered = entry.map_or(Entered::Done, Entry::enter_child);
             child_main(
                 cfg,
-                &req.process,
+                req,
                 ChildFds {
                     sock: child_sock,
                     parent_sock,
@@ -307,6 +324,9 @@ fn parent_steps(
     } else {
         // Its process, cgroups and host veths, before it runs anything.
         req.record.write_state(st)?;
+    }
+    if let Some(hooks) = hooks::at_create(req.hooks) {
+        hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
     }
     sync::wait_ready(sock)?; // SYNC 2
     // Why before the start: the record and the marker are in place before
@@ -390,7 +410,7 @@ struct ChildFds {
 /// The cloned child: run the steps, report a failure, never return.
 fn child_main(
     cfg: &Config,
-    spec: &ProcessSpec,
+    req: &CreateRequest<'_>,
     fds: ChildFds,
     protect: Option<&str>,
     mask: SigSet,
@@ -417,11 +437,11 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    let hidden = hide_host(&sock, slave.as_ref(), fifo, spec.preserve_fds, maps_by_user);
+    let hidden = hide_host(&sock, slave.as_ref(), fifo, req.process.preserve_fds, maps_by_user);
     let steps = hidden.and_then(|()| {
         child_steps(
             cfg,
-            spec,
+            req,
             &sock,
             (slave, slave_path.as_deref()),
             protect,
@@ -491,7 +511,7 @@ fn hide_host(
 /// The child's steps, in order.
 fn child_steps(
     cfg: &Config,
-    spec: &ProcessSpec,
+    req: &CreateRequest<'_>,
     sock: &OwnedFd,
     (slave, slave_path): (Option<OwnedFd>, Option<&str>),
     protect: Option<&str>,
@@ -504,7 +524,9 @@ fn child_steps(
     // without id maps to write or a veth to receive it can build its root
     // while the parent finishes. It still waits for SYNC 1 before running
     // anything of the user's. When the parent must move it, it waits first.
-    let early = needs_early_release(cfg) || cg == Entered::ByParent;
+    let spec = &req.process;
+    let hooks = hooks::at_create(req.hooks);
+    let early = needs_early_release(cfg) || cg == Entered::ByParent || hooks.is_some();
     let net = if early {
         let net = sync::wait_release(sock)?;
         sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
@@ -530,7 +552,12 @@ fn child_steps(
         attach_console(slave)?;
     }
     drop(slave);
-    for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns != Ns::User) {
+    // The pid namespace was joined for us before the clone.
+    for (ns, path) in cfg
+        .ns_paths
+        .iter()
+        .filter(|(ns, _)| !matches!(ns, Ns::User | Ns::Pid))
+    {
         join_namespace(path, *ns)?;
     }
     for n in &cfg.networks {
@@ -539,7 +566,13 @@ fn child_steps(
         }
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
-    rootfs::prepare_rootfs(cfg, slave_path)?;
+    let mut state_doc = None;
+    rootfs::prepare_rootfs(cfg, slave_path, || {
+        if let Some(h) = hooks {
+            state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h
+        }
+        Ok(())
+    })?;
     if let Some(path) = protect {
         protect_config(path)?;
     }
@@ -552,6 +585,7 @@ fn child_steps(
     // Why before the restricted paths: /proc/sys turns read-only there.
     rootfs::sysctl::write_sysctls(&cfg.sysctl)?;
     rootfs::restrict_paths(cfg)?;
+    rootfs::set_root_propagation(cfg)?;
     if let Some(p) = cfg.personality {
         sys::set_personality(p).ctx(|| format!("personality {p:#x}"))?;
     }
@@ -567,26 +601,36 @@ fn child_steps(
         None => {
             sync::report_ready(sock)?; // SYNC 2
             sync::wait_start(sock)?; // SYNC 3
+            hooks::start_container(hooks, state_doc.as_deref())?;
         }
         Some(fifo) => {
             // Why before "ready": the creator exits after it, and the
             // container must outlive it (the caller reaps it).
             sys::set_parent_death_signal(0).ctx(|| "prctl PR_SET_PDEATHSIG 0")?;
             sync::report_ready(sock)?; // SYNC 2
-            wait_fifo(fifo)?; // SYNC 3: `start` opened the read end
+            // SYNC 3: `start` opened the read end; startContainer runs
+            // before the go, so `start` reports its failure.
+            wait_fifo(fifo, || hooks::start_container(hooks, state_doc.as_deref()))?;
         }
     }
     Ok(prepared)
 }
 
-/// Block until `start` opens the exec fifo's read end, then tell it we go.
-fn wait_fifo(fifo: &OwnedFd) -> Result<()> {
+/// Block until `start` opens the exec fifo's read end, run `before_go`,
+/// then tell `start` we go ("0") or why not (the error's text).
+fn wait_fifo(fifo: &OwnedFd, before_go: impl FnOnce() -> Result<()>) -> Result<()> {
     let fd = rustix::fs::open(
         rootfs::paths::fd_path(fifo).as_c_str(),
         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
     .ctx(|| "open the exec fifo")?;
+    if let Err(e) = before_go() {
+        let mut text = e.to_string().into_bytes();
+        text.truncate(512);
+        let _ = rustix::io::write(&fd, &text);
+        return Err(e);
+    }
     rustix::io::write(&fd, b"0").ctx(|| "write the exec fifo")?;
     Ok(())
 }

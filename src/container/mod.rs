@@ -3,7 +3,9 @@
 
 pub mod create;
 pub mod delete;
+pub mod hooks;
 pub mod join;
+pub mod nspath;
 pub mod process;
 pub mod record;
 pub mod rootless;

@@ -5,6 +5,9 @@
 //! * SYNC 1, parent → child: [`Msg::Release`] with the host-side network
 //!   state; the child is in its cgroups and its id maps are written.
 //! * SYNC 1b, join's middle child → parent: [`Msg::Pid`] of the joined process.
+//! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
+//!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
+//!   state document once prestart and createRuntime ran (only with hooks).
 //! * SYNC 2, child → parent: [`Msg::Ready`], the process is set up and parked
 //!   before execve (the parent records the container now, before user code).
 //! * SYNC 3, parent → child: [`Msg::Start`].
@@ -28,6 +31,8 @@ pub enum Msg {
     Ready,
     Start,
     Error(Error),
+    Hooks,
+    HooksDone(String),
 }
 
 impl Msg {
@@ -43,6 +48,8 @@ impl Msg {
             Msg::Ready => vec![3],
             Msg::Start => vec![4],
             Msg::Error(e) => [&[5u8][..], &e.encode()].concat(),
+            Msg::Hooks => vec![6],
+            Msg::HooksDone(doc) => [&[7u8][..], doc.as_bytes()].concat(),
         })
     }
 
@@ -58,6 +65,8 @@ impl Msg {
             3 if body.is_empty() => Msg::Ready,
             4 if body.is_empty() => Msg::Start,
             5 => Msg::Error(Error::decode(body)),
+            6 if body.is_empty() => Msg::Hooks,
+            7 => Msg::HooksDone(String::from_utf8(body.to_vec()).map_err(|_| bad())?),
             _ => return Err(bad()),
         })
     }
@@ -135,6 +144,37 @@ pub fn wait_pid(fd: impl AsFd) -> Result<i32> {
         Msg::Pid(p) => Some(p),
         _ => None,
     })
+}
+
+/// SYNC 1h (child): the mounts are made; run the runtime's hooks.
+pub fn request_hooks(fd: impl AsFd) -> Result<()> {
+    send(fd, &Msg::Hooks)
+}
+
+/// SYNC 1h (parent): wait for the child's request for hooks.
+pub fn wait_hooks_request(fd: impl AsFd) -> Result<()> {
+    expect(
+        fd,
+        "the container process exited before its hooks ran",
+        |m| matches!(m, Msg::Hooks).then_some(()),
+    )
+}
+
+/// SYNC 1h (parent): the runtime's hooks ran; the state for the child's.
+pub fn hooks_done(fd: impl AsFd, state: &str) -> Result<()> {
+    send(fd, &Msg::HooksDone(state.to_string()))
+}
+
+/// SYNC 1h (child): wait for the runtime's hooks; the state document.
+pub fn wait_hooks_done(fd: impl AsFd) -> Result<String> {
+    expect(
+        fd,
+        "sync: nsinit exited before running the hooks",
+        |m| match m {
+            Msg::HooksDone(doc) => Some(doc),
+            _ => None,
+        },
+    )
 }
 
 /// SYNC 2 (child): set up, parked before execve.

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::read::{array, get, known_keys, obj, opt_str, string_map, strings, unsupported};
 use crate::config::cgroups::{cpu_list, default_name, valid_page_size};
 use crate::config::json::{Diag, join};
-use crate::config::mount_options::{self, Opt, SHARED};
+use crate::config::mount_options::{self, Opt};
 use crate::config::mounts::{container_path, container_paths, host_path};
 use crate::config::{Cgroups, Config, Device, DeviceKind, IdMap, Ns};
 
@@ -120,14 +120,10 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
         container_paths(strings(l, P, "readonlyPaths", d), &at("readonlyPaths"), d);
     if let Some(p) = opt_str(l, P, "rootfsPropagation", d).filter(|p| !p.is_empty()) {
         match mount_options::lookup(&p) {
-            Some(Opt::Propagation(f)) if f & SHARED == 0 => cfg.mount.rootfs_propagation = f,
-            Some(Opt::Propagation(_)) => d.error(
-                &at("rootfsPropagation"),
-                format_args!("{p:?} is not supported by this build"),
-            ),
+            Some(Opt::Propagation(f)) => cfg.mount.rootfs_propagation = f,
             _ => d.error(
                 &at("rootfsPropagation"),
-                format_args!("expected private, slave, unbindable (or r…), got {p:?}"),
+                format_args!("expected shared, slave, private, unbindable (or r…), got {p:?}"),
             ),
         }
     }
@@ -186,10 +182,6 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
         seen.push(ns);
         match opt_str(m, &here, "path", d).filter(|p| !p.is_empty()) {
             None => cfg.namespaces.insert(ns),
-            Some(_) if matches!(ns, Ns::Pid | Ns::Time) => d.error(
-                &join(&here, "path"),
-                format_args!("joining an existing {t} namespace is not supported by this build"),
-            ),
             Some(p) => {
                 // The user namespace is joined first.
                 let at = if ns == Ns::User {
@@ -197,9 +189,21 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
                 } else {
                     cfg.ns_paths.len()
                 };
-                if let Some(p) = host_path(&p, &join(&here, "path"), d) {
-                    cfg.ns_paths.insert(at, (ns, p));
+                let at_path = join(&here, "path");
+                let Some(p) = host_path(&p, &at_path, d) else {
+                    continue;
+                };
+                if d.check_host
+                    && let Err(e) =
+                        crate::container::nspath::check_kind(&p, ns).and_then(|()| match ns {
+                            Ns::Mnt => crate::container::nspath::check_not_own_mount_ns(&p),
+                            _ => Ok(()),
+                        })
+                {
+                    d.error(&at_path, e);
+                    continue;
                 }
+                cfg.ns_paths.insert(at, (ns, p));
             }
         }
     }

@@ -14,6 +14,7 @@ mod linux;
 mod process;
 mod read;
 mod spec;
+mod state;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use crate::error::{Error, Result};
 
 pub use hooks::{Hook, Hooks, run_hook};
 pub use spec::{default_spec, features};
+pub use state::{hook_state, run_hooks, run_hooks_with, state_doc};
 
 use read::{get, known_keys, obj, opt_str, strings};
 

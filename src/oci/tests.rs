@@ -430,15 +430,6 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![(
-                "/linux/namespaces/0",
-                json!({"type": "pid", "path": "/proc/1/ns/pid"}),
-            )],
-            vec![
-                "config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported by this build",
-            ],
-        ),
-        (
             vec![("/linux/namespaces/3", json!({"type": "net"}))],
             vec![
                 "config.json: linux.namespaces[3].type: unknown namespace \"net\" (expected pid, network, mount, ipc, uts, user, cgroup or time)",
@@ -471,10 +462,10 @@ fn bad_configs_name_their_field() {
         (
             vec![
                 ("/linux/mountLabel", json!("system_u:object_r:x:s0")),
-                ("/linux/rootfsPropagation", json!("rshared")),
+                ("/linux/rootfsPropagation", json!("rbogus")),
             ],
             vec![
-                "config.json: linux.rootfsPropagation: \"rshared\" is not supported by this build",
+                "config.json: linux.rootfsPropagation: expected shared, slave, private, unbindable (or r…), got \"rbogus\"",
                 "config.json: linux.mountLabel: \"system_u:object_r:x:s0\": SELinux labels are not supported by this build",
             ],
         ),
@@ -659,4 +650,46 @@ fn device_file_mode_may_carry_the_nodes_type_bits() {
         "{e:?}"
     );
     assert!(e[1].contains("linux.devices[1].fileMode"), "{e:?}");
+}
+
+#[test]
+fn namespace_paths_of_every_kind_are_checked_on_the_host() {
+    let text = edited(&[
+        (
+            "/linux/namespaces/0",
+            json!({"type": "pid", "path": "/proc/self/ns/pid"}),
+        ),
+        (
+            "/linux/namespaces/1",
+            json!({"type": "network", "path": "/proc/self/ns/uts"}),
+        ),
+        (
+            "/linux/namespaces/2",
+            json!({"type": "ipc", "path": "/proc/self/status"}),
+        ),
+    ])
+    .to_string();
+    let dir = std::env::temp_dir().join(format!("nsinit-oci-nspath-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    let errs = lower_str(&text, &dir, true).err().unwrap_or_default();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let errs: Vec<_> = errs.iter().filter(|l| !l.contains("unknown key")).collect();
+    assert_eq!(
+        errs,
+        [
+            "config.json: linux.namespaces[1].path: /proc/self/ns/uts is a uts namespace, not a net namespace",
+            "config.json: linux.namespaces[2].path: /proc/self/status: not a namespace file",
+        ]
+    );
+    // Unchecked, a pid (or time) path lowers: it is joined before the clone.
+    let b = lowered(&edited(&[(
+        "/linux/namespaces/0",
+        json!({"type": "pid", "path": "/proc/1/ns/pid"}),
+    )]));
+    assert!(
+        b.config
+            .ns_paths
+            .contains(&(Ns::Pid, "/proc/1/ns/pid".into()))
+    );
+    assert!(!b.config.namespaces.contains(Ns::Pid));
 }

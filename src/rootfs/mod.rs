@@ -29,21 +29,32 @@ use paths::{create_target, fd_path};
 
 /// Build the container's root filesystem and switch into it.
 ///
-/// `console` is the host path of the pty slave to bind on `/dev/console`.
-pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
+/// `console` is the host path of the pty slave to bind on `/dev/console`;
+/// `before_switch` runs once the mounts are made, before the root switch
+/// (the OCI hooks of create).
+pub fn prepare_rootfs(
+    cfg: &Config,
+    console: Option<&str>,
+    before_switch: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
-    if !cfg.namespaces.contains(Ns::Mnt) {
+    if !own_mount_ns(cfg) {
+        before_switch()?;
         // No mount namespace: mounting would change the host's tree. Only chroot.
         rustix::process::chroot(rootfs.as_c_str())
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
         return rustix::process::chdir("/").ctx(|| "chdir /");
     }
-    // Why first: mounts made below must not propagate back to the host
-    // (a configured slave propagation still receives the host's).
-    let propagation = match cfg.mount.rootfs_propagation {
-        0 if cfg.mount.no_pivot_root => MS_SLAVE | MS_REC,
-        0 => MS_PRIVATE | MS_REC,
-        p => p,
+    // Why first, and recursive: mounts made below must not propagate back
+    // to the host, and pivot_root refuses a shared parent. A configured
+    // slave or shared root still receives the host's mounts (slave now);
+    // the configured propagation itself is applied after the root switch.
+    let configured = cfg.mount.rootfs_propagation;
+    let receives = configured & (mount::MS_SLAVE | mount::MS_SHARED) != 0;
+    let propagation = if receives || (configured == 0 && cfg.mount.no_pivot_root) {
+        MS_SLAVE | MS_REC
+    } else {
+        MS_PRIVATE | MS_REC
     };
     set_propagation(c"/", propagation).ctx(|| "set the propagation of /")?;
     // pivot_root needs the new root to be a mount point.
@@ -66,12 +77,19 @@ pub fn prepare_rootfs(cfg: &Config, console: Option<&str>) -> Result<()> {
     if let Some(console) = console {
         dev::bind_console(root, console)?;
     }
+    before_switch()?;
     switch_root(root, cfg)?;
     if cfg.mount.readonly_fs {
         remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
     }
     rustix::process::umask(Mode::from_raw_mode(0o022));
     Ok(())
+}
+
+/// The container has a mount namespace: a new one, or one joined by path
+/// (then the rootfs is set up in it, as runc and crun do).
+fn own_mount_ns(cfg: &Config) -> bool {
+    cfg.namespaces.contains(Ns::Mnt) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::Mnt)
 }
 
 /// Mount one target resolved inside the root: `what` names it in errors.
@@ -175,6 +193,17 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
         detach(c".").ctx(|| "detach the old root")?;
     }
     rustix::process::chdir(c"/").ctx(|| "chdir /")
+}
+
+/// The configured propagation of the root mount, applied once it is "/"
+/// and the read-only and masked paths are in place (an unbindable root
+/// would refuse their binds), as runc orders it.
+pub fn set_root_propagation(cfg: &Config) -> Result<()> {
+    let configured = cfg.mount.rootfs_propagation;
+    if configured == 0 || !own_mount_ns(cfg) {
+        return Ok(());
+    }
+    set_propagation(c"/", configured).ctx(|| "set linux.rootfsPropagation on /")
 }
 
 /// Make `readonly_paths` read-only and hide `mask_paths`; runs after the root

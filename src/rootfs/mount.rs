@@ -18,6 +18,7 @@ pub const MS_MOVE: u64 = g::MS_MOVE as u64;
 pub const MS_REC: u64 = g::MS_REC as u64;
 pub const MS_PRIVATE: u64 = g::MS_PRIVATE as u64;
 pub const MS_SLAVE: u64 = g::MS_SLAVE as u64;
+pub const MS_SHARED: u64 = g::MS_SHARED as u64;
 
 pub use crate::config::mounts::DEFAULT_FLAGS;
 

@@ -13,13 +13,13 @@ use crate::common::{self, bin, can_run, err, out, rootfs, wait_until};
 
 /// A bundle (its own copy of the busybox rootfs, writable) and a private
 /// `--root`; everything is removed on drop, containers first.
-struct Bundle {
-    dir: PathBuf,
-    root: PathBuf,
+pub(crate) struct Bundle {
+    pub(crate) dir: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Bundle {
-    fn new(name: &str, args: &[&str]) -> Bundle {
+    pub(crate) fn new(name: &str, args: &[&str]) -> Bundle {
         let dir = std::env::temp_dir().join(format!("nsinit-it-oci-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -38,7 +38,7 @@ impl Bundle {
         b
     }
 
-    fn write_config(&self, v: &Value) {
+    pub(crate) fn write_config(&self, v: &Value) {
         std::fs::write(
             self.dir.join("config.json"),
             serde_json::to_vec_pretty(v).unwrap(),
@@ -46,7 +46,7 @@ impl Bundle {
         .unwrap();
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("oci")
             .arg("--root")
@@ -59,7 +59,7 @@ impl Bundle {
     /// Run to completion. Output goes through files, not pipes: a created
     /// container inherits nsinit-oci's stdio (as with runc) and would hold a
     /// pipe open long after nsinit-oci exits.
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         use std::os::unix::process::ExitStatusExt;
         let (o, e) = (self.dir.join(".out"), self.dir.join(".err"));
         let status = self
@@ -75,21 +75,21 @@ impl Bundle {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
         assert!(o.status.success(), "{args:?}: {}", err(&o));
         out(&o)
     }
 
-    fn state(&self, id: &str) -> Value {
+    pub(crate) fn state(&self, id: &str) -> Value {
         serde_json::from_str(&self.ok(&["state", id])).unwrap()
     }
 
-    fn status(&self, id: &str) -> String {
+    pub(crate) fn status(&self, id: &str) -> String {
         self.state(id)["status"].as_str().unwrap_or("").to_string()
     }
 
-    fn rootfs(&self) -> PathBuf {
+    pub(crate) fn rootfs(&self) -> PathBuf {
         self.dir.join("rootfs")
     }
 }
@@ -107,7 +107,7 @@ impl Drop for Bundle {
 }
 
 /// A runc-like config.json running `args`.
-fn config(args: &[&str]) -> Value {
+pub(crate) fn config(args: &[&str]) -> Value {
     json!({
         "ociVersion": "1.2.0",
         "root": {"path": "rootfs"},
@@ -145,7 +145,7 @@ fn config(args: &[&str]) -> Value {
     })
 }
 
-fn exists(pid: i64) -> bool {
+pub(crate) fn exists(pid: i64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists() && !common::is_dead(pid as i32)
 }
 

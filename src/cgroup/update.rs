@@ -1,0 +1,41 @@
+//! Changing a running container's limits (`nsinit-oci update`, runc's
+//! `update`): each requested group of limits goes to the directory the
+//! container already has for it, v1 first, as at create.
+
+use super::{CgroupManager, GROUPS, Layout, UNIFIED, v2};
+use crate::config::Cgroups;
+use crate::error::{Context, Error, Result};
+
+impl CgroupManager {
+    /// Apply the limits set in `cfg` to the existing cgroups. The device
+    /// rules are left as they are (they are fixed at create). On cgroup v2 a
+    /// controller the container was created without is enabled on the way
+    /// down to its leaf first.
+    pub fn update(&self, cfg: &Cgroups) -> Result<()> {
+        let mut layout = None;
+        for g in GROUPS.iter().filter(|g| !g.v2.is_empty()) {
+            let fields = (g.requested)(cfg);
+            if fields.is_empty() {
+                continue;
+            }
+            if let Some(dir) = self.paths.get(g.v1) {
+                (g.apply_v1)(dir, cfg).ctx(|| format!("update {}", fields.join(", ")))?;
+            } else if let Some(dir) = self.paths.get(UNIFIED) {
+                if layout.is_none() {
+                    layout = Some(Layout::detect().ctx(|| "cgroups")?);
+                }
+                if let Some(u) = layout.as_ref().and_then(|l| l.unified.as_ref()) {
+                    v2::enable_controllers(&u.mount_point, dir, &[g.v2])?;
+                }
+                (g.apply_v2)(dir, cfg).ctx(|| format!("update {}", fields.join(", ")))?;
+            } else {
+                return Err(Error::new(format!(
+                    "cannot update {}: the container has no {} cgroup",
+                    fields.join(", "),
+                    g.v1
+                )));
+            }
+        }
+        Ok(())
+    }
+}
