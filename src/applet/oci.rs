@@ -352,6 +352,12 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         annotations: b.annotations,
         ..State::default()
     };
+    // For the poststop hooks of a failed create (runtime.md: an error at
+    // create "continues the lifecycle at step 12", i.e. delete).
+    let stopped = State {
+        status: Status::Stopped,
+        ..state.clone()
+    };
     let req = CreateRequest {
         dir: None,
         process,
@@ -369,6 +375,7 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
             {
                 let _ = r.remove();
             }
+            let _ = run_hooks("poststop", &b.hooks.poststop, &stopped);
             return Err(e);
         }
     };

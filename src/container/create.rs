@@ -437,7 +437,13 @@ fn child_main(
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
     };
-    let hidden = hide_host(&sock, slave.as_ref(), fifo, req.process.preserve_fds, maps_by_user);
+    let hidden = hide_host(
+        &sock,
+        slave.as_ref(),
+        fifo,
+        req.process.preserve_fds,
+        maps_by_user,
+    );
     let steps = hidden.and_then(|()| {
         child_steps(
             cfg,

@@ -11,19 +11,18 @@ use rustix::thread::LinkNameSpaceType;
 use crate::config::{Config, Ns};
 use crate::error::{Context, Error, Result};
 
-/// The kind of namespace the file at `path` is (`net`, `pid`, …), read from
-/// the descriptor's link (`net:[4026532008]`), so a bind-mounted namespace
-/// file (`/run/netns/x`) is recognised as well as `/proc/PID/ns/net`.
-/// An error when the file is no namespace.
+/// The kind of namespace the file at `path` is (`net`, `pid`, …), asked of
+/// the kernel (nsfs, NS_GET_NSTYPE), so a bind-mounted namespace file
+/// (`/run/netns/x`, whose descriptor link names the mount) is recognised as
+/// well as `/proc/PID/ns/net`. An error when the file is no namespace.
 pub fn kind_of(path: &Path) -> Result<String> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .ctx(|| format!("open {}", path.display()))?;
-    let link = rustix::fs::readlink(crate::rootfs::paths::fd_path(&fd).as_c_str(), Vec::new())
-        .ctx(|| format!("readlink the descriptor of {}", path.display()))?;
-    let link = link.to_string_lossy();
-    match link.split_once(":[") {
-        Some((kind, rest)) if rest.ends_with(']') && !kind.contains('/') => Ok(kind.to_string()),
-        _ => Err(Error::new(format!(
+    let kind =
+        crate::sys::ns_type(&fd).ctx(|| format!("ioctl NS_GET_NSTYPE {}", path.display()))?;
+    match kind.and_then(|k| Ns::ALL.into_iter().find(|n| n.clone_flag() == k)) {
+        Some(ns) => Ok(ns.proc_name().to_string()),
+        None => Err(Error::new(format!(
             "{}: not a namespace file",
             path.display()
         ))),

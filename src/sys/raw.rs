@@ -431,6 +431,25 @@ pub fn unshare(flags: u64) -> Result<(), Errno> {
     check(unsafe { syscall6(g::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
 }
 
+/// The kind of namespace `fd` refers to, as its `CLONE_NEW*` flag
+/// (`ioctl(fd, NS_GET_NSTYPE)`), or `None` when `fd` is not on nsfs. Works
+/// for `/proc/PID/ns/*` and for bind-mounted namespace files alike
+/// (`/run/netns/x`), whose descriptor link names the mount, not the kind.
+/// <https://man7.org/linux/man-pages/man2/ioctl_nsfs.2.html>
+pub fn ns_type(fd: impl AsFd) -> Result<Option<u64>, Errno> {
+    let fd = fd.as_fd();
+    // Why first: the ioctl number means something else on other files.
+    if rustix::fs::fstatfs(fd)?.f_type as u32 != g::NSFS_MAGIC {
+        return Ok(None);
+    }
+    let req = linux_raw_sys::ioctl::NS_GET_NSTYPE as usize;
+    // SAFETY: an nsfs descriptor borrowed for the call; NS_GET_NSTYPE takes
+    // no argument and returns an integer.
+    let kind =
+        check(unsafe { syscall6(g::__NR_ioctl, [fd_number(fd) as usize, req, 0, 0, 0, 0]) })?;
+    Ok(Some(kind as u64))
+}
+
 /// `setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &1, 4)`: ask the kernel to
 /// explain netlink errors (rustix has no public generic setsockopt).
 /// <https://man7.org/linux/man-pages/man7/netlink.7.html>

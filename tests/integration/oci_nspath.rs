@@ -294,3 +294,46 @@ fn a_joined_mount_namespace_gets_the_rootfs_and_the_hosts_own_is_refused() {
         err(&o)
     );
 }
+
+/// A network namespace kept by a bind mount, as `ip netns add`, podman's
+/// default network and CRI pod sandboxes make them (`/run/netns/NAME`):
+/// the descriptor's link names the mount, not `net:[…]`, so the kind must
+/// come from the kernel. Unmounted on drop.
+struct PersistedNetns(std::path::PathBuf);
+
+impl Drop for PersistedNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_bind_mounted_network_namespace_is_joined() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("nsbound", &["true"]);
+    let file = b.dir.join("netns");
+    std::fs::write(&file, "").unwrap();
+    let made = std::process::Command::new("unshare")
+        .arg(format!("--net={}", file.display()))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(made.success(), "unshare --net={}", file.display());
+    let _keep = PersistedNetns(file.clone());
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(&file).unwrap().ino();
+    let script = "readlink /proc/self/ns/net";
+    let mut cfg: Value = config(&["sh", "-c", script]);
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
+        {"type": "network", "path": file.to_str().unwrap()}]);
+    b.write_config(&cfg);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let out = b.ok(&["run", "--bundle", &bundle, "nsbound"]);
+    assert_eq!(
+        out.trim(),
+        format!("net:[{ino}]"),
+        "joined the persisted netns"
+    );
+}
