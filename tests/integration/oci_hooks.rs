@@ -118,6 +118,14 @@ fn every_hook_kind_runs_where_and_when_the_spec_says() {
     assert_eq!(state_of(&b, "poststop")["status"], "stopped");
 }
 
+/// A fresh host directory for a hook's marks.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("nsinit-it-marks-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 /// Create with `hooks`; the outcome.
 fn create_with(name: &str, hooks: Value) -> (Bundle, std::process::Output) {
     let b = Bundle::new(name, &["sleep", "1000"]);
@@ -136,8 +144,19 @@ fn a_failing_create_time_hook_fails_create_and_leaves_nothing() {
     }
     for kind in ["prestart", "createRuntime", "createContainer"] {
         let name = format!("hookfail-{}", kind.to_lowercase());
-        let (b, o) = create_with(&name, json!({kind: [hook("exit 3")]}));
+        let marks = tempfile_dir(&name);
+        let poststop = hook(&format!("cat > {}/poststop", marks.display()));
+        let (b, o) = create_with(
+            &name,
+            json!({kind: [hook("exit 3")], "poststop": [poststop]}),
+        );
         assert!(!o.status.success(), "{kind}");
+        // runtime.md: the lifecycle continues at delete, whose poststop runs.
+        let st: Value = serde_json::from_slice(&std::fs::read(marks.join("poststop")).unwrap())
+            .unwrap_or_else(|e| panic!("{kind}: poststop ran with a state: {e}"));
+        assert_eq!(st["status"], "stopped", "{kind}");
+        assert_eq!(st["id"], name.as_str(), "{kind}");
+        let _ = std::fs::remove_dir_all(&marks);
         assert!(
             err(&o).contains(&format!("hooks.{kind}[0]: hook /bin/sh: exit status 3")),
             "{kind}: {}",
