@@ -268,6 +268,7 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
     Ok(Program {
         insns: e.rev,
         flags: p.flags,
+        listener: p.listener.clone(),
     })
 }
 
