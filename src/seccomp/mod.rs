@@ -128,9 +128,13 @@ const NEW_LISTENER: u32 = raw::SECCOMP_FILTER_FLAG_NEW_LISTENER;
 /// keeps.
 pub fn load(v: &Value, field: &str) -> std::result::Result<Arc<Program>, Vec<String>> {
     let p = parse_profile(v, field)?;
-    compile(&p, Arch::native())
-        .map(Arc::new)
-        .map_err(|e| vec![format!("{field}: {e}")])
+    let t = std::time::Instant::now();
+    let prog = compile(&p, Arch::native()).map_err(|e| vec![format!("{field}: {e}")])?;
+    let us = t.elapsed().as_micros();
+    let n = prog.insns.len();
+    crate::log::debug(&format_args!("seccomp: {n} instructions compiled in {us} µs"));
+
+    Ok(Arc::new(prog))
 }
 
 /// Load `prog` into the calling thread (with its flags). Needs no_new_privs

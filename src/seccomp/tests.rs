@@ -623,3 +623,34 @@ fn notify_profiles_keep_their_listener() {
     let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock"});
     assert_eq!(parse_profile(&v, "linux.seccomp").unwrap().listener, None);
 }
+
+/// The compile time of the default profile (the target: ≤ 100 µs in
+/// release): `cargo test --release --lib compile_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "a timing, meaningful in release only"]
+fn compile_time_of_the_default_profile() {
+    let p = default_profile();
+    let mut best = std::time::Duration::MAX;
+    let all = std::time::Instant::now();
+    for _ in 0..2000 {
+        let t = std::time::Instant::now();
+        std::hint::black_box(compile(std::hint::black_box(&p), Arch::X86_64).unwrap());
+        best = best.min(t.elapsed());
+    }
+    println!(
+        "compile: best {:?}, mean {:?}",
+        best,
+        all.elapsed() / 2000
+    );
+}
+
+#[test]
+fn every_name_is_found_through_the_hash_table() {
+    let table = super::arch::Names::new();
+    for (i, n) in names().iter().enumerate() {
+        assert_eq!(table.index(n), Some(i), "{n}");
+    }
+    for n in ["", "read2", "rea", "readx", "nosuchcall", "mkdir\0"] {
+        assert_eq!(table.index(n), None, "{n:?}");
+    }
+}

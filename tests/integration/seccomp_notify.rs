@@ -68,7 +68,8 @@ fn profile(sock: &Path) -> Value {
         "defaultAction": "SCMP_ACT_ALLOW",
         "listenerPath": sock,
         "listenerMetadata": "meta-1",
-        "flags": ["SECCOMP_FILTER_FLAG_TSYNC"],
+        "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+                  "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
         "syscalls": [
             {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"},
             {"names": ["unshare"], "action": "SCMP_ACT_ERRNO"}
