@@ -189,7 +189,9 @@ impl Names {
 #[cfg(test)]
 pub fn names_text() -> String {
     let n = Names::new();
-    let names: Vec<_> = (0..COUNT).map(|i| String::from_utf8(n.get(i)).unwrap()).collect();
+    let names: Vec<_> = (0..COUNT)
+        .map(|i| String::from_utf8(n.get(i)).unwrap())
+        .collect();
     names.join(" ")
 }
 

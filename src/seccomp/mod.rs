@@ -132,7 +132,9 @@ pub fn load(v: &Value, field: &str) -> std::result::Result<Arc<Program>, Vec<Str
     let prog = compile(&p, Arch::native()).map_err(|e| vec![format!("{field}: {e}")])?;
     let us = t.elapsed().as_micros();
     let n = prog.insns.len();
-    crate::log::debug(&format_args!("seccomp: {n} instructions compiled in {us} µs"));
+    crate::log::debug(&format_args!(
+        "seccomp: {n} instructions compiled in {us} µs"
+    ));
 
     Ok(Arc::new(prog))
 }
@@ -153,7 +155,11 @@ pub fn install(prog: &Program) -> Result<Option<OwnedFd>> {
     for (name, bit) in named {
         let wanted = flags & bit != 0 || (prog.listener.is_some() && bit == NEW_LISTENER);
         // WAIT_KILLABLE_RECV is only valid with NEW_LISTENER.
-        let probe = if bit == WAIT_KILLABLE_RECV { bit | NEW_LISTENER } else { bit };
+        let probe = if bit == WAIT_KILLABLE_RECV {
+            bit | NEW_LISTENER
+        } else {
+            bit
+        };
         if wanted && !raw::seccomp_flag_known(probe) {
             return Err(Error::new(format!(
                 "seccomp: this kernel does not support {name}"

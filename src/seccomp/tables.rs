@@ -125,9 +125,7 @@ pub const X32_MOVED: [u16; 36] = [
 ];
 /// x32: x86_64 numbers x32 does not have at all.
 #[cfg(any(test, target_arch = "x86_64"))]
-pub const X32_GONE: [u16; 11] = [
-    134, 156, 174, 177, 178, 180, 205, 211, 214, 215, 236,
-];
+pub const X32_GONE: [u16; 11] = [134, 156, 174, 177, 178, 180, 205, 211, 214, 215, 236];
 
 /// aarch64 numbers below 424: index into NAMES (low 8 bits here, the
 /// 9th in AARCH64_HIGH, bit n % 8 of byte n / 8); 511 is a hole.

@@ -618,7 +618,10 @@ fn notify_profiles_keep_their_listener() {
     assert_eq!((l.path.as_str(), l.metadata.as_str()), ("/run/l.sock", "m"));
     assert_eq!(prog.flags, 32);
     let mkdir = Arch::X86_64.number("mkdir").unwrap();
-    assert_eq!(run(&prog.insns, Arch::X86_64.audit(), mkdir, [0; 6]), ret::USER_NOTIF);
+    assert_eq!(
+        run(&prog.insns, Arch::X86_64.audit(), mkdir, [0; 6]),
+        ret::USER_NOTIF
+    );
     // Without NOTIFY rules a listenerPath is not needed, and not kept.
     let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock"});
     assert_eq!(parse_profile(&v, "linux.seccomp").unwrap().listener, None);
@@ -637,11 +640,7 @@ fn compile_time_of_the_default_profile() {
         std::hint::black_box(compile(std::hint::black_box(&p), Arch::X86_64).unwrap());
         best = best.min(t.elapsed());
     }
-    println!(
-        "compile: best {:?}, mean {:?}",
-        best,
-        all.elapsed() / 2000
-    );
+    println!("compile: best {:?}, mean {:?}", best, all.elapsed() / 2000);
 }
 
 #[test]
