@@ -17,6 +17,7 @@ mod oci;
 mod record;
 mod relay;
 mod seccomp;
+mod seccomp_log;
 mod seccomp_notify;
 mod soak;
 mod tty;
