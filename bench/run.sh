@@ -38,4 +38,5 @@ if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
 	mount -t tmpfs -o size=64k,mode=755 bench-no-cgroup2 /sys/fs/cgroup/unified
 fi
 sh bench/rootless.sh || echo "bench: the rootless rows failed"
+sh bench/seccomp.sh || echo "bench: the seccomp rows failed" >&2
 exec python3 -B bench/bench.py "$@"

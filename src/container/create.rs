@@ -328,6 +328,12 @@ fn parent_steps(
     if let Some(hooks) = hooks::at_create(req.hooks) {
         hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
     }
+    let seccomp = req.process.seccomp.as_ref();
+    if let Some(l) = seccomp.and_then(|p| p.listener.as_ref()) {
+        let fd = sync::recv_seccomp(sock)?; // SYNC 2a
+        let state = crate::seccomp::process_state(st, Status::Creating.as_str(), raw_pid);
+        crate::seccomp::send_listener(l, &fd, raw_pid, state)?;
+    }
     sync::wait_ready(sock)?; // SYNC 2
     // Why before the start: the record and the marker are in place before
     // any code of the user's runs, and a failure to store them fails the
@@ -598,7 +604,7 @@ fn child_steps(
     if !early {
         sync::wait_release(sock)?; // SYNC 1
     }
-    let prepared = process::finalize(spec)?;
+    let prepared = process::finalize(spec, &|fd| sync::send_seccomp(sock, fd))?; // SYNC 2a
     // setuid clears the parent-death signal: set it again.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
     // ... and resets dumpability to fs.suid_dumpable.

@@ -43,6 +43,8 @@ pub enum Finish<'a> {
     Container {
         spec: &'a ProcessSpec,
         root: Option<OwnedFd>,
+        /// The container's record: the state a seccomp listener is sent.
+        state: &'a State,
     },
     /// nsenter-style: keep our credentials and environment; optionally chroot
     /// to and chdir into the target's root and cwd (opened before entering).
@@ -145,7 +147,11 @@ pub fn join_container_as(
         namespaces,
         cgroup: Some(CgroupManager::from_record(&st.cgroup)?),
         tty: cfg.tty,
-        finish: Finish::Container { spec: &spec, root },
+        finish: Finish::Container {
+            spec: &spec,
+            root,
+            state: st,
+        },
         detach,
     };
     join(plan)
@@ -227,6 +233,7 @@ fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<(Pid, Option
         }),
         false => Ok(None),
     };
+    let master = master.and_then(|m| pass_listener(plan, pid, sock).map(|()| m)); // SYNC 1e
     let done = master.and_then(|m| sync::wait_exec(sock).map(|()| m)); // SYNC 2
     match done {
         Ok(master) => Ok((pid, master)),
@@ -236,6 +243,20 @@ fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<(Pid, Option
             Err(e)
         }
     }
+}
+
+/// SYNC 1e (parent): hand the joined process's seccomp notification
+/// descriptor to the profile's listener.
+fn pass_listener(plan: &JoinPlan<'_>, pid: Pid, sock: &OwnedFd) -> Result<()> {
+    let Finish::Container { spec, state, .. } = &plan.finish else {
+        return Ok(());
+    };
+    let Some(l) = spec.seccomp.as_ref().and_then(|p| p.listener.as_ref()) else {
+        return Ok(());
+    };
+    let fd = sync::recv_seccomp(sock)?;
+    let doc = crate::seccomp::process_state(state, state.status.as_str(), state.init_pid);
+    crate::seccomp::send_listener(l, &fd, pid.as_raw_nonzero().get(), doc)
 }
 
 /// The middle child: enter the namespaces and fork the joined process.
@@ -329,7 +350,9 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
             sync::wait_start(sock)?; // SYNC 1d
         }
         let prepared = match &plan.finish {
-            Finish::Container { spec, .. } => process::finalize(spec)?,
+            Finish::Container { spec, .. } => {
+                process::finalize(spec, &|fd| sync::send_seccomp(sock, fd))? // SYNC 1e
+            }
             Finish::Plain { args, env, cwd, .. } => {
                 if let Some(cwd) = cwd {
                     rustix::process::fchdir(cwd).ctx(|| "chdir to the target's cwd")?;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use rustix::io::Errno;
@@ -64,8 +65,12 @@ pub struct Prepared {
 /// Apply rlimits, keyring, identity and capabilities, chdir, resolve the
 /// command and set no_new_privs. Runs inside the container (after the root
 /// switch on the create path). The seccomp filter waits in the result for
-/// [`exec`], unless it must go in before the capability drop.
-pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
+/// [`exec`], unless it must go in before the capability drop or has a
+/// listener: then `send_listener` gets its notification descriptor at once.
+pub fn finalize(
+    spec: &ProcessSpec,
+    send_listener: &dyn Fn(&OwnedFd) -> Result<()>,
+) -> Result<Prepared> {
     apply_rlimits(&spec.rlimits)?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
@@ -108,20 +113,33 @@ pub fn finalize(spec: &ProcessSpec) -> Result<Prepared> {
         && spec.caps.effective & sys_admin == 0
         && let Some(prog) = late.take()
     {
-        seccomp::install(&prog)?;
+        install_seccomp(&prog, send_listener)?;
     }
     set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
     let mut prepared = prepare_command(&spec.args, &env)?;
     prepared.preserve_fds = spec.preserve_fds;
-    prepared.seccomp = late;
     if spec.no_new_privileges {
         // Why last: after the identity switch nothing needs to gain privilege,
         // and it holds across fork (the init shim) and execve.
         rustix::thread::set_no_new_privs(true).ctx(|| "prctl PR_SET_NO_NEW_PRIVS")?;
     }
+    // Why now for a listener: its descriptor must reach the host while the
+    // parent still waits (an OCI `create` returns once the process is ready).
+    if let Some(prog) = late.take_if(|p| p.listener.is_some()) {
+        install_seccomp(&prog, send_listener)?;
+    }
+    prepared.seccomp = late;
     Ok(prepared)
+}
+
+/// Install `prog` and pass on its notification descriptor, if it has one.
+fn install_seccomp(prog: &Program, send_listener: &dyn Fn(&OwnedFd) -> Result<()>) -> Result<()> {
+    match seccomp::install(prog)? {
+        Some(fd) => send_listener(&fd),
+        None => Ok(()),
+    }
 }
 
 /// Write `/proc/self/oom_score_adj`, checked to be on procfs: the

@@ -8,6 +8,9 @@
 //! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
 //!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
 //!   state document once prestart and createRuntime ran (only with hooks).
+//! * SYNC 2a, child → parent: with a seccomp `listenerPath`, the filter's
+//!   notification descriptor ([`send_seccomp`]) once it is installed (the
+//!   parent hands it to the listener); 1e on the join path.
 //! * SYNC 2, child → parent: [`Msg::Ready`], the process is set up and parked
 //!   before execve (the parent records the container now, before user code).
 //! * SYNC 3, parent → child: [`Msg::Start`].
@@ -208,23 +211,51 @@ pub fn wait_start(fd: impl AsFd) -> Result<()> {
 /// SYNC 1c (joined process): the master of the pty it opened inside the
 /// container, by SCM_RIGHTS.
 pub fn send_console(fd: impl AsFd, master: &OwnedFd) -> Result<()> {
+    send_fd(fd, CONSOLE, master).ctx(|| "send the console on the sync channel")
+}
+
+/// SYNC 1c (parent): the pty master, or the joined process's error.
+pub fn recv_console(fd: impl AsFd) -> Result<OwnedFd> {
+    recv_fd(fd, CONSOLE, "sync: the joining process exited early")
+}
+
+/// SYNC 2a (create's child) or 1e (joined process): the seccomp filter's
+/// notification descriptor, right after the install (a filter with a
+/// `listenerPath`; see `seccomp::send_listener`).
+pub fn send_seccomp(fd: impl AsFd, listener: &OwnedFd) -> Result<()> {
+    send_fd(fd, SECCOMP, listener).ctx(|| "send the seccomp listener on the sync channel")
+}
+
+/// SYNC 2a/1e (parent): the seccomp notification descriptor, or the child's error.
+pub fn recv_seccomp(fd: impl AsFd) -> Result<OwnedFd> {
+    recv_fd(
+        fd,
+        SECCOMP,
+        "sync: the container process exited before its seccomp filter was in",
+    )
+}
+
+/// Tags of the messages that carry a descriptor.
+const CONSOLE: u8 = 8;
+const SECCOMP: u8 = 9;
+
+fn send_fd(fd: impl AsFd, tag: u8, passed: &OwnedFd) -> rustix::io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};
-    let fds = [master.as_fd()];
+    let fds = [passed.as_fd()];
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut cmsg = SendAncillaryBuffer::new(&mut space);
     cmsg.push(SendAncillaryMessage::ScmRights(&fds));
     rustix::net::sendmsg(
         fd,
-        &[std::io::IoSlice::new(&[6])],
+        &[std::io::IoSlice::new(&[tag])],
         &mut cmsg,
         SendFlags::NOSIGNAL,
     )
-    .ctx(|| "send the console on the sync channel")
     .map(|_| ())
 }
 
-/// SYNC 1c (parent): the pty master, or the joined process's error.
-pub fn recv_console(fd: impl AsFd) -> Result<OwnedFd> {
+/// The descriptor of a `tag` message, or the peer's error (`eof` at EOF).
+fn recv_fd(fd: impl AsFd, tag: u8, eof: &str) -> Result<OwnedFd> {
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage};
     let mut buf = vec![0u8; 64 * 1024];
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
@@ -241,20 +272,20 @@ pub fn recv_console(fd: impl AsFd) -> Result<OwnedFd> {
             Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
         }
     };
-    let mut master = None;
+    let mut passed = None;
     for m in cmsg.drain() {
         if let RecvAncillaryMessage::ScmRights(fds) = m {
-            master = fds.into_iter().next().or(master);
+            passed = fds.into_iter().next().or(passed);
         }
     }
-    match (buf.get(..n), master) {
-        (Some([6]), Some(m)) => Ok(m),
-        (Some([]), _) => Err(Error::new("sync: the joining process exited early")),
+    match (buf.get(..n), passed) {
+        (Some([t]), Some(m)) if *t == tag => Ok(m),
+        (Some([]), _) => Err(Error::new(eof.to_string())),
         (Some(msg), _) => match Msg::decode(msg)? {
             Msg::Error(e) => Err(e),
             m => Err(Error::new(format!("sync: unexpected message {m:?}"))),
         },
-        (None, _) => Err(Error::new("sync: bad console message")),
+        (None, _) => Err(Error::new("sync: bad descriptor message")),
     }
 }
 

@@ -349,7 +349,7 @@ fn bad_configs_name_their_field() {
         (
             vec![("/linux/seccomp", json!({"defaultAction": "SCMP_ACT_FOO"}))],
             vec![
-                "config.json: linux.seccomp.defaultAction: expected SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE or _LOG (_NOTIFY is not supported yet), got \"SCMP_ACT_FOO\"",
+                "config.json: linux.seccomp.defaultAction: expected SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE, _LOG or _NOTIFY, got \"SCMP_ACT_FOO\"",
             ],
         ),
         (

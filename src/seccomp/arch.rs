@@ -6,7 +6,7 @@
 //! (`AUDIT_ARCH_X86_64` with bit 30 set in the number). aarch64 is listed so
 //! the compiler is not x86-only; its 32-bit compat ABI (arm) has no table.
 
-use super::tables::{GENERIC, GENERIC_END, LOW, NAMES, TOKENS};
+use super::tables::{COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, TOKENS};
 
 /// `__X32_SYSCALL_BIT`.
 pub const X32_BIT: u32 = 0x4000_0000;
@@ -64,14 +64,21 @@ impl Arch {
 
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
-        let i = names_text().split(' ').position(|n| n == name)?;
+        let i = Names::new().index(name)?;
         self.numbers()[i]
     }
 
     /// The number of each name of [`NAMES`] on this ABI, in one pass over
     /// the tables.
     pub fn numbers(self) -> Vec<Option<u32>> {
-        let mut out = vec![None; NAMES.split(|b| *b == b' ').count()];
+        let mut out = vec![None; COUNT];
+        self.numbers_into(&mut out);
+        out
+    }
+
+    /// [`Arch::numbers`] into `out` (as long as the tables).
+    pub fn numbers_into(self, out: &mut [Option<u32>]) {
+        out.fill(None);
         let (low, high) = match self {
             Arch::X86 => i386_low(),
             Arch::Aarch64 => aarch64_low(),
@@ -96,23 +103,96 @@ impl Arch {
             }
         }
         if self == Arch::X32 {
-            x32_renumber(&mut out);
+            x32_renumber(out);
+        }
+    }
+}
+
+/// The syscall names of the tables, looked up without decoding them all:
+/// where each (dictionary-coded) name starts in [`NAMES`], and its words.
+pub struct Names {
+    starts: [u16; COUNT + 1],
+    tokens: [&'static [u8]; 128],
+}
+
+impl Names {
+    pub fn new() -> Names {
+        let mut tokens = [&b""[..]; 128];
+        for (slot, t) in tokens.iter_mut().zip(TOKENS.split(' ')) {
+            *slot = t.as_bytes();
+        }
+        let mut starts = [NAMES.len() as u16 + 1; COUNT + 1];
+        starts[0] = 0;
+        let spaces = NAMES.iter().enumerate().filter(|(_, b)| **b == b' ');
+        for (slot, (i, _)) in starts[1..].iter_mut().zip(spaces) {
+            *slot = i as u16 + 1;
+        }
+        Names { starts, tokens }
+    }
+
+    /// The `i`-th name, coded.
+    fn coded(&self, i: usize) -> &'static [u8] {
+        let (a, b) = (self.starts[i], self.starts[i + 1] - 1);
+        &NAMES[usize::from(a)..usize::from(b)]
+    }
+
+    #[cfg(test)]
+    /// The `i`-th name, decoded.
+    pub fn get(&self, i: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in self.coded(i) {
+            match b {
+                0x80.. => out.extend_from_slice(self.tokens[usize::from(b - 0x80)]),
+                _ => out.push(b),
+            }
         }
         out
+    }
+
+    /// Whether the `i`-th name is `name`, decoding as it goes.
+    fn is(&self, i: usize, name: &[u8]) -> bool {
+        let mut rest = name.iter();
+        for &b in self.coded(i) {
+            let word = match b {
+                0x80.. => self.tokens[usize::from(b - 0x80)],
+                _ => std::slice::from_ref(&b),
+            };
+            for c in word {
+                if rest.next() != Some(c) {
+                    return false;
+                }
+            }
+        }
+        rest.next().is_none()
+    }
+
+    /// The table index of `name`, found through [`HASHED`].
+    pub fn index(&self, name: &str) -> Option<usize> {
+        let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let mut k = h as usize % HASHED.len();
+        loop {
+            let i = usize::from(*HASHED.get(k)?);
+            if i >= COUNT {
+                return None;
+            }
+            if self.is(i, name.as_bytes()) {
+                return Some(i);
+            }
+            k = (k + 1) % HASHED.len();
+        }
     }
 }
 
 /// Every syscall name the tables know, in table order, space-separated.
+#[cfg(test)]
 pub fn names_text() -> String {
-    let tokens: Vec<&str> = TOKENS.split(' ').collect();
-    let mut text = String::with_capacity(6000);
-    for &b in NAMES {
-        match b {
-            0x80.. => text.push_str(tokens.get(usize::from(b - 0x80)).unwrap_or(&"")),
-            _ => text.push(char::from(b)),
-        }
-    }
-    text
+    let n = Names::new();
+    let names: Vec<_> = (0..COUNT)
+        .map(|i| String::from_utf8(n.get(i)).unwrap())
+        .collect();
+    names.join(" ")
 }
 
 fn x32_renumber(out: &mut [Option<u32>]) {

@@ -16,9 +16,7 @@
 //! 255 instructions ahead goes through a `ja` (32-bit offset) placed right
 //! after it.
 
-use std::collections::HashMap;
-
-use super::arch::{Arch, X32_BIT};
+use super::arch::{Arch, Names, X32_BIT};
 use super::{Cond, Op, Profile, Program, ret};
 use crate::error::{Error, Result};
 use crate::sys::raw::SockFilter;
@@ -49,14 +47,18 @@ enum Target {
 /// instruction from the end, a label is such an index.
 struct Emitter<'p> {
     rev: Vec<SockFilter>,
-    /// Code already emitted for a target, newest last.
+    /// The newest code emitted for each target (the nearest one: code is
+    /// emitted back to front).
     labels: Vec<(Target, usize)>,
     /// Distinct chains: rules (indexes into the profile, in order) whose
     /// conditions are tried, then the fallback action.
     chains: Vec<(Vec<usize>, u32)>,
     profile: &'p Profile,
-    /// Per rule, the table index of each name it lists that the tables know.
-    names: Vec<Vec<usize>>,
+    /// (rule, table index) of each name a rule lists that the tables know.
+    names: Vec<(u32, u16)>,
+    /// Scratch space of [`Emitter::ranges`], reused across architectures.
+    numbers: Vec<Option<u32>>,
+    rules: Vec<u32>,
 }
 
 impl Emitter<'_> {
@@ -69,7 +71,7 @@ impl Emitter<'_> {
     fn ret(&mut self, k: u32) -> usize {
         self.near(Target::Ret(k)).unwrap_or_else(|| {
             let l = self.push(RET_K, k, 0, 0);
-            self.labels.push((Target::Ret(k), l));
+            self.label(Target::Ret(k), l);
             l
         })
     }
@@ -77,12 +79,15 @@ impl Emitter<'_> {
     /// Code for `t` close enough to reach without a trampoline.
     fn near(&self, t: Target) -> Option<usize> {
         let n = self.rev.len();
-        let found = self
-            .labels
-            .iter()
-            .rev()
-            .find(|(x, l)| *x == t && n - l < 200);
+        let found = self.labels.iter().find(|(x, l)| *x == t && n - l < 200);
         found.map(|(_, l)| *l)
+    }
+
+    fn label(&mut self, t: Target, l: usize) {
+        match self.labels.iter_mut().find(|(x, _)| *x == t) {
+            Some(slot) => slot.1 = l,
+            None => self.labels.push((t, l)),
+        }
     }
 
     /// `if (A op k) goto jt else goto jf`, with trampolines for far targets.
@@ -157,17 +162,16 @@ impl Emitter<'_> {
         if let Some(l) = self.near(t) {
             return l;
         }
-        let (rules, fallback) = self.chains[c].clone();
-        let mut fail = self.ret(fallback);
-        for &r in rules.iter().rev() {
-            let rule = &self.profile.rules[r];
+        let mut fail = self.ret(self.chains[c].1);
+        for k in (0..self.chains[c].0.len()).rev() {
+            let rule = &self.profile.rules[self.chains[c].0[k]];
             let mut next = self.ret(rule.action);
             for c in rule.args.iter().rev() {
                 next = self.cond(c, next, fail, arch.narrow());
             }
             fail = next;
         }
-        self.labels.push((t, fail));
+        self.label(t, fail);
         fail
     }
 
@@ -220,24 +224,28 @@ impl Emitter<'_> {
 
 /// Compile `p` for a kernel running `native` (x86_64 or aarch64) code.
 pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
-    let text = super::arch::names_text();
-    let index: HashMap<&str, usize> = text.split(' ').enumerate().map(|(i, n)| (n, i)).collect();
-    let names = p.rules.iter().map(|r| {
-        let known = r.names.iter().filter_map(|n| {
-            let i = index.get(n.as_str()).copied();
-            if i.is_none() {
-                crate::log::debug(&format_args!("seccomp: unknown syscall {n:?} skipped"));
+    let table = Names::new();
+    let mut names = Vec::with_capacity(512);
+    let mut unknown = Vec::new();
+    for (i, r) in p.rules.iter().enumerate() {
+        for n in &r.names {
+            match table.index(n) {
+                Some(k) => names.push((i as u32, k as u16)),
+                None => unknown.push(n.as_str()),
             }
-            i
-        });
-        known.collect()
-    });
+        }
+    }
+    if !unknown.is_empty() {
+        crate::log::debug(&Unknown(&unknown));
+    }
     let mut e = Emitter {
         rev: Vec::with_capacity(512),
-        labels: Vec::new(),
+        labels: Vec::with_capacity(64),
         chains: Vec::new(),
         profile: p,
-        names: names.collect(),
+        names,
+        numbers: vec![None; super::tables::COUNT],
+        rules: Vec::with_capacity(512),
     };
     let family: &[Arch] = match native {
         Arch::X86_64 => &[Arch::X86_64, Arch::X86],
@@ -268,51 +276,94 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
     Ok(Program {
         insns: e.rev,
         flags: p.flags,
+        listener: p.listener.clone(),
     })
 }
 
+/// The debug line naming the calls a profile lists that nsinit does not know.
+struct Unknown<'a>(&'a [&'a str]);
+
+impl std::fmt::Display for Unknown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("seccomp: unknown syscalls skipped:")?;
+        self.0.iter().try_for_each(|n| write!(f, " {n}"))
+    }
+}
+
 /// Syscall numbers (without the x32 bit) stay below this.
-const NR_LIMIT: usize = 1024;
+const NR_LIMIT: u32 = 1024;
 
 impl Emitter<'_> {
     /// The outcome of every number on `arch`, as ranges `(first number,
     /// target)` sorted by first number, starting at 0, neighbours different.
     fn ranges(&mut self, arch: Arch) -> Vec<(u32, Target)> {
-        let numbers = arch.numbers();
+        arch.numbers_into(&mut self.numbers);
         let base = if arch == Arch::X32 { X32_BIT } else { 0 };
-        let mut by_nr: Vec<Vec<usize>> = vec![Vec::new(); NR_LIMIT];
-        for (i, names) in self.names.iter().enumerate() {
-            for &n in names {
-                // A name this ABI lacks (i386's socketcall on x86_64) is skipped.
-                let nr = numbers[n].and_then(|nr| by_nr.get_mut((nr - base) as usize));
-                if let Some(rules) = nr {
-                    rules.push(i);
-                }
+        let number = |numbers: &[Option<u32>], n: u16| {
+            // A name this ABI lacks (i386's socketcall on x86_64) is skipped.
+            let nr = numbers[usize::from(n)]? - base;
+            (nr < NR_LIMIT).then_some(nr as usize)
+        };
+        // The rules of each number, in rule order: a counting sort, the
+        // rules of `nr` at `rules[ends[nr]..ends[nr + 1]]`.
+        let mut ends = [0u16; NR_LIMIT as usize + 1];
+        for &(_, n) in &self.names {
+            if let Some(nr) = number(&self.numbers, n) {
+                ends[nr + 1] += 1;
+            }
+        }
+        for nr in 1..ends.len() {
+            ends[nr] += ends[nr - 1];
+        }
+        let mut rules = std::mem::take(&mut self.rules);
+        rules.clear();
+        rules.resize(usize::from(ends[NR_LIMIT as usize]), 0);
+        let mut next = ends;
+        for &(rule, n) in &self.names {
+            if let Some(nr) = number(&self.numbers, n) {
+                rules[usize::from(next[nr])] = rule;
+                next[nr] += 1;
             }
         }
         let default = Target::Ret(self.profile.default_action);
-        let mut out = vec![(0, default)];
-        for (off, rules) in by_nr.into_iter().enumerate() {
-            let t = self.chain(rules);
-            push_range(&mut out, base + off as u32, t);
+        let mut out = Vec::with_capacity(128);
+        out.push((0, default));
+        // The first of a run of numbers without rules.
+        let mut gap = None;
+        for (nr, w) in ends.windows(2).enumerate() {
+            if w[0] == w[1] {
+                gap = gap.or(Some(nr as u32));
+                continue;
+            }
+            if let Some(g) = gap.take() {
+                push_range(&mut out, base + g, default);
+            }
+            let of_nr = &rules[usize::from(w[0])..usize::from(w[1])];
+            let t = self.chain(of_nr.iter().map(|&r| r as usize));
+            push_range(&mut out, base + nr as u32, t);
         }
-        push_range(&mut out, base + NR_LIMIT as u32, default);
+        push_range(&mut out, base + gap.unwrap_or(NR_LIMIT), default);
+        self.rules = rules;
         out
     }
 
     /// The rules of one number, cut at the first without conditions (it
     /// always matches): a plain return when nothing is left to check.
-    fn chain(&mut self, mut rules: Vec<usize>) -> Target {
+    fn chain(&mut self, rules: impl Iterator<Item = usize>) -> Target {
         let p = self.profile;
         let mut fallback = p.default_action;
-        if let Some(i) = rules.iter().position(|&r| p.rules[r].args.is_empty()) {
-            fallback = p.rules[rules[i]].action;
-            rules.truncate(i);
+        let mut kept = Vec::new();
+        for r in rules {
+            if p.rules[r].args.is_empty() {
+                fallback = p.rules[r].action;
+                break;
+            }
+            kept.push(r);
         }
-        if rules.is_empty() {
+        if kept.is_empty() {
             return Target::Ret(fallback);
         }
-        let chain = (rules, fallback);
+        let chain = (kept, fallback);
         let i = match self.chains.iter().position(|c| *c == chain) {
             Some(i) => i,
             None => {

@@ -9,17 +9,20 @@
 
 mod arch;
 mod compile;
+mod notify;
 mod parse;
 mod tables;
 #[cfg(test)]
 mod tests;
 
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 pub use arch::Arch;
 pub use compile::compile;
+pub use notify::{process_state, send_listener};
 pub use parse::parse_profile;
 
 use crate::error::{Error, Result};
@@ -77,6 +80,17 @@ pub struct Profile {
     /// `SECCOMP_FILTER_FLAG_*` bits.
     pub flags: u32,
     pub rules: Vec<Rule>,
+    /// Where the user-notification descriptor goes (a profile with
+    /// SCMP_ACT_NOTIFY rules).
+    pub listener: Option<Listener>,
+}
+
+/// `listenerPath` and `listenerMetadata`: the unix socket nsinit connects to
+/// once the filter is in, to hand over its notification descriptor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listener {
+    pub path: String,
+    pub metadata: String,
 }
 
 /// A compiled filter and the flags to install it with.
@@ -84,6 +98,7 @@ pub struct Profile {
 pub struct Program {
     pub insns: Vec<SockFilter>,
     pub flags: u32,
+    pub listener: Option<Listener>,
 }
 
 /// How `nsinit config` shows a filter: its size and flags.
@@ -98,42 +113,75 @@ pub fn serialize<S: serde::Serializer>(
 }
 
 /// `SECCOMP_FILTER_FLAG_*` names and bits a profile may use.
-const FLAGS: [(&str, u32); 3] = [
+const FLAGS: [(&str, u32); 4] = [
     ("SECCOMP_FILTER_FLAG_TSYNC", 1),
     ("SECCOMP_FILTER_FLAG_LOG", 2),
     ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4),
+    ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", WAIT_KILLABLE_RECV),
 ];
+const TSYNC: u32 = 1;
+const TSYNC_ESRCH: u32 = 16;
+const WAIT_KILLABLE_RECV: u32 = 32;
+const NEW_LISTENER: u32 = raw::SECCOMP_FILTER_FLAG_NEW_LISTENER;
 
 /// Parse and compile for the running architecture: what a config front end
 /// keeps.
 pub fn load(v: &Value, field: &str) -> std::result::Result<Arc<Program>, Vec<String>> {
     let p = parse_profile(v, field)?;
-    compile(&p, Arch::native())
-        .map(Arc::new)
-        .map_err(|e| vec![format!("{field}: {e}")])
+    let t = std::time::Instant::now();
+    let prog = compile(&p, Arch::native()).map_err(|e| vec![format!("{field}: {e}")])?;
+    let us = t.elapsed().as_micros();
+    let n = prog.insns.len();
+    crate::log::debug(&format_args!(
+        "seccomp: {n} instructions compiled in {us} µs"
+    ));
+
+    Ok(Arc::new(prog))
 }
 
 /// Load `prog` into the calling thread (with its flags). Needs no_new_privs
-/// or CAP_SYS_ADMIN; a flag the kernel lacks is named.
-pub fn install(prog: &Program) -> Result<()> {
-    for (name, bit) in FLAGS {
-        if prog.flags & bit != 0 && !raw::seccomp_flag_known(bit) {
+/// or CAP_SYS_ADMIN; a flag the kernel lacks is named. A program with a
+/// listener returns its notification descriptor.
+pub fn install(prog: &Program) -> Result<Option<OwnedFd>> {
+    let mut flags = prog.flags;
+    if prog.listener.is_some() && flags & TSYNC != 0 {
+        // The result must be the descriptor, never a thread id (5.7+).
+        flags |= TSYNC_ESRCH;
+    }
+    let named = FLAGS.into_iter().chain([
+        ("SECCOMP_FILTER_FLAG_NEW_LISTENER", NEW_LISTENER),
+        ("SECCOMP_FILTER_FLAG_TSYNC_ESRCH", TSYNC_ESRCH),
+    ]);
+    for (name, bit) in named {
+        let wanted = flags & bit != 0 || (prog.listener.is_some() && bit == NEW_LISTENER);
+        // WAIT_KILLABLE_RECV is only valid with NEW_LISTENER.
+        let probe = if bit == WAIT_KILLABLE_RECV {
+            bit | NEW_LISTENER
+        } else {
+            bit
+        };
+        if wanted && !raw::seccomp_flag_known(probe) {
             return Err(Error::new(format!(
                 "seccomp: this kernel does not support {name}"
             )));
         }
     }
-    match raw::seccomp_set_mode_filter(prog.flags, &prog.insns) {
-        Ok(0) => Ok(()),
+    let what = || {
+        format!(
+            "seccomp SECCOMP_SET_MODE_FILTER ({} instructions)",
+            prog.insns.len()
+        )
+    };
+    if prog.listener.is_some() {
+        return raw::seccomp_set_mode_filter_listener(flags, &prog.insns)
+            .map(Some)
+            .map_err(|e| Error::sys(what(), e));
+    }
+    match raw::seccomp_set_mode_filter(flags, &prog.insns) {
+        Ok(0) => Ok(None),
         Ok(tid) => Err(Error::new(format!(
             "seccomp: SECCOMP_FILTER_FLAG_TSYNC: thread {tid} cannot be synchronized"
         ))),
-        Err(e) => Err(Error::sys(
-            format!(
-                "seccomp SECCOMP_SET_MODE_FILTER ({} instructions)",
-                prog.insns.len()
-            ),
-            e,
-        )),
+        Err(e) => Err(Error::sys(what(), e)),
     }
 }

@@ -6,14 +6,14 @@
 
 use serde_json::{Map, Value};
 
-use super::{Arch, Cond, FLAGS, Op, Profile, Rule, ret};
+use super::{Arch, Cond, FLAGS, Listener, Op, Profile, Rule, WAIT_KILLABLE_RECV, ret};
 use crate::config::json::shown;
 
 static NULL: Value = Value::Null;
 
 /// `SCMP_ACT_*` names (after the prefix) and their values.
-const ACTIONS: &str = "KILL KILL_THREAD KILL_PROCESS TRAP ERRNO TRACE ALLOW LOG";
-const ACTION_VALUES: [u32; 8] = [
+const ACTIONS: &str = "KILL KILL_THREAD KILL_PROCESS TRAP ERRNO TRACE ALLOW LOG NOTIFY";
+const ACTION_VALUES: [u32; 9] = [
     ret::KILL_THREAD,
     ret::KILL_THREAD,
     ret::KILL_PROCESS,
@@ -22,6 +22,7 @@ const ACTION_VALUES: [u32; 8] = [
     ret::TRACE,
     ret::ALLOW,
     ret::LOG,
+    ret::USER_NOTIF,
 ];
 /// `SCMP_CMP_*` names (after the prefix), in [`Op`] order.
 const OPS: &str = "NE LT LE EQ GE GT MASKED_EQ";
@@ -97,28 +98,66 @@ fn profile(v: &Value, path: &str, e: &mut Errors) -> Option<Profile> {
             Some((_, bit)) => flags |= bit,
             None => e.bad(
                 &format_args!("{p}[{i}]"),
-                "SECCOMP_FILTER_FLAG_TSYNC, _LOG or _SPEC_ALLOW (_WAIT_KILLABLE_RECV needs a \
-                 notify listener: not supported yet)",
+                "SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW or _WAIT_KILLABLE_RECV",
                 item,
             ),
         }
-    }
-    let listener = get(o, "listenerPath");
-    if !listener.is_null() && listener != "" {
-        let p = key(path, "listenerPath");
-        e.bad(&p, "none (seccomp notify is not supported yet)", listener);
     }
     let p = key(path, "syscalls");
     let mut rules = Vec::new();
     for (i, item) in list(get(o, "syscalls"), &p, e).iter().enumerate() {
         rules.extend(rule(item, &format!("{p}[{i}]"), e));
     }
+    if default_action == ret::USER_NOTIF {
+        // Every call of nsinit's after the install would wait for a listener
+        // that has not got the descriptor yet.
+        let what = "an action other than SCMP_ACT_NOTIFY";
+        e.bad(&key(path, "defaultAction"), what, get(o, "defaultAction"));
+    }
+    let notify = rules.iter().any(|r| r.action == ret::USER_NOTIF);
+    let listener = listener(o, path, notify, e);
+    if flags & WAIT_KILLABLE_RECV != 0 && listener.is_none() {
+        let what = "no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without SCMP_ACT_NOTIFY rules";
+        e.bad(&key(path, "flags"), what, get(o, "flags"));
+    }
     Some(Profile {
         default_action,
         architectures,
         flags,
         rules,
+        listener,
     })
+}
+
+/// `listenerPath` and `listenerMetadata`, needed (and only kept) when a rule
+/// notifies.
+fn listener(o: &Map<String, Value>, path: &str, notify: bool, e: &mut Errors) -> Option<Listener> {
+    let lp = get(o, "listenerPath");
+    let meta = get(o, "listenerMetadata");
+    let metadata = match meta {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        _ => {
+            e.bad(&key(path, "listenerMetadata"), "a string", meta);
+            String::new()
+        }
+    };
+    match lp.as_str().filter(|s| s.starts_with('/')) {
+        Some(s) if notify => Some(Listener {
+            path: s.to_string(),
+            metadata,
+        }),
+        _ if notify => {
+            let what = "an absolute socket path (SCMP_ACT_NOTIFY rules need a listener)";
+            e.bad(&key(path, "listenerPath"), what, lp);
+            None
+        }
+        None if !lp.is_null() && lp != "" => {
+            e.bad(&key(path, "listenerPath"), "an absolute socket path", lp);
+            None
+        }
+        _ => None,
+    }
 }
 
 fn rule(v: &Value, path: &str, e: &mut Errors) -> Option<Rule> {
@@ -135,6 +174,11 @@ fn rule(v: &Value, path: &str, e: &mut Errors) -> Option<Rule> {
         e.bad(&names_path, "a list of syscall names", get(o, "names"));
     }
     let action = action(o, "action", "errnoRet", path, e);
+    if action == ret::USER_NOTIF && names.iter().any(|n| n == "sendmsg") {
+        // nsinit hands the descriptor over with sendmsg, after the install.
+        let what = "an action other than SCMP_ACT_NOTIFY for sendmsg";
+        e.bad(&key(path, "action"), what, get(o, "action"));
+    }
     let p = key(path, "args");
     let mut args = Vec::new();
     for (i, a) in list(get(o, "args"), &p, e).iter().enumerate() {
@@ -197,8 +241,8 @@ fn action(o: &Map<String, Value>, act: &str, errno: &str, path: &str, e: &mut Er
         .and_then(|s| s.strip_prefix("SCMP_ACT_"))
         .and_then(|b| ACTIONS.split(' ').position(|n| n == b));
     let Some(i) = i else {
-        let what = "SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE \
-                    or _LOG (_NOTIFY is not supported yet)";
+        let what = "SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, _TRAP, _TRACE, \
+                    _LOG or _NOTIFY";
         e.bad(&format_args!("{path}.{act}"), what, av);
         return 0;
     };

@@ -634,3 +634,21 @@ pub fn seccomp_flag_known(flag: u32) -> bool {
     };
     check(ret) != Err(Errno::INVAL)
 }
+
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` from <linux/seccomp.h>.
+pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 8;
+
+/// [`seccomp_set_mode_filter`] with `SECCOMP_FILTER_FLAG_NEW_LISTENER` added:
+/// the filter's user-notification descriptor (close-on-exec, as the kernel
+/// creates it). With TSYNC the caller must pass TSYNC_ESRCH too, so that the
+/// result cannot be a thread id.
+pub fn seccomp_set_mode_filter_listener(
+    flags: u32,
+    filter: &[SockFilter],
+) -> Result<OwnedFd, Errno> {
+    let fd = seccomp_set_mode_filter(flags | SECCOMP_FILTER_FLAG_NEW_LISTENER, filter)?;
+    let fd = i32::try_from(fd).map_err(|_| Errno::INVAL)?;
+    // SAFETY: with NEW_LISTENER (and without TSYNC, or with TSYNC_ESRCH) a
+    // successful call returns a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}

@@ -21,6 +21,8 @@ mod record;
 mod relay;
 mod rootless;
 mod seccomp;
+mod seccomp_log;
+mod seccomp_notify;
 mod soak;
 mod tty;
 mod validation;
