@@ -14,6 +14,7 @@ mod join;
 mod joinsec;
 mod network;
 mod oci;
+mod oci_engines;
 mod record;
 mod relay;
 mod seccomp;
