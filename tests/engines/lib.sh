@@ -75,12 +75,17 @@ kernel_lacks() { # NAME FEATURE
 	result SKIP "$1" "host kernel lacks $2"
 }
 
-# ENGINES_INSTALL=1: one apt-get install of every missing package.
+# ENGINES_INSTALL=1: one apt-get install of every missing package
+# (COMMAND or /PATH : PACKAGE).
 install_missing() { # COMMAND:PACKAGE...
 	[ "${ENGINES_INSTALL:-0}" = 1 ] || return 0
 	pkgs=""
 	for cp in "$@"; do
-		command -v "${cp%%:*}" >/dev/null 2>&1 || pkgs="$pkgs ${cp#*:}"
+		c=${cp%%:*}
+		case $c in
+		/*) [ -e "$c" ] || pkgs="$pkgs ${cp#*:}" ;;
+		*) command -v "$c" >/dev/null 2>&1 || pkgs="$pkgs ${cp#*:}" ;;
+		esac
 	done
 	[ -n "$pkgs" ] || return 0
 	echo "engines: installing$pkgs"

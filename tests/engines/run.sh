@@ -40,7 +40,10 @@ fi
 
 # podman also builds the image archives for containerd and Docker; script
 # and tmux give the scenarios a terminal.
-install_missing script:bsdutils tmux:tmux podman:podman conmon:conmon \
+# catatonit (podman --init), netavark and iptables (the default network)
+# are only recommended by podman: named here.
+install_missing script:bsdutils tmux:tmux ip:iproute2 ping:iputils-ping podman:podman conmon:conmon \
+	/usr/libexec/podman/catatonit:catatonit /usr/lib/podman/netavark:netavark iptables:iptables \
 	containerd:containerd ctr:containerd dockerd:docker.io docker:docker.io
 
 lack=$(kernel_missing)
