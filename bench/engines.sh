@@ -2,9 +2,10 @@
 # bench: what users feel (issue 16). `podman run --rm IMAGE true` and
 # `ctr run --rm IMAGE ID true` with nsinit-oci, runc and crun as the runtime:
 # same image (the busybox rootfs, imported), same flags, median wall time of
-# BENCH_ENGINE_RUNS (20) runs each after 2 warm-ups. An engine or runtime that
-# is missing is printed as skipped, with the reason; this script then still
-# exits 0 so that `make bench` goes on. Results: target/bench/engines.md.
+# BENCH_ENGINE_RUNS (20) runs each after 2 warm-ups, the runtimes taking
+# turns. An engine or runtime that is missing is printed as skipped, with the
+# reason; this script then still exits 0 so that `make bench` goes on.
+# Results: target/bench/engines.md.
 #
 # Runs in a private mount namespace in which the hybrid cgroup2 mount is a
 # throwaway tmpfs (crun 1.8 refuses hybrid mode), as bench/run.sh does (room
@@ -53,32 +54,35 @@ for r in nsinit-oci:$T/bin/nsinit-oci runc:/usr/sbin/runc crun:/usr/bin/crun; do
 	fi
 done
 
-# median_ms CMD...: run CMD 2 + $runs times, print the median in ms (or
-# "fail: message" when a run fails).
-median_ms() {
-	for _ in 1 2; do "$@" >/dev/null 2>&1; done
-	: >"$T/times"
+# row LABEL FUNC: FUNC RUNTIME runs the command once with RUNTIME. Two
+# warm-ups each, then $runs rounds, each round running every runtime once in
+# turn (so that a load change on the host hits all of them alike); one line
+# with the median per runtime and nsinit-oci's ratio to the others.
+row() {
+	ok=""
+	for r in $runtimes; do
+		: >"$T/times-$r"
+		if "$2" "$r" >"$T/bench-out" 2>&1 && "$2" "$r" >/dev/null 2>&1; then ok="$ok $r"; else
+			echo "fail: $(flat "$(tail -2 "$T/bench-out")")" >"$T/times-$r"
+		fi
+	done
 	i=0
 	while [ $i -lt "$runs" ]; do
-		t0=$(date +%s%N)
-		if ! "$@" >"$T/bench-out" 2>&1; then
-			echo "fail: $(flat "$(tail -2 "$T/bench-out")")"
-			return
-		fi
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) >>"$T/times"
+		for r in $ok; do
+			t0=$(date +%s%N)
+			"$2" "$r" >/dev/null 2>&1
+			t1=$(date +%s%N)
+			echo $(((t1 - t0) / 1000)) >>"$T/times-$r"
+		done
 		i=$((i + 1))
 	done
-	sort -n "$T/times" | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1000}'
-}
-
-# row LABEL FUNC: one line, the median per runtime and nsinit-oci's ratio.
-row() {
 	line="| $1 |"
 	base=""
 	for r in $runtimes; do
-		m=$("$2" "$r")
-		case $m in fail*) line="$line $r: $m |"; continue ;; esac
+		case " $ok " in
+		*" $r "*) m=$(sort -n "$T/times-$r" | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1000}') ;;
+		*) line="$line $r: $(cat "$T/times-$r") |"; continue ;;
+		esac
 		[ "$r" = nsinit-oci ] && base=$m
 		if [ -n "$base" ] && [ "$r" != nsinit-oci ]; then
 			line="$line $r $m ms (nsinit-oci/$r $(awk -v a="$base" -v b="$m" 'BEGIN {printf "%.2f", a / b}')) |"
@@ -92,7 +96,7 @@ row() {
 echo "| engine command (median of $runs, wall) | runtimes |" >"$md"
 echo "|---|---|" >>"$md"
 if why=$(podman_setup); then
-	pm_true() { PM_RUNTIME="$T/bin/rt-$1" median_ms pm run --rm localhost/nsinit-busybox:latest true; }
+	pm_true() { PM_RUNTIME="$T/bin/rt-$1" pm run --rm localhost/nsinit-busybox:latest true; }
 	row "podman run --rm IMAGE true" pm_true
 	pm system reset -f >/dev/null 2>&1
 else
@@ -102,7 +106,7 @@ if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; 
 	echo "bench engines: containerd skipped: not installed" | tee -a "$md"
 elif containerd_setup >"$T/why"; then
 	ctr_true() {
-		median_ms cr run --rm --snapshotter native --runc-binary "$T/bin/rt-$1" \
+		cr run --rm --snapshotter native --runc-binary "$T/bin/rt-$1" \
 			--runc-root "$T/state-$1/ctd" localhost/nsinit-busybox:latest "b-$1" true
 	}
 	row "ctr run --rm IMAGE ID true" ctr_true
