@@ -184,6 +184,24 @@ tty_wait() {
 	done
 }
 tty_keys() { tmux -S "$tty_sock" send-keys "$@"; }
+# tty_poll TEXT KEYS: type KEYS (and Enter) until the pane shows TEXT, for a
+# state that reaches the container asynchronously (a resize goes from the
+# terminal to the engine's client, to its monitor, to the pty): up to 20
+# tries, 1 s each.
+tty_poll() {
+	n=0
+	while [ $n -lt 20 ]; do
+		tty_keys "$2" Enter
+		j=0
+		while [ $j -lt 10 ]; do
+			tty_screen | grep -qF -- "$1" && return 0
+			sleep 0.1
+			j=$((j + 1))
+		done
+		n=$((n + 1))
+	done
+	return 1
+}
 tty_resize() { tmux -S "$tty_sock" resize-window -x "$1" -y "$2"; }
 tty_stop() { [ -z "${tty_sock:-}" ] || tmux -S "$tty_sock" kill-server 2>/dev/null; }
 # tty_run CMD: run CMD on a real terminal to its end; prints the pane.
