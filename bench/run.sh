@@ -29,6 +29,7 @@ if [ -z "${BENCH_INNER:-}" ]; then
 			{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $apt $missing >/dev/null 2>&1; } ||
 			echo "bench: could not install all of$missing; what is missing is reported as skipped"
 	fi
+	sh bench/engines.sh || echo "bench: engines skipped: bench/engines.sh failed (see above)"
 	BENCH_INNER=1 exec unshare -m --propagation private sh "$0" "$@"
 fi
 

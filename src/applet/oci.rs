@@ -638,13 +638,10 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
     let (_record, st) = find(g, id)?;
     let status = st.status();
     if !status.can_kill() {
-        return Err(Error::new(format!(
-            "container {id} is {}: not running",
-            status.as_str()
-        )));
+        return kill_not_running(id, &st, status, sig, o.flag("all"));
     }
     let Init::Alive(pidfd) = st.init() else {
-        return Err(Error::new(format!("container {id} is not running")));
+        return kill_not_running(id, &st, Status::Stopped, sig, o.flag("all"));
     };
     if o.flag("all") {
         let cg = st.cgroup()?;
@@ -659,6 +656,27 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         st.cgroup()?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kill` of a container whose init is gone, as runc 1.1 answers it:
+/// `--all` on a stopped one signals what is left in its cgroup (processes
+/// outside its pid namespace) and succeeds; otherwise "container not
+/// running", the words containerd's runc shim maps to "already finished"
+/// (its CRI kills every exited task with `--all` before deleting it, and
+/// retries for ever on any other answer).
+fn kill_not_running(id: &str, st: &State, status: Status, sig: i32, all: bool) -> Result<ExitCode> {
+    if all && status == Status::Stopped {
+        if let Ok(cg) = st.cgroup() {
+            for pid in cg.pids().unwrap_or_default() {
+                let _ = crate::sys::kill_raw(pid, sig);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(Error::new(format!(
+        "container {id} is {}: container not running",
+        status.as_str()
+    )))
 }
 
 fn delete_cmd(g: &Global, id: &str, force: bool) -> Result<ExitCode> {

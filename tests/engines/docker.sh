@@ -5,12 +5,12 @@
 dk() { docker -H "unix://$T/dk/docker.sock" "$@"; }
 
 docker_scenarios() {
-	if ! need dockerd docker.io || ! need docker docker.io; then
-		result SKIP docker "dockerd not installed (ENGINES_INSTALL=1 installs docker.io)"
+	if ! need dockerd || ! need docker; then
+		unavailable docker "dockerd not installed (ENGINES_INSTALL=1 installs docker.io)"
 		return
 	fi
-	if ! command -v podman >/dev/null 2>&1; then
-		result SKIP docker "the image archive is built with podman save"
+	if ! need podman; then
+		unavailable docker "the image archive is built with podman save (podman not installed)"
 		return
 	fi
 	mkdir -p "$T/dk"
@@ -50,23 +50,47 @@ EOF
 	check "docker run --rm" "hi uid=0(root)" "$(dk run $R --rm $I sh -c 'echo hi; id' 2>&1 | tr '\n' ' ')"
 	code "docker exit code 3" 3 dk run $R --rm $I sh -c 'exit 3'
 	code "docker exit code 127" 127 dk run $R --rm $I /nonexistent
-	check "docker run -it (tty)" "tty-ok" "$(sleep 3 | timeout 60 script -qec "docker -H unix://$T/dk/docker.sock run $R --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'" /dev/null 2>&1)"
+	# A real terminal (tmux): input, size and exit code through dockerd and
+	# containerd's shim, which gets the pty master over the console socket.
+	tty_start "docker -H unix://$T/dk/docker.sock run $R --rm -it $I sh"
+	if tty_wait "/ #"; then
+		tty_keys 'stty size; echo $((6*7))' Enter
+		tty_wait 42 && tty_keys 'exit 3' Enter
+		tty_wait "END rc="
+	fi
+	check "docker run -it (real terminal: size, input, exit code)" "30 100 42 / # exit 3 END rc=3" \
+		"$(tty_screen | grep -v "^$" | tr "\n" " ")"
+	tty_stop
 	dk run $R -d --name dd1 $I sleep 7006 >/dev/null 2>"$T/err" || result FAIL "docker run -d" "$(cat "$T/err")"
 	check "docker exec" "inexec" "$(dk exec dd1 sh -c 'echo inexec' 2>&1)"
 	code "docker exec exit code" 4 dk exec dd1 sh -c 'exit 4'
-	check "docker exec -it" "exec-tty-ok" "$(sleep 2 | timeout 30 script -qec "docker -H unix://$T/dk/docker.sock exec -it dd1 sh -c 'test -t 0 && echo exec-tty-ok'" /dev/null 2>&1)"
+	check "docker exec -it (real terminal)" "exec-tty-ok" \
+		"$(tty_run "docker -H unix://$T/dk/docker.sock exec -it dd1 sh -c 'test -t 0 && echo exec-tty-ok'")"
 	dk pause dd1 >/dev/null 2>"$T/err"
 	check "docker pause" "paused" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
 	dk unpause dd1 >/dev/null 2>"$T/err"
 	check "docker unpause" "running" "$(dk inspect -f '{{.State.Status}}' dd1 2>&1) $(cat "$T/err")"
 	check "docker top" "sleep 7006" "$(dk top dd1 2>&1)"
+	pid=$(dk inspect -f '{{.State.Pid}}' dd1 2>/dev/null)
 	dk stop -t 1 dd1 >/dev/null 2>"$T/err"
 	check "docker stop (TERM then KILL)" "exited 137" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dd1 2>&1) $(cat "$T/err")"
+	gone "docker stop (host: PID 1 gone)" "$pid"
 	code "docker rm" 0 dk rm dd1
+	# A PID 1 that handles TERM: stop ends with its exit code, before -t.
+	dk run $R -d --name dd3 $I sh -c 'trap "exit 7" TERM; sleep 7016 & wait' >/dev/null 2>"$T/err"
+	t0=$(date +%s)
+	dk stop -t 30 dd3 >/dev/null 2>>"$T/err"
+	check "docker stop (TERM handled: its exit code, well before -t)" "exited 7 fast" \
+		"$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dd3 2>&1) $([ $(($(date +%s) - t0)) -lt 20 ] && echo fast) $(cat "$T/err")"
+	dk rm dd3 >/dev/null 2>&1
 	dk run $R -d --name dd2 --memory 64m --pids-limit 50 $I sleep 7007 >/dev/null 2>&1
 	pid=$(dk inspect -f '{{.State.Pid}}' dd2 2>/dev/null)
 	check "docker --memory (host cgroup)" "67108864" "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)"
 	check "docker --pids-limit (host cgroup)" "50" "$(cgroup_file "$pid" pids pids.max pids.max)"
+	check "docker --memory (container view)" "67108864" \
+		"$(dk exec dd2 sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null' 2>&1)"
+	check "docker --memory enforced (OOM kill, exit 137)" "137" \
+		"$(dk run $R --rm --memory 32m $I dd if=/dev/zero of=/dev/null bs=200M count=1 >/dev/null 2>&1; echo $?)"
 	code "docker kill" 0 dk kill dd2
 	check "docker kill exit code" "137" "$(dk wait dd2 2>&1)"
 	code "docker rm after kill" 0 dk rm dd2
@@ -83,4 +107,6 @@ EOF
 	dk rmi -f $I >/dev/null 2>&1
 	kill $dk_pid
 	wait $dk_pid 2>/dev/null
+	CONTAINERS_CONF=/dev/null podman --root "$T/dk/podman" --runroot "$T/dk/podman-run" \
+		--storage-driver vfs system reset -f >/dev/null 2>&1
 }

@@ -1,26 +1,29 @@
-# podman scenarios, sourced by run.sh (uses its T, result, check, code, need).
+# podman scenarios, sourced by run.sh (uses lib.sh's T, result, check, code...).
 
 pm() { "$T/bin/pm" "$@"; }
 
-podman_scenarios() {
-	if ! need podman podman || ! need conmon conmon; then
-		result SKIP podman "podman/conmon not installed (ENGINES_INSTALL=1 installs them)"
-		return
-	fi
-	mkdir -p "$T/podman/tmp"
+# podman_setup: $T/bin/pm, podman with all its state under $T (runtime:
+# $PM_RUNTIME, default $T/bin/runtime), and the image
+# localhost/nsinit-busybox:latest imported from the rootfs. Prints why not.
+podman_setup() {
+	mkdir -p "$T/podman/tmp" "$T/podman/net"
 	cat >"$T/bin/pm" <<EOF
 #!/bin/sh
 CONTAINERS_CONF="$T/containers.conf" exec podman --root "$T/podman/root" \\
 	--runroot "$T/podman/runroot" --storage-driver vfs \\
 	--cgroup-manager cgroupfs --events-backend file \\
-	--runtime "$T/bin/runtime" "\$@"
+	--runtime "\${PM_RUNTIME:-$T/bin/runtime}" "\$@"
 EOF
 	chmod +x "$T/bin/pm"
 	# nofile: podman asks for 1048576, more than some hosts' hard limit.
+	# No network unless a scenario asks (--network bridge); its network
+	# definitions live under $T, not /etc/containers/networks.
 	cat >"$T/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 netns = "none"
+[network]
+network_config_dir = "$T/podman/net"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -28,8 +31,17 @@ events_logfile_path = "$T/podman/events.log"
 tmp_dir = "$T/podman/tmp"
 EOF
 	rootfs_tar
-	if ! pm import "$T/busybox.tar" localhost/nsinit-busybox:latest >/dev/null 2>&1; then
-		result FAIL "podman import" "$(pm import "$T/busybox.tar" localhost/nsinit-busybox:latest 2>&1 | tail -1)"
+	pm import "$T/busybox.tar" localhost/nsinit-busybox:latest >"$T/podman/import.log" 2>&1 ||
+		{ tail -1 "$T/podman/import.log"; return 1; }
+}
+
+podman_scenarios() {
+	if ! need podman || ! need conmon; then
+		unavailable podman "podman/conmon not installed (ENGINES_INSTALL=1 installs them)"
+		return
+	fi
+	if ! why=$(podman_setup); then
+		result FAIL "podman import" "$why"
 		return
 	fi
 	I=localhost/nsinit-busybox:latest
@@ -40,22 +52,35 @@ EOF
 	code "podman exit code 127 (command not found in sh)" 127 pm run --rm $I sh -c 'nonexistent-cmd'
 	code "podman exit code 127 (missing executable)" 127 pm run --rm $I /nonexistent
 	code "podman exit code 137 (child killed)" 137 pm run --rm $I sh -c 'sh -c "kill -9 \$\$"; exit $?'
-	if command -v script >/dev/null; then
-		# stdin stays open (as a user's terminal): with stdin at EOF at
-		# once, podman's attach sometimes misses the output of a container
-		# that exits at once (it is in `podman logs`; runc does not show it).
-		out=$(sleep 3 | timeout 60 script -qec "$T/bin/pm run --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok; tty'" /dev/null 2>&1)
-		check "podman run -it (tty)" "tty-ok" "$out"
-	else
-		result SKIP "podman run -it" "no script(1)"
+	# A real terminal (tmux; conmon gets the pty master over the console
+	# socket): input reaches the shell, the size is the terminal's and
+	# follows a resize, the exit code comes back.
+	tty_start "$T/bin/pm run --rm -it $I sh"
+	if tty_wait "/ #"; then
+		tty_keys 'tty; stty size; echo $((6*7))' Enter
+		tty_wait 42 && tty_resize 90 25 && tty_poll "25 90" 'stty size' && tty_keys 'exit 3' Enter
+		tty_wait "END rc="
 	fi
+	screen=$(tty_screen | grep -v "^$" | tr "\n" " ")
+	check "podman run -it (real terminal: size, input)" \
+		"30 100 42 / # stty size " "$screen"
+	check "podman run -it (resize reaches the container, exit code)" "25 90 / # exit 3 END rc=3" "$screen"
+	# runc opens the pty in the container's devpts (ttyname: /dev/pts/0);
+	# nsinit opens it on the host's and binds it on /dev/console, so the
+	# fds' path (/dev/pts/N of the host) does not name it inside and ttyname
+	# falls back to /dev/console. A known gap (see tests/engines/README.md).
+	xcheck "podman run -it (tty is the container's /dev/pts/0, as runc)" "# tty; stty size; echo \$((6*7)) /dev/pts/0 " \
+		"echo \$((6*7)) /dev/console " "$screen"
+	tty_stop
+	check "podman run -it (a command that exits at once)" "tty-ok" \
+		"$(tty_run "$T/bin/pm run --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'")"
 
 	# Detached lifecycle.
 	pm run -d --name nsd1 $I sh -c 'echo started; exec sleep 7001' >/dev/null 2>"$T/err" ||
 		result FAIL "podman run -d" "$(cat "$T/err")"
 	check "podman exec" "inexec" "$(pm exec nsd1 sh -c 'echo inexec' 2>&1)"
 	code "podman exec exit code" 5 pm exec nsd1 sh -c 'exit 5'
-	check "podman exec -it" "/dev/pts/" "$(timeout 30 script -qec "$T/bin/pm exec -it nsd1 tty" /dev/null </dev/null 2>&1)"
+	check "podman exec -it" "/dev/pts/" "$(tty_run "$T/bin/pm exec -it nsd1 tty")"
 	check "podman logs" "started" "$(pm logs nsd1 2>&1)"
 	check "podman ps" "nsd1" "$(pm ps 2>&1)"
 	check "podman top" "sleep 7001" "$(pm top nsd1 2>&1)"
@@ -65,9 +90,22 @@ EOF
 	check "podman unpause" "running" "$(pm inspect -f '{{.State.Status}}' nsd1 2>&1) $(cat "$T/err")"
 	check "podman stats" "nsd1" "$(pm stats --no-stream nsd1 2>&1)"
 	# sleep as PID 1 ignores TERM: stop must escalate to KILL after -t.
+	pid=$(pm inspect -f '{{.State.Pid}}' nsd1 2>/dev/null)
+	check "podman ps (host: the container's PID 1 is sleep 7001)" "sleep 7001" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>&1)"
 	pm stop -t 1 nsd1 >/dev/null 2>"$T/err"
 	check "podman stop (TERM then KILL)" "exited 137" "$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' nsd1 2>&1) $(cat "$T/err")"
+	gone "podman stop (host: PID 1 gone)" "$pid"
 	code "podman rm" 0 pm rm nsd1
+	# A PID 1 that handles TERM: stop ends at once with its exit code, and
+	# its child (sleep 7013) dies with the pid namespace.
+	pm run -d --name nsd4 $I sh -c 'trap "exit 7" TERM; sleep 7013 & wait' >/dev/null 2>"$T/err"
+	pid=$(pm inspect -f '{{.State.Pid}}' nsd4 2>/dev/null)
+	t0=$(date +%s)
+	pm stop -t 30 nsd4 >/dev/null 2>>"$T/err"
+	check "podman stop (TERM handled: its exit code, well before -t)" "exited 7 fast" \
+		"$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' nsd4 2>&1) $([ $(($(date +%s) - t0)) -lt 20 ] && echo fast) $(cat "$T/err")"
+	gone "podman stop (host: PID 1 gone)" "$pid"
+	code "podman rm (stopped)" 0 pm rm nsd4
 
 	pm run -d --name nsd2 $I sleep 7002 >/dev/null 2>&1
 	code "podman kill" 0 pm kill nsd2
@@ -102,7 +140,21 @@ EOF
 	check "podman --privileged" "CapEff:	000001f" "$(pm run --rm --privileged $I grep CapEff /proc/self/status 2>&1)"
 	check "podman --init" "/run/podman-init" "$(pm run --rm --init $I ps 2>&1)"
 	check "podman --tmpfs" " /x tmpfs" "$(pm run --rm --tmpfs /x:size=1m $I grep ' /x ' /proc/mounts 2>&1)"
-	check "podman --network none" "lo" "$(pm run --rm --network none $I ls /sys/class/net 2>&1)"
+	check "podman --network none" "[lo ]" "[$(pm run --rm --network none $I ls /sys/class/net 2>&1 | tr '\n' ' ')]"
+	# The host's view of --user, --cap-drop, --hostname, --read-only.
+	pm run -d --name nsusr --user 1000:1000 --cap-drop ALL --hostname nshost2 --read-only $I sleep 7014 >/dev/null 2>"$T/err"
+	pid=$(pm inspect -f '{{.State.Pid}}' nsusr 2>/dev/null)
+	check "podman --user --cap-drop --hostname --read-only (host view)" \
+		"Uid: 1000 1000 1000 1000 CapEff: 0000000000000000 nshost2 ro" \
+		"$(awk '/^Uid|^CapEff/ {$1=$1; print}' "/proc/$pid/status" 2>&1 | tr '\n' ' ')$(nsenter -t "$pid" -u hostname 2>&1) $(awk '$5 == "/" {split($6, o, ","); print o[1]}' "/proc/$pid/mountinfo" 2>&1) $(cat "$T/err")"
+	pm rm -f nsusr >/dev/null 2>&1
+	# Limits are enforced, not only written: memory beyond --memory (and
+	# podman's swap = 2 x memory) is OOM-killed, forks beyond --pids-limit fail.
+	check "podman --memory enforced (OOM kill, exit 137)" "137" \
+		"$(pm run --rm --memory 32m $I dd if=/dev/zero of=/dev/null bs=200M count=1 >/dev/null 2>&1; echo $?)"
+	check "podman --pids-limit enforced" "fork" \
+		"$(pm run --rm --pids-limit 5 $I sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait' 2>&1)"
+	podman_network
 
 	# Pods: the infra container's namespaces joined by path.
 	pm pod create --name nspod1 --infra-image $I --infra-command "sleep 7010" >/dev/null 2>&1
@@ -113,7 +165,10 @@ EOF
 		"$(pm run --rm --pod nspod1 $I readlink /proc/self/ns/ipc 2>&1)"
 	pm pod rm -f nspod1 >/dev/null 2>&1
 	pm pod create --name nspod2 --share pid,ipc,uts --infra-image $I --infra-command "sleep 7011" >/dev/null 2>&1
-	check "podman --pod --share pid" "sleep 7011" "$(pm run --rm --pod nspod2 $I ps 2>&1)"
+	# Needs joining a pid namespace by path (helper ocimore's work): an
+	# XFAIL while nsinit-oci says it does not support it, a FAIL otherwise.
+	xcheck "podman --pod --share pid" "sleep 7011" "joining an existing pid namespace is not supported" \
+		"$(pm run --rm --pod nspod2 $I ps 2>&1)"
 	pm pod rm -f nspod2 >/dev/null 2>&1
 
 	pm rm -af >/dev/null 2>&1
@@ -124,4 +179,28 @@ EOF
 	pm rmi -af >/dev/null 2>&1
 	# podman keeps its own shm mounts etc. under runroot until reset.
 	pm system reset -f >/dev/null 2>&1
+}
+
+# The default network (netavark's bridge, its definitions under $T): the
+# container has an address, reaches the gateway, the host reaches it; after
+# rm no veth, bridge or firewall rule for it is left on the host.
+podman_network() {
+	if ! ip link add nsinit-vt0 type veth peer name nsinit-vt1 2>"$T/err"; then
+		kernel_lacks "podman default network" "veth ($(cat "$T/err"))"
+		return
+	fi
+	ip link del nsinit-vt0
+	links=$(ip -o link | awk -F': ' '{print $2}' | sort)
+	pm run -d --name nsnet --network bridge $I sleep 7015 >/dev/null 2>"$T/err"
+	ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' nsnet 2>/dev/null)
+	gw=$(pm inspect -f '{{.NetworkSettings.Gateway}}' nsnet 2>/dev/null)
+	check "podman default network (container reaches the gateway)" " 0% packet loss" \
+		"$(pm exec nsnet ping -c1 -W5 "$gw" 2>&1) $(cat "$T/err")"
+	check "podman default network (host reaches the container)" " 0% packet loss" "$(ping -c1 -W5 "$ip" 2>&1)"
+	pm rm -f nsnet >/dev/null 2>&1
+	now=$(ip -o link | awk -F': ' '{print $2}' | sort)
+	rules=$(iptables-save 2>/dev/null | grep -F -- "$ip/" | head -3)
+	[ "$now" = "$links" ] && [ -n "$ip" ] && [ -z "$rules" ] && result PASS "podman default network (host: no veth, bridge, rule left)" ||
+		result FAIL "podman default network (host: no veth, bridge, rule left)" \
+			"ip '$ip', links now: $(flat "$now"), rules: $(flat "$rules")"
 }
