@@ -175,7 +175,18 @@ pub fn adjust(cfg: &Config, rlimits: &[crate::config::Rlimit]) -> Result<Option<
         return Ok(None);
     };
     match delegated(cg) {
-        Ok(true) => Ok(None),
+        // Why no device rules: the eBPF device program needs CAP_SYS_ADMIN in
+        // the host's user namespace, and the user can open no device the
+        // host's permissions would not let it open anyway (no mknod in a
+        // user namespace; host nodes are bind-mounted). runc does the same.
+        Ok(true) => Ok(Some(Config {
+            cgroups: Some(crate::config::Cgroups {
+                allow_all_devices: true,
+                allowed_devices: Vec::new(),
+                ..cg.clone()
+            }),
+            ..cfg.clone()
+        })),
         Ok(false) | Err(_) => {
             crate::log::warn(&format!(
                 "rootless: no writable delegated cgroup v2 subtree for `{}`: running without \

@@ -521,3 +521,88 @@ fn rootless_oci_run_exec_and_delete() {
         .unwrap());
     rl.assert_clean();
 }
+
+/// A cgroup v2 subtree delegated to the user (systemd's `Delegate=yes`
+/// contract: the directory and its cgroup.procs, cgroup.subtree_control and
+/// cgroup.threads chowned), with a `launch` leaf for the user's shell;
+/// removed on drop.
+struct Delegated(PathBuf);
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(self.0.join("launch"));
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn rootless_uses_a_delegated_cgroup_v2_subtree() {
+    let Some(rl) = Rootless::new("deleg") else {
+        return;
+    };
+    let mnt = match nsinit::cgroup::Layout::detect() {
+        Ok(l) if l.v1.is_empty() && l.unified.is_some() => l.unified.unwrap().mount_point,
+        _ => {
+            not_applicable(
+                "a delegated cgroup v2 subtree needs a cgroup-v2-only host (`make test-vm`)",
+            );
+            return;
+        }
+    };
+    let name = format!("nsinit-deleg-{}", std::process::id());
+    let d = Delegated(mnt.join(&name));
+    std::fs::create_dir(&d.0).unwrap();
+    std::fs::write(mnt.join("cgroup.subtree_control"), "+memory +pids").unwrap();
+    std::fs::write(d.0.join("cgroup.subtree_control"), "+memory +pids").unwrap();
+    std::fs::create_dir(d.0.join("launch")).unwrap();
+    for p in [
+        "",
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "cgroup.threads",
+        "launch",
+        "launch/cgroup.procs",
+    ] {
+        std::os::unix::fs::chown(d.0.join(p), Some(rl.uid), Some(rl.gid)).unwrap();
+    }
+    let mut cfg = rootless_config();
+    cfg["cgroups"]["name"] = json!("rl-deleg");
+    cfg["cgroups"]["parent"] = json!(format!("/{name}"));
+    cfg["cgroups"]["memory"] = json!(32 << 20);
+    cfg["cgroups"]["pids_limit"] = json!(64);
+    rl.write_config(&cfg);
+    let script =
+        "cat /proc/self/cgroup; x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived";
+    let user = rl.nsinit(&["exec", "sh", "-c", script]);
+    // The user's shell sits in the delegated subtree, as under systemd.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/launch/cgroup.procs && exec \"$@\"",
+            d.0.display()
+        ))
+        .arg("sh")
+        .arg(user.get_program())
+        .args(user.get_args())
+        .current_dir(&rl.dir.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = out(&o);
+    assert!(!err(&o).contains("no writable delegated"), "{}", err(&o));
+    assert!(
+        text.contains(&format!("0::/{name}/rl-deleg\n")),
+        "in its leaf of the delegated subtree: {text}\n{}",
+        err(&o)
+    );
+    assert!(!text.contains("survived"), "the 32 MiB limit holds: {text}");
+    let events = std::fs::read_to_string(d.0.join("memory.events")).unwrap();
+    assert!(
+        events
+            .lines()
+            .any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n != "0")),
+        "{events}"
+    );
+    assert!(!d.0.join("rl-deleg").exists(), "the leaf is removed");
+    rl.assert_clean();
+}
