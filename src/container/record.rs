@@ -535,7 +535,11 @@ mod tests {
         st.init_pid = 42;
         r.write_state(&st).unwrap();
         let meta = std::fs::metadata(&path).unwrap();
-        assert_eq!(std::os::unix::fs::MetadataExt::ino(&meta), ino, "rewritten in place");
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&meta),
+            ino,
+            "rewritten in place"
+        );
         assert_eq!(meta.len(), long);
         let back = r.state().unwrap().unwrap();
         assert_eq!((back.rootfs, back.init_pid), (PathBuf::from("/r"), 42));

@@ -93,7 +93,11 @@ fn recv_with(fd: impl AsFd, flags: RecvFlags) -> Result<Option<Msg>> {
     use rustix::io::Errno;
     let mut page = [0u8; 4096];
     let len = loop {
-        match rustix::net::recv(&fd, &mut page[..], flags | RecvFlags::PEEK | RecvFlags::TRUNC) {
+        match rustix::net::recv(
+            &fd,
+            &mut page[..],
+            flags | RecvFlags::PEEK | RecvFlags::TRUNC,
+        ) {
             Ok((_, 0)) => return Ok(None),
             Ok((_, len)) => break len,
             Err(Errno::INTR) => continue,
