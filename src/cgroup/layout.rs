@@ -61,7 +61,7 @@ pub struct Layout {
 /// A /proc file whole. Why not `read_to_string`: with no room in the
 /// string it probes a file of size 0 with 32-byte reads and doubles, nine
 /// read calls for a mountinfo; with room for a page or two it is two.
-pub(super) fn read_proc(path: &str) -> Result<String> {
+pub(crate) fn read_proc(path: &str) -> Result<String> {
     use std::io::Read;
     let mut s = String::with_capacity(8192);
     std::fs::File::open(path)
