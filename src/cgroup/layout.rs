@@ -58,13 +58,23 @@ pub struct Layout {
     pub unified: Option<Hierarchy>,
 }
 
+/// A /proc file whole. Why not `read_to_string`: with no room in the
+/// string it probes a file of size 0 with 32-byte reads and doubles, nine
+/// read calls for a mountinfo; with room for a page or two it is two.
+pub(crate) fn read_proc(path: &str) -> Result<String> {
+    use std::io::Read;
+    let mut s = String::with_capacity(8192);
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut s))
+        .ctx(|| format!("read {path}"))?;
+    Ok(s)
+}
+
 impl Layout {
     /// Read `/proc/self/mountinfo` and `/proc/self/cgroup`.
     pub fn detect() -> Result<Layout> {
-        let mountinfo =
-            std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
-        let cgroup =
-            std::fs::read_to_string("/proc/self/cgroup").ctx(|| "read /proc/self/cgroup")?;
+        let mountinfo = read_proc("/proc/self/mountinfo")?;
+        let cgroup = read_proc("/proc/self/cgroup")?;
         Layout::parse(&mountinfo, &cgroup)
     }
 

@@ -17,8 +17,7 @@ use crate::error::{Context, Error, Result};
 
 /// The cgroup mount points of this host (`/proc/self/mountinfo`).
 pub fn host_mounts() -> Result<Vec<PathBuf>> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let mountinfo = layout::read_proc("/proc/self/mountinfo")?;
     Ok(layout::cgroup_mounts(&mountinfo))
 }
 

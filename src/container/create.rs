@@ -112,7 +112,7 @@ pub fn supervise_built(built: Built) -> Result<u8> {
     }
     // Why under the lock: a concurrent exec waits instead of reusing
     // cgroups being removed; a record that is no longer ours is left alone.
-    let cleanup = delete::teardown_own(&store, &key, &st, kill_rest);
+    let cleanup = delete::teardown_own(&store, &key, &st, kill_rest, cgroup.as_ref());
     let code = code?;
     cleanup?;
     Ok(code)
@@ -152,11 +152,7 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
     };
     // Why first: from here on, whatever a killed nsinit leaves is named in
     // the record and `nsinit destroy` (or the next exec) removes it.
-    let recorded = req
-        .record
-        .save_config(&req.config_text)
-        .and_then(|()| req.record.write_state(&st));
-    if let Err(e) = recorded {
+    if let Err(e) = req.record.write_state(&st) {
         return Err(fail(&req.record, &st, kill_rest, e));
     }
     let cgroup = match (&cfg.cgroups, &layout) {
@@ -307,6 +303,11 @@ fn parent_steps(
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
+    // Why not before clone: only joins, `start` and `delete` read it, of a
+    // record that says running or created; stored while the child builds
+    // its root, it costs the start nothing (a new file, which on ext4 is
+    // an inode allocation).
+    req.record.save_config(&req.config_text)?;
     // Why here: the child builds its root meanwhile, so recording costs the
     // start nothing when its namespaces are the ones it was cloned into.
     // The lock keeps every reader out until the command runs; a failure

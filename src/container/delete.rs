@@ -26,6 +26,19 @@ pub const MARKER: &str = "state.json";
 /// cgroups (needed without a PID namespace, where PID 1's death does not
 /// take the others along). Every step runs; the first error is returned.
 pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
+    teardown_with(record, st, kill, None)
+}
+
+/// [`teardown`], with the creator's own cgroup manager when it is still
+/// alive: where the record names exactly its cgroups, it removes them
+/// without re-verifying what it made itself (no mountinfo read, no
+/// openat2 and statfs per directory).
+fn teardown_with(
+    record: &Record,
+    st: &State,
+    kill: bool,
+    live: Option<&CgroupManager>,
+) -> Result<()> {
     let mut first_err = None;
     let mut note = |r: Result<()>| {
         if let Err(e) = r {
@@ -36,7 +49,16 @@ pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
         note(CgroupManager::remove_planned(&st.cgroup_planned));
     }
     if !st.cgroup.paths.is_empty() {
-        match CgroupManager::from_record(&st.cgroup) {
+        let live = live.filter(|cg| cg.record() == st.cgroup);
+        let rebuilt;
+        let cg = match live {
+            Some(cg) => Ok(cg),
+            None => {
+                rebuilt = CgroupManager::from_record(&st.cgroup);
+                rebuilt.as_ref().map_err(Clone::clone)
+            }
+        };
+        match cg {
             Ok(cg) => {
                 if kill {
                     note(cg.kill_all());
@@ -66,20 +88,27 @@ pub fn teardown(record: &Record, st: &State, kill: bool) -> Result<()> {
 /// supervisor's own copy of what it made — does, so nothing is left behind;
 /// a record of another container started in the directory since is left
 /// alone.
-pub fn teardown_own(store: &Path, key: &str, own: &State, kill: bool) -> Result<()> {
+/// `live` is the supervisor's own cgroup manager (see [`teardown_with`]).
+pub fn teardown_own(
+    store: &Path,
+    key: &str,
+    own: &State,
+    kill: bool,
+    live: Option<&CgroupManager>,
+) -> Result<()> {
     let record = Record::open_in(store, key, true)?;
     match record.state() {
         Ok(Some(cur))
             if (cur.nsinit_pid, &cur.nsinit_start_time)
                 == (own.nsinit_pid, &own.nsinit_start_time) =>
         {
-            teardown(&record, &cur, kill)
+            teardown_with(&record, &cur, kill, live)
         }
         Ok(Some(_)) => Ok(()),
-        Ok(None) => teardown(&record, own, kill),
+        Ok(None) => teardown_with(&record, own, kill, live),
         Err(e) => {
             crate::log::warn(&format_args!("{e}: removing what this container made"));
-            teardown(&record, own, kill)
+            teardown_with(&record, own, kill, live)
         }
     }
 }

@@ -6,8 +6,10 @@
 //! `/`: nothing nsinit acts on is read back from there. The record directory
 //! is 0700 and root's; every file in it is opened relative to its descriptor
 //! without following links, must be a regular file, and is read with a size
-//! cap. Writes are atomic (temp file created exclusively, then renamed or
-//! swapped into place).
+//! cap. Writes are atomic: a temp file created exclusively, then renamed or
+//! swapped into place; a state change to a state file of at most a page is
+//! one write of a page in place (readers hold the lock; see
+//! [`rewrite_in_place`]).
 //! The record directory is also the container's lock (flock on it).
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -200,8 +202,12 @@ impl Record {
         let mut text =
             serde_json::to_vec_pretty(st).map_err(|e| Error::new(format!("encode state: {e}")))?;
         text.push(b'\n');
-        write_file_at(&self.fd, STATE, &text)
-            .ctx(|| format!("container record {}", self.path().display()))
+        let done = match rewrite_in_place(&self.fd, STATE, &text) {
+            Ok(true) => Ok(()),
+            Ok(false) => write_file_at(&self.fd, STATE, &text),
+            Err(e) => Err(e),
+        };
+        done.ctx(|| format!("container record {}", self.path().display()))
     }
 
     /// The container.json text the container was created from.
@@ -369,6 +375,54 @@ fn replace_at(dir: impl AsFd, tmp: &str, name: &str) -> Result<()> {
     rustix::fs::renameat(&dir, tmp, &dir, name).ctx(|| format!("rename {tmp} to {name}"))
 }
 
+/// The most [`rewrite_in_place`] writes: one page, which a single write
+/// at offset 0 copies in one step (a killed writer leaves all or nothing).
+const IN_PLACE_MAX: usize = 4096;
+
+/// Rewrite the record file `name` in place, without a new file: `false`
+/// (nothing done) when there is none or it or `bytes` is larger than a
+/// page, then the caller writes a new one. Only for files in the locked
+/// record directory, whose readers hold the lock: one `pwrite` at offset 0
+/// of at most a page, padded with JSON whitespace to the old length so no
+/// truncation is needed, is all-or-nothing for a killed writer. Why: a
+/// new file per state change costs an inode allocation and a deletion,
+/// which on an ext4 without journal (`/run` on some hosts) scans every
+/// recently deleted inode and discards the freed blocks at once.
+fn rewrite_in_place(dir: impl AsFd, name: &str, bytes: &[u8]) -> Result<bool> {
+    if bytes.len() > IN_PLACE_MAX {
+        return Ok(false);
+    }
+    let fd = match rustix::fs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        // A link or anything odd at the name is replaced by a new file.
+        Err(Errno::NOENT | Errno::LOOP | Errno::NXIO | Errno::ISDIR) => return Ok(false),
+        Err(e) => return Err(e).ctx(|| format!("open {name}")),
+    };
+    let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {name}"))?;
+    let old = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+        || st.st_nlink != 1
+        || old > IN_PLACE_MAX
+    {
+        return Ok(false);
+    }
+    let mut page = [b' '; IN_PLACE_MAX];
+    page[..bytes.len()].copy_from_slice(bytes);
+    let len = bytes.len().max(old);
+    match rustix::io::pwrite(&fd, &page[..len], 0) {
+        Ok(n) if n == len => Ok(true),
+        // Never seen for one page of a regular file; a new file then
+        // replaces whatever this left.
+        Ok(_) | Err(Errno::INTR) => Ok(false),
+        Err(e) => Err(e).ctx(|| format!("write {name}")),
+    }
+}
+
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> std::result::Result<(), Errno> {
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {
@@ -462,6 +516,51 @@ mod tests {
         assert_eq!(read_file_at(&fd, "x").unwrap().unwrap(), b"three");
         assert!(!dir.join(".x.tmp").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_state_change_is_written_in_place_and_reads_back_whole() {
+        let (store, _fd) = tempdir("inplace");
+        let r = Record::open_in(&store, "k", true).unwrap();
+        let path = store.join("k").join(STATE);
+        let mut st = State {
+            rootfs: "/a/long/rootfs/path/to/make/the/first/state/longer".into(),
+            ..State::default()
+        };
+        r.write_state(&st).unwrap();
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+        let long = std::fs::metadata(&path).unwrap().len();
+        // Shorter: the same file, padded with whitespace, parsing as the new state.
+        st.rootfs = "/r".into();
+        st.init_pid = 42;
+        r.write_state(&st).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&meta),
+            ino,
+            "rewritten in place"
+        );
+        assert_eq!(meta.len(), long);
+        let back = r.state().unwrap().unwrap();
+        assert_eq!((back.rootfs, back.init_pid), (PathBuf::from("/r"), 42));
+        // Larger than a page: a new file swapped in.
+        st.rootfs = "/x".repeat(3000).into();
+        r.write_state(&st).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_ne!(std::os::unix::fs::MetadataExt::ino(&meta), ino);
+        assert_eq!(r.state().unwrap().unwrap().rootfs, st.rootfs);
+        // A link at the name is replaced, never written through.
+        let victim = store.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        st.rootfs = "/r".into();
+        r.write_state(&st).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(r.state().unwrap().unwrap().rootfs, Path::new("/r"));
+        r.remove().unwrap();
+        drop(r);
+        std::fs::remove_dir_all(&store).unwrap();
     }
 
     #[test]

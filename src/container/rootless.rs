@@ -205,6 +205,13 @@ pub fn adjust(cfg: &Config, rlimits: &[crate::config::Rlimit]) -> Result<Option<
 /// directory that would hold them is writable (systemd's user delegation,
 /// or a subtree the administrator chowned to the user).
 fn delegated(cg: &crate::config::Cgroups) -> Result<bool> {
+    // Why first: a process in v1 hierarchies (`ID:controllers:path` with an
+    // ID other than 0) is on a v1 or hybrid host, which this refuses below
+    // anyway; /proc/self/cgroup says so without a mountinfo read.
+    let own = crate::cgroup::layout::read_proc("/proc/self/cgroup")?;
+    if own.lines().any(|l| !l.is_empty() && !l.starts_with("0:")) {
+        return Ok(false);
+    }
     let layout = Layout::detect()?;
     if !layout.v1.is_empty() || layout.unified.is_none() {
         return Ok(false);

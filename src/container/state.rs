@@ -111,7 +111,11 @@ pub fn start_time(pid: i32) -> Option<String> {
     if pid <= 0 {
         return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Why not read_to_string: on a file of size 0 it probes with 32-byte
+    // reads, six read calls for a stat line; this is one.
+    let bytes =
+        super::record::read_file_at(rustix::fs::CWD, &format!("/proc/{pid}/stat")).ok()??;
+    let stat = String::from_utf8(bytes).ok()?;
     // comm may contain spaces and parentheses: fields resume after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut fields = rest.split(' ');

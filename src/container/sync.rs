@@ -94,12 +94,44 @@ pub fn send(fd: impl AsFd, msg: &Msg) -> Result<()> {
 
 /// The next message, or `None` at EOF (the peer closed or exec'd).
 pub fn recv(fd: impl AsFd) -> Result<Option<Msg>> {
-    let mut buf = vec![0u8; 64 * 1024];
+    recv_with(fd, RecvFlags::empty())
+}
+
+/// Why peeked into a page on the stack: every message but a very long
+/// error fits, and a 64 KiB heap buffer per message was an mmap, page
+/// faults and a munmap each; a longer packet is read whole into a buffer
+/// of its size.
+fn recv_with(fd: impl AsFd, flags: RecvFlags) -> Result<Option<Msg>> {
+    use rustix::io::Errno;
+    let mut page = [0u8; 4096];
+    let len = loop {
+        match rustix::net::recv(
+            &fd,
+            &mut page[..],
+            flags | RecvFlags::PEEK | RecvFlags::TRUNC,
+        ) {
+            Ok((_, 0)) => return Ok(None),
+            Ok((_, len)) => break len,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
+        }
+    };
+    let mut big = Vec::new();
+    let buf = if len <= page.len() {
+        &mut page[..len]
+    } else {
+        big.resize(len, 0);
+        &mut big[..]
+    };
     loop {
-        match rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
-            Ok((0, _)) => return Ok(None),
-            Ok((n, _)) => return Msg::decode(&buf[..n]).map(Some),
-            Err(rustix::io::Errno::INTR) => continue,
+        match rustix::net::recv(&fd, &mut buf[..], flags) {
+            Ok((n, _)) if n == len => return Msg::decode(buf).map(Some),
+            Ok((n, _)) => {
+                return Err(Error::new(format!(
+                    "sync: a {len}-byte message shrank to {n} bytes"
+                )));
+            }
+            Err(Errno::INTR) => continue,
             Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
         }
     }
@@ -296,12 +328,8 @@ pub fn report_error(fd: impl AsFd, err: &Error) {
 
 /// An error message the child left unread on the channel, if any.
 pub fn pending_error(fd: impl AsFd) -> Option<Error> {
-    let mut buf = vec![0u8; 64 * 1024];
-    match rustix::net::recv(&fd, &mut buf[..], RecvFlags::DONTWAIT) {
-        Ok((n, _)) if n > 0 => match Msg::decode(&buf[..n]) {
-            Ok(Msg::Error(e)) => Some(e),
-            _ => None,
-        },
+    match recv_with(fd, RecvFlags::DONTWAIT) {
+        Ok(Some(Msg::Error(e))) => Some(e),
         _ => None,
     }
 }
@@ -338,5 +366,16 @@ mod tests {
         );
         drop(b);
         assert!(wait_exec(&a).is_ok());
+    }
+
+    #[test]
+    fn a_message_longer_than_a_page_arrives_whole() {
+        let (a, b) = sync_pair().unwrap();
+        let long = format!("mount {}", "x".repeat(20_000));
+        report_error(&b, &Error::new(long.clone()));
+        report_ready(&b).unwrap();
+        assert_eq!(pending_error(&a).unwrap().to_string(), long);
+        wait_ready(&a).unwrap();
+        assert!(pending_error(&a).is_none());
     }
 }

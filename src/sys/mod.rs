@@ -2,6 +2,7 @@
 //! (clone with namespace flags, execve, the signal mask and signalfd, bpf,
 //! seccomp). Everything else in nsinit calls rustix.
 
+pub mod alloc;
 pub mod bpf;
 pub mod raw;
 
