@@ -13,7 +13,9 @@
 //! Invariant: every live arena block lies below the cursor. An allocation
 //! moves the cursor past its block (one compare-and-swap); a free moves it
 //! back to the block's start only if the cursor is exactly the block's end,
-//! so no live block lies beyond it. Threads race only on that one atomic; a
+//! so no live block lies beyond it. Threads race only on that one atomic
+//! (acquire/release: a thread handed bytes another thread freed sees that
+//! thread's last writes to them happen before its own); a
 //! forked child has its own copy of arena and cursor (nsinit never clones
 //! with CLONE_VM).
 
@@ -56,7 +58,7 @@ fn offset_of(ptr: *mut u8) -> Option<usize> {
 /// Reserve `layout` in the arena: the block's offset, or `None` when it
 /// does not fit in what is left.
 fn bump(layout: Layout) -> Option<usize> {
-    let mut cur = CURSOR.load(Ordering::Relaxed);
+    let mut cur = CURSOR.load(Ordering::Acquire);
     loop {
         // Alignment is of the address; `base()` is page-aligned, so aligning
         // the offset aligns the address for any align up to a page, and for
@@ -67,7 +69,7 @@ fn bump(layout: Layout) -> Option<usize> {
         if end > SIZE {
             return None;
         }
-        match CURSOR.compare_exchange_weak(cur, end, Ordering::Relaxed, Ordering::Relaxed) {
+        match CURSOR.compare_exchange_weak(cur, end, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => return Some(start),
             Err(now) => cur = now,
         }
@@ -96,8 +98,8 @@ unsafe impl GlobalAlloc for Bump {
                 let _ = CURSOR.compare_exchange(
                     start + layout.size(),
                     start,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
                 );
             }
             // SAFETY: not an arena address, so `System` allocated it with `layout`.
@@ -116,8 +118,8 @@ unsafe impl GlobalAlloc for Bump {
             let _ = CURSOR.compare_exchange(
                 start + layout.size(),
                 start + new_size,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
+                Ordering::AcqRel,
+                Ordering::Acquire,
             );
             return ptr;
         }
@@ -128,8 +130,8 @@ unsafe impl GlobalAlloc for Bump {
                 .compare_exchange(
                     start + layout.size(),
                     end,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
                 )
                 .is_ok()
         {
