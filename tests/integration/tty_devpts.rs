@@ -9,13 +9,13 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::common::*;
 use crate::oci::{Bundle, config};
+use crate::tty::{tmux, wait_pane};
 
 /// What the container prints about its terminal, between markers.
 const PROBE: &str = "echo T=$(tty); stat -c S=%t:%T:%d /dev/console $(tty); stty size; echo END";
@@ -153,15 +153,6 @@ fn oci_terminal_without_devpts_fails_clearly() {
     assert!(!b.root.join("nodevpts1").exists(), "nothing left behind");
 }
 
-fn tmux(sock: &str, args: &[&str]) -> String {
-    let o = Command::new("tmux")
-        .args(["-L", sock])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn nsinit_exec_tty_gets_a_pty_of_the_containers_devpts() {
     if !can_run() || !require("tmux") {
@@ -188,12 +179,7 @@ fn nsinit_exec_tty_gets_a_pty_of_the_containers_devpts() {
             &cmd,
         ],
     );
-    let mut pane = String::new();
-    let start = Instant::now();
-    while !pane.contains("exited=") && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-        pane = tmux(&sock, &["capture-pane", "-p", "-t", "t.0"]);
-    }
+    let pane = wait_pane(&sock, "t.0", "exited=");
     tmux(&sock, &["kill-server"]);
     assert!(pane.contains("exited=0"), "{pane}");
     check_probe(&pane);
