@@ -1,6 +1,12 @@
-//! The console: a pty from the host's /dev/ptmx, the caller's terminal in raw
-//! mode (restored on every exit path), window size propagation, and the I/O
-//! relay between the caller's stdio and the pty master.
+//! The console: a pty, the caller's terminal in raw mode (restored on every
+//! exit path), window size propagation, and the I/O relay between the
+//! caller's stdio and the pty master.
+//!
+//! The pty of a container comes from the container's own devpts (as runc
+//! and crun do): its process opens `/dev/ptmx` (→ `pts/ptmx`) once the
+//! container's devpts is mounted, makes the slave its terminal (ttyname:
+//! `/dev/pts/N`) and sends the master to nsinit over the sync channel. Only a
+//! container without a mount namespace gets one of the host's.
 //!
 //! The relay never blocks: the master and the caller's stdin and stdout are
 //! non-blocking while it runs (the caller's flags are put back when it ends:
@@ -19,6 +25,7 @@
 //! ends a partial line, a second one is the EOF). A terminal stdin in raw mode
 //! never reads EOF (^D is a byte for the container): only a hang-up ends it.
 
+use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use linux_raw_sys::general as g;
@@ -36,31 +43,32 @@ pub struct Pty {
     /// The parent drops its copy once the container process has it, so that
     /// the master reads EIO when the container's side is closed.
     pub slave: Option<OwnedFd>,
-    /// Host path of the slave (`/dev/pts/N`), bound on the container's /dev/console.
-    pub slave_path: String,
 }
 
-/// Open /dev/ptmx, unlock the slave and open it (both close-on-exec; the child
-/// dup2s the slave onto 0, 1 and 2).
-pub fn open_pty() -> Result<Pty> {
-    let master =
-        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-            .ctx(|| "open /dev/ptmx")?;
-    rustix::pty::grantpt(&master).ctx(|| "grantpt")?;
+/// Open a pty from the multiplexer at `ptmx` (`/dev/ptmx`, or a descriptor's
+/// `/proc/self/fd/N`) and unlock it. The slave is the master's peer
+/// (TIOCGPTPEER), not a path looked up by number: it is the one of that
+/// devpts whatever the container's /dev/pts holds. Both close-on-exec (the
+/// process dup2s the slave onto 0, 1 and 2).
+pub fn open_pty(ptmx: &CStr) -> Result<Pty> {
+    let what = || format!("open {}", ptmx.to_string_lossy());
+    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let master = rustix::fs::open(ptmx, flags, Mode::empty()).ctx(what)?;
     rustix::pty::unlockpt(&master).ctx(|| "unlockpt")?;
-    let name = rustix::pty::ptsname(&master, Vec::new()).ctx(|| "ptsname")?;
-    let slave_path = name.to_string_lossy().into_owned();
-    let slave = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| format!("open {slave_path}"))?;
+    let peer = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    let slave = rustix::pty::ioctl_tiocgptpeer(&master, peer).ctx(|| "ioctl TIOCGPTPEER")?;
     Ok(Pty {
         master,
         slave: Some(slave),
-        slave_path,
     })
+}
+
+/// Make the pty slave the controlling terminal and stdin/stdout/stderr.
+pub fn attach(slave: &OwnedFd) -> Result<()> {
+    rustix::process::ioctl_tiocsctty(slave).ctx(|| "ioctl TIOCSCTTY")?;
+    rustix::stdio::dup2_stdin(slave).ctx(|| "dup2 console to stdin")?;
+    rustix::stdio::dup2_stdout(slave).ctx(|| "dup2 console to stdout")?;
+    rustix::stdio::dup2_stderr(slave).ctx(|| "dup2 console to stderr")
 }
 
 /// Puts a terminal in raw mode and restores the saved settings when dropped.
@@ -95,6 +103,22 @@ pub fn copy_winsize(from: impl AsFd, to: impl AsFd) {
     if let Ok(ws) = rustix::termios::tcgetwinsize(from) {
         let _ = rustix::termios::tcsetwinsize(to, ws);
     }
+}
+
+/// The size a new container's terminal starts with: `size` (OCI
+/// `process.consoleSize`, as height and width), then the caller's terminal's
+/// when stdin is one (runc's order: a foreground caller's terminal wins).
+pub fn size_console(master: impl AsFd, size: Option<(u16, u16)>) {
+    if let Some((rows, cols)) = size.filter(|&(h, w)| h > 0 && w > 0) {
+        let ws = rustix::termios::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let _ = rustix::termios::tcsetwinsize(&master, ws);
+    }
+    copy_winsize(rustix::stdio::stdin(), master);
 }
 
 /// Bytes in flight in each direction; reading a side stops while its buffer is full.

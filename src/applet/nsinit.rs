@@ -252,6 +252,7 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
             record,
             state: Default::default(),
             hooks: None,
+            console_size: None,
         },
     )?;
     Ok(ExitCode::from(code))

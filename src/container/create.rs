@@ -1,14 +1,15 @@
 //! Create a new container: the parent's and the child's step lists, each in
 //! one function that reads top to bottom.
 //!
-//! Parent: check host → record "creating" → cgroups → pty → sync pair →
+//! Parent: check host → record "creating" → cgroups → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
 //! (release) → record "running" and the state.json marker while the child
 //! builds its root (after SYNC 2 when the child still changes namespaces) →
-//! SYNC 2 (ready, parked before exec) → SYNC 3 (start) → SYNC 4 (exec'd or
-//! error) → unlock → supervise → lock → teardown.
+//! SYNC 1c (the pty master) → SYNC 2 (ready, parked before exec) → SYNC 3
+//! (start) → SYNC 4 (exec'd or error) → unlock → supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
-//! and console → network inside → rootfs and root switch → container.json
+//! → network inside → rootfs (with the pty of its devpts on /dev/console) and
+//! root switch → console, master to the parent (SYNC 1c) → container.json
 //! read-only → hostname → restricted paths → rlimits, user, capabilities, cwd
 //! → SYNC 2 → SYNC 3 → exec (SYNC 4 at EOF); with `init`, the child becomes
 //! the init shim and its forked child execs.
@@ -53,6 +54,8 @@ pub struct CreateRequest<'a> {
     /// OCI hooks; the ones of create and start run at their points here
     /// (see [`super::hooks`]).
     pub hooks: Option<&'a crate::oci::Hooks>,
+    /// OCI `process.consoleSize` (height, width): the terminal's first size.
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// How the created process waits before it runs the command.
@@ -204,14 +207,17 @@ fn start(
     park: Park,
 ) -> Result<Started> {
     // Why before clone: signals arriving from here on queue on the signalfd
-    // and reach PID 1 once it runs, instead of killing nsinit.
+    // and reach PID 1 once it runs, instead of killing nsinit. A pty of the
+    // host's only without a mount namespace: the child opens its own in the
+    // container's devpts otherwise (SYNC 1c).
+    let host_pty = cfg.tty && !rootfs::own_mount_ns(cfg);
     let Channels {
         pty,
         parent_sock,
         child_sock,
         mask,
         sigfd,
-    } = supervise::open_channels(cfg.tty)?;
+    } = supervise::open_channels(host_pty)?;
     if cfg.namespaces.contains(Ns::Time) {
         // CLONE_NEWTIME does not fit clone()'s flags: unshare it for our children.
         sys::unshare(Ns::Time.clone_flag()).ctx(|| "unshare time namespace")?;
@@ -269,9 +275,9 @@ fn start(
     drop(child_sock);
     // The child has its copy of the slave; with ours closed, the master reads
     // EIO once the container's side is closed.
-    let pty = pty.map(|p| Pty { slave: None, ..p });
+    let mut pty = pty.map(|p| Pty { slave: None, ..p });
     let cgroup = cgroup.zip(entry);
-    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, &park);
+    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, &park, &mut pty);
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
@@ -281,7 +287,9 @@ fn start(
     Ok((pid, sigfd, pty))
 }
 
-/// Parent steps between clone and a running command.
+/// Parent steps between clone and a running command. `pty`: the host's
+/// pty, or where the one the child opens in the container arrives.
+#[allow(clippy::too_many_arguments)]
 fn parent_steps(
     cfg: &Config,
     req: &CreateRequest<'_>,
@@ -290,6 +298,7 @@ fn parent_steps(
     pid: Pid,
     sock: &OwnedFd,
     park: &Park,
+    pty: &mut Option<Pty>,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     if cfg.namespaces.contains(Ns::User) {
@@ -328,6 +337,17 @@ fn parent_steps(
     }
     if let Some(hooks) = hooks::at_create(req.hooks) {
         hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
+    }
+    if cfg.tty && pty.is_none() {
+        let master = sync::recv_console(sock)?; // SYNC 1c
+        *pty = Some(Pty {
+            master,
+            slave: None,
+        });
+    }
+    // Why before "ready": the command runs after it, and may ask at once.
+    if let Some(p) = pty {
+        crate::console::size_console(&p.master, req.console_size);
     }
     let seccomp = req.process.seccomp.as_ref();
     if let Some(l) = seccomp.and_then(|p| p.listener.as_ref()) {
@@ -433,13 +453,7 @@ fn child_main(
     } = fds;
     drop(parent_sock);
     drop(sigfd);
-    let (slave, slave_path) = match pty {
-        Some(p) => {
-            drop(p.master);
-            (p.slave, Some(p.slave_path))
-        }
-        None => (None, None),
-    };
+    let slave = pty.and_then(|p| p.slave);
     let fifo = match park {
         Park::Fifo(fd) => Some(fd),
         Park::Channel => None,
@@ -451,17 +465,7 @@ fn child_main(
         req.process.preserve_fds,
         maps_by_user,
     );
-    let steps = hidden.and_then(|()| {
-        child_steps(
-            cfg,
-            req,
-            &sock,
-            (slave, slave_path.as_deref()),
-            protect,
-            cg,
-            fifo,
-        )
-    });
+    let steps = hidden.and_then(|()| child_steps(cfg, req, &sock, slave, protect, cg, fifo));
     let prepared = match steps {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -526,7 +530,7 @@ fn child_steps(
     cfg: &Config,
     req: &CreateRequest<'_>,
     sock: &OwnedFd,
-    (slave, slave_path): (Option<OwnedFd>, Option<&str>),
+    slave: Option<OwnedFd>,
     protect: Option<&str>,
     cg: Entered,
     fifo: Option<&OwnedFd>,
@@ -561,8 +565,9 @@ fn child_steps(
         sys::unshare(Ns::Cgroup.clone_flag()).ctx(|| "unshare cgroup namespace")?;
     }
     rustix::process::setsid().ctx(|| "setsid")?;
+    // A pty of the host's (no mount namespace): the terminal from now on.
     if let Some(slave) = &slave {
-        attach_console(slave)?;
+        crate::console::attach(slave)?;
     }
     drop(slave);
     // The pid namespace was joined for us before the clone.
@@ -580,12 +585,15 @@ fn child_steps(
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
     let mut state_doc = None;
-    rootfs::prepare_rootfs(cfg, slave_path, || {
+    let console = rootfs::prepare_rootfs(cfg, cfg.tty, || {
         if let Some(h) = hooks {
             state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h
         }
         Ok(())
     })?;
+    if let Some(pty) = console {
+        hand_over_console(sock, pty)?; // SYNC 1c
+    }
     if let Some(path) = protect {
         protect_config(path)?;
     }
@@ -682,12 +690,17 @@ fn become_userns_root() -> Result<()> {
     rustix::thread::set_thread_res_uid(root, root, root).ctx(|| "setuid 0 in the user namespace")
 }
 
-/// Make the pty slave the controlling terminal and stdin/stdout/stderr.
-pub fn attach_console(slave: &OwnedFd) -> Result<()> {
-    rustix::process::ioctl_tiocsctty(slave).ctx(|| "ioctl TIOCSCTTY")?;
-    rustix::stdio::dup2_stdin(slave).ctx(|| "dup2 console to stdin")?;
-    rustix::stdio::dup2_stdout(slave).ctx(|| "dup2 console to stdout")?;
-    rustix::stdio::dup2_stderr(slave).ctx(|| "dup2 console to stderr")
+/// SYNC 1c (a container process, create's or join's): make the slave of a
+/// pty opened in the container its terminal and send the master to nsinit,
+/// as runc's console socket does. Both are closed here: the slave is on
+/// 0-2, and nothing in the container keeps the master.
+pub fn hand_over_console(sock: &OwnedFd, pty: Pty) -> Result<()> {
+    let slave = pty
+        .slave
+        .as_ref()
+        .ok_or_else(|| Error::new("pty without a slave"))?;
+    crate::console::attach(slave)?;
+    sync::send_console(sock, &pty.master)
 }
 
 /// setns into the namespace file at `path`.

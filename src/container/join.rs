@@ -2,15 +2,17 @@
 //! first), fork into its PID namespace, apply its process settings, exec.
 //!
 //! Parent (nsinit, stays on the host): open the namespace files → check the
-//! init is still the recorded one → pty → sync pair → block signals → fork the
+//! init is still the recorded one → sync pair → block signals → fork the
 //! middle child → put it in the container's cgroups → SYNC 1 (release) →
-//! SYNC 1b (the joined PID) → SYNC 2 (exec'd or error) → supervise.
+//! SYNC 1b (the joined PID) → SYNC 1c (the pty master) → SYNC 2 (exec'd or
+//! error) → supervise.
 //! Middle child: non-dumpable, close every descriptor it does not carry in →
 //! setns into every namespace → close the namespace descriptors →
 //! clone(CLONE_PARENT) so the new process is nsinit's child inside the PID
 //! namespace → report its PID → exit.
-//! Joined process: setsid and console → root of a container without a mount
-//! namespace → process settings → close all but the sync socket → exec.
+//! Joined process: setsid → root of a container without a mount namespace →
+//! console (a pty of the container's devpts) → process settings → close all
+//! but the sync socket → exec.
 //!
 //! Why non-dumpable before the first setns (CVE-2019-5736, CVE-2016-9962):
 //! until execve both processes run the host's nsinit image with the caller's
@@ -30,7 +32,7 @@ use super::supervise::{self, Channels};
 use super::sync;
 use crate::cgroup::CgroupManager;
 use crate::config::{Config, Ns};
-use crate::console::{Pty, RawMode};
+use crate::console::RawMode;
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, SigSet};
 
@@ -170,30 +172,23 @@ pub fn open_proc_dir(pid: i32, what: &str) -> Result<OwnedFd> {
 
 /// Run a process inside the planned namespaces and supervise it.
 pub fn join(plan: JoinPlan<'_>) -> Result<Joined> {
+    // No pty here: the joined process opens it inside (SYNC 1c).
     let Channels {
-        pty,
         parent_sock,
         child_sock,
         mask,
         sigfd,
+        ..
     } = supervise::open_channels(false)?;
     let mid = match sys::clone_process(0).ctx(|| "fork")? {
         None => {
             drop(parent_sock);
             drop(sigfd);
-            let (slave, master) = match pty {
-                Some(Pty { master, slave, .. }) => (slave, Some(master)),
-                None => (None, None),
-            };
-            drop(master);
-            middle_main(&plan, child_sock, slave, mask)
+            middle_main(&plan, child_sock, mask)
         }
         Some(pid) => pid,
     };
     drop(child_sock);
-    // The child has its copy of the slave; with ours closed, the master reads
-    // EIO once the container's side is closed.
-    drop(pty);
     let (joined, master) = match release(&plan, mid, &parent_sock) {
         Ok(joined) => joined,
         Err(e) => {
@@ -260,11 +255,11 @@ fn pass_listener(plan: &JoinPlan<'_>, pid: Pid, sock: &OwnedFd) -> Result<()> {
 }
 
 /// The middle child: enter the namespaces and fork the joined process.
-fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
+fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, mask: SigSet) -> ! {
     let r = (|| -> Result<()> {
         // Why first: nothing of the host may be reachable once we are in.
         sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
-        let mut keep = carried_fds(plan, &sock, slave.as_ref());
+        let mut keep = carried_fds(plan, &sock);
         keep.extend(
             plan.namespaces
                 .iter()
@@ -283,11 +278,11 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask:
         }
         // The namespace descriptors must not follow us in. They stay owned by
         // `plan`, which this process never drops: it ends in exit_now.
-        sys::close_fds_except(&carried_fds(plan, &sock, slave.as_ref()))
+        sys::close_fds_except(&carried_fds(plan, &sock))
             .ctx(|| "close the namespace descriptors")?;
         // CLONE_PARENT: the joined process becomes nsinit's child, inside the PID namespace.
         match sys::clone_process(u64::from(g::CLONE_PARENT)).ctx(|| "fork into the container")? {
-            None => joined_main(plan, &sock, slave, mask),
+            None => joined_main(plan, &sock, mask),
             Some(pid) => sync::send_pid(&sock, pid.as_raw_nonzero().get()), // SYNC 1b
         }
     })();
@@ -301,13 +296,13 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, slave: Option<OwnedFd>, mask:
 }
 
 /// The descriptors that go into the container with the joined process: the
-/// sync socket, the pty slave, and the directories it chroots/chdirs into.
-fn carried_fds(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<&OwnedFd>) -> Vec<i32> {
+/// sync socket and the directories it chroots/chdirs into.
+fn carried_fds(plan: &JoinPlan<'_>, sock: &OwnedFd) -> Vec<i32> {
     let dirs = match &plan.finish {
         Finish::Container { root, .. } => [root.as_ref(), None],
         Finish::Plain { root, cwd, .. } => [root.as_ref(), cwd.as_ref()],
     };
-    [Some(sock), slave]
+    [Some(sock)]
         .into_iter()
         .chain(dirs)
         .flatten()
@@ -323,13 +318,10 @@ fn enter_root(root: &OwnedFd) -> Result<()> {
 }
 
 /// The joined process: console, process settings, exec (SYNC 2 at EOF).
-fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask: SigSet) -> ! {
+fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, mask: SigSet) -> ! {
     let r = (|| -> Result<Prepared> {
         sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
         rustix::process::setsid().ctx(|| "setsid")?;
-        if let Some(slave) = &slave {
-            super::create::attach_console(slave)?;
-        }
         let (Finish::Container { root, .. } | Finish::Plain { root, .. }) = &plan.finish;
         if let Some(root) = root {
             enter_root(root)?;
@@ -338,13 +330,8 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, slave: Option<OwnedFd>, mask
             // Why inside: the terminal must be one of the container's own
             // devpts (a host pty is not a tty by its name in there); the
             // master goes to nsinit, as runc's console socket does.
-            let pty = crate::console::open_pty()?;
-            let slave = pty
-                .slave
-                .as_ref()
-                .ok_or_else(|| Error::new("pty without a slave"))?;
-            super::create::attach_console(slave)?;
-            sync::send_console(sock, &pty.master)?; // SYNC 1c
+            let pty = crate::console::open_pty(c"/dev/ptmx")?;
+            super::create::hand_over_console(sock, pty)?; // SYNC 1c
             // Why wait: the parent sets the window size before the command
             // can ask for it.
             sync::wait_start(sock)?; // SYNC 1d

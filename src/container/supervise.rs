@@ -33,7 +33,7 @@ pub struct Channels {
 /// Open the pty (when `tty`), the sync pair, and block the supervised signals.
 pub fn open_channels(tty: bool) -> Result<Channels> {
     let pty = if tty {
-        let pty = console::open_pty()?;
+        let pty = console::open_pty(c"/dev/ptmx")?;
         // Why now: the container's first command may ask for its size.
         console::copy_winsize(rustix::stdio::stdin(), &pty.master);
         Some(pty)

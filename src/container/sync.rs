@@ -8,6 +8,11 @@
 //! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
 //!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
 //!   state document once prestart and createRuntime ran (only with hooks).
+//! * SYNC 1c, container process → parent: with a terminal, the master of
+//!   the pty it opened in the container's devpts ([`send_console`]); create's
+//!   child sends it once its root is built (after 1h), join's joined process
+//!   after entering (then parent → joined process: [`Msg::Start`], 1d, once
+//!   the window size is set).
 //! * SYNC 2a, child → parent: with a seccomp `listenerPath`, the filter's
 //!   notification descriptor ([`send_seccomp`]) once it is installed (the
 //!   parent hands it to the listener); 1e on the join path.
@@ -240,15 +245,19 @@ pub fn wait_start(fd: impl AsFd) -> Result<()> {
     )
 }
 
-/// SYNC 1c (joined process): the master of the pty it opened inside the
-/// container, by SCM_RIGHTS.
+/// SYNC 1c (create's child or a joined process): the master of the pty it
+/// opened inside the container, by SCM_RIGHTS.
 pub fn send_console(fd: impl AsFd, master: &OwnedFd) -> Result<()> {
     send_fd(fd, CONSOLE, master).ctx(|| "send the console on the sync channel")
 }
 
-/// SYNC 1c (parent): the pty master, or the joined process's error.
+/// SYNC 1c (parent): the pty master, or the container process's error.
 pub fn recv_console(fd: impl AsFd) -> Result<OwnedFd> {
-    recv_fd(fd, CONSOLE, "sync: the joining process exited early")
+    recv_fd(
+        fd,
+        CONSOLE,
+        "sync: the container process exited before its terminal was open",
+    )
 }
 
 /// SYNC 2a (create's child) or 1e (joined process): the seccomp filter's

@@ -6,9 +6,10 @@ use rustix::fs::{AtFlags, FileType, Mode};
 use rustix::io::Errno;
 
 use super::mount::{bind_mount, cstr};
-use super::paths::{create_target, fd_path, mkdir_all_in_root, split_parent};
+use super::paths::{create_target, fd_path, mkdir_all_in_root, open_in_root, split_parent};
 use crate::config::{Device, DeviceKind};
-use crate::error::{Context, Result};
+use crate::console::{Pty, open_pty};
+use crate::error::{Context, Error, Result};
 
 /// Create the configured device nodes (mknod, then chown). In a user
 /// namespace mknod is not allowed, so the host's node is bind-mounted instead.
@@ -77,8 +78,20 @@ pub fn create_dev_links(root: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Bind the host pty slave on `/dev/console`.
-pub fn bind_console(root: BorrowedFd<'_>, slave: &str) -> Result<()> {
+/// The container's terminal: a pty of its own devpts (`/dev/ptmx` →
+/// `pts/ptmx`, resolved inside the root), the slave bound on `/dev/console`
+/// (as runc and crun). Opened before the root switch, through the host's
+/// /proc; the slave's name is computed when asked, so inside it reads
+/// `/dev/pts/N`.
+pub fn open_console(root: BorrowedFd<'_>) -> Result<Pty> {
+    let ptmx = open_in_root(root, "/dev/ptmx")
+        .ctx(|| "open /dev/ptmx in the rootfs (a terminal needs a devpts mount on /dev/pts)")?;
+    let pty = open_pty(&fd_path(&ptmx))?;
+    let slave = pty
+        .slave
+        .as_ref()
+        .ok_or_else(|| Error::new("pty without a slave"))?;
     let fd = create_target(root, "/dev/console", false)?;
-    bind_mount(&cstr(slave), &fd_path(&fd), false).ctx(|| format!("bind {slave} on /dev/console"))
+    bind_mount(&fd_path(slave), &fd_path(&fd), false).ctx(|| "bind the pty on /dev/console")?;
+    Ok(pty)
 }

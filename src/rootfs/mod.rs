@@ -20,6 +20,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::config::{Config, Mount, Ns};
+use crate::console::Pty;
 use crate::error::{Context, Error, Result};
 use mount::{
     DEFAULT_FLAGS, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
@@ -29,21 +30,23 @@ use paths::{create_target, fd_path};
 
 /// Build the container's root filesystem and switch into it.
 ///
-/// `console` is the host path of the pty slave to bind on `/dev/console`;
+/// With `console`, the container's terminal is opened in its devpts and
+/// bound on `/dev/console`, and returned (see [`dev::open_console`]);
 /// `before_switch` runs once the mounts are made, before the root switch
 /// (the OCI hooks of create).
 pub fn prepare_rootfs(
     cfg: &Config,
-    console: Option<&str>,
+    console: bool,
     before_switch: impl FnOnce() -> Result<()>,
-) -> Result<()> {
+) -> Result<Option<Pty>> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
     if !own_mount_ns(cfg) {
         before_switch()?;
         // No mount namespace: mounting would change the host's tree. Only chroot.
         rustix::process::chroot(rootfs.as_c_str())
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
-        return rustix::process::chdir("/").ctx(|| "chdir /");
+        rustix::process::chdir("/").ctx(|| "chdir /")?;
+        return Ok(None);
     }
     // Why first, and recursive: mounts made below must not propagate back
     // to the host, and pivot_root refuses a shared parent. A configured
@@ -74,21 +77,20 @@ pub fn prepare_rootfs(
         cfg.namespaces.contains(Ns::User),
     )?;
     dev::create_dev_links(root)?;
-    if let Some(console) = console {
-        dev::bind_console(root, console)?;
-    }
+    let pty = console.then(|| dev::open_console(root)).transpose()?;
     before_switch()?;
     switch_root(root, cfg)?;
     if cfg.mount.readonly_fs {
         remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
     }
     rustix::process::umask(Mode::from_raw_mode(0o022));
-    Ok(())
+    Ok(pty)
 }
 
 /// The container has a mount namespace: a new one, or one joined by path
-/// (then the rootfs is set up in it, as runc and crun do).
-fn own_mount_ns(cfg: &Config) -> bool {
+/// (then the rootfs is set up in it, as runc and crun do). Without one, its
+/// terminal is a pty of the host's.
+pub fn own_mount_ns(cfg: &Config) -> bool {
     cfg.namespaces.contains(Ns::Mnt) || cfg.ns_paths.iter().any(|(ns, _)| *ns == Ns::Mnt)
 }
 

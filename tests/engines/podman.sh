@@ -65,12 +65,10 @@ podman_scenarios() {
 	check "podman run -it (real terminal: size, input)" \
 		"30 100 42 / # stty size " "$screen"
 	check "podman run -it (resize reaches the container, exit code)" "25 90 / # exit 3 END rc=3" "$screen"
-	# runc opens the pty in the container's devpts (ttyname: /dev/pts/0);
-	# nsinit opens it on the host's and binds it on /dev/console, so the
-	# fds' path (/dev/pts/N of the host) does not name it inside and ttyname
-	# falls back to /dev/console. A known gap (see tests/engines/README.md).
-	xcheck "podman run -it (tty is the container's /dev/pts/0, as runc)" "# tty; stty size; echo \$((6*7)) /dev/pts/0 " \
-		"echo \$((6*7)) /dev/console " "$screen"
+	# The pty is one of the container's devpts, as with runc (ttyname:
+	# /dev/pts/0, not /dev/console).
+	check "podman run -it (tty is the container's /dev/pts/0, as runc)" "# tty; stty size; echo \$((6*7)) /dev/pts/0 " \
+		"$screen"
 	tty_stop
 	check "podman run -it (a command that exits at once)" "tty-ok" \
 		"$(tty_run "$T/bin/pm run --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'")"

@@ -26,4 +26,5 @@ mod seccomp_log;
 mod seccomp_notify;
 mod soak;
 mod tty;
+mod tty_devpts;
 mod validation;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-fn tmux(sock: &str, args: &[&str]) -> String {
+pub(crate) fn tmux(sock: &str, args: &[&str]) -> String {
     let o = Command::new("tmux")
         .args(["-L", sock])
         .args(args)
@@ -29,7 +29,7 @@ fn poll_pane(sock: &str, pane_id: &str, want: &str, limit: Duration) -> bool {
     false
 }
 
-fn wait_pane(sock: &str, pane_id: &str, want: &str) -> String {
+pub(crate) fn wait_pane(sock: &str, pane_id: &str, want: &str) -> String {
     let start = Instant::now();
     loop {
         let pane = tmux(sock, &["capture-pane", "-p", "-t", pane_id]);
