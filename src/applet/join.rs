@@ -189,6 +189,7 @@ fn nsenter(args: Vec<OsString>) -> Result<ExitCode> {
         namespaces,
         cgroup: None,
         tty: false,
+        console_size: None,
         finish: Finish::Plain {
             args: &cmd,
             env,

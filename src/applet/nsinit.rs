@@ -252,7 +252,6 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
             record,
             state: Default::default(),
             hooks: None,
-            console_size: None,
         },
     )?;
     Ok(ExitCode::from(code))

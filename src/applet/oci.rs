@@ -365,7 +365,6 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         record,
         state,
         hooks: Some(&b.hooks),
-        console_size: b.console_size,
     };
     let built = match create::build(&cfg, req, park) {
         Ok(b) => b,

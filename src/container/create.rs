@@ -54,8 +54,6 @@ pub struct CreateRequest<'a> {
     /// OCI hooks; the ones of create and start run at their points here
     /// (see [`super::hooks`]).
     pub hooks: Option<&'a crate::oci::Hooks>,
-    /// OCI `process.consoleSize` (height, width): the terminal's first size.
-    pub console_size: Option<(u16, u16)>,
 }
 
 /// How the created process waits before it runs the command.
@@ -347,7 +345,7 @@ fn parent_steps(
     }
     // Why before "ready": the command runs after it, and may ask at once.
     if let Some(p) = pty {
-        crate::console::size_console(&p.master, req.console_size);
+        crate::console::size_console(&p.master, req.process.console_size);
     }
     let seccomp = req.process.seccomp.as_ref();
     if let Some(l) = seccomp.and_then(|p| p.listener.as_ref()) {

@@ -65,6 +65,8 @@ pub struct JoinPlan<'a> {
     pub namespaces: Vec<(Ns, OwnedFd)>,
     pub cgroup: Option<CgroupManager>,
     pub tty: bool,
+    /// The terminal's first size (OCI `process.consoleSize` of `exec`).
+    pub console_size: Option<(u16, u16)>,
     pub finish: Finish<'a>,
     /// Return once the process runs instead of supervising it (OCI
     /// `exec --detach`): it must then outlive nsinit (no parent-death signal).
@@ -149,6 +151,7 @@ pub fn join_container_as(
         namespaces,
         cgroup: Some(CgroupManager::from_record(&st.cgroup)?),
         tty: cfg.tty,
+        console_size: spec.console_size,
         finish: Finish::Container {
             spec: &spec,
             root,
@@ -223,7 +226,7 @@ fn release(plan: &JoinPlan<'_>, mid: Pid, sock: &OwnedFd) -> Result<(Pid, Option
     let master = match plan.tty {
         true => sync::recv_console(sock).and_then(|m| {
             // SYNC 1c
-            crate::console::copy_winsize(rustix::stdio::stdin(), &m);
+            crate::console::size_console(&m, plan.console_size);
             sync::send_start(sock).map(|()| Some(m)) // SYNC 1d
         }),
         false => Ok(None),

@@ -49,6 +49,9 @@ pub struct ProcessSpec {
     pub preserve_fds: u32,
     /// The seccomp filter the command runs under.
     pub seccomp: Option<Arc<Program>>,
+    /// OCI `process.consoleSize` (height, width): the first size of the
+    /// terminal it gets (before the caller's, when that is a terminal).
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// A command ready for execve.

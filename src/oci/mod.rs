@@ -50,8 +50,6 @@ pub struct Bundle {
     pub oci_version: String,
     /// config.json as read.
     pub text: String,
-    /// `process.consoleSize` as (height, width).
-    pub console_size: Option<(u16, u16)>,
     /// Warnings met while reading (unknown keys…), one a line.
     pub warnings: Vec<String>,
 }
@@ -201,17 +199,17 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
             d.error(other, "not supported (this runtime runs Linux containers)");
         }
     }
-    let (process, console_size) = match top.get("process") {
+    let process = match top.get("process") {
         Some(p) if !p.is_null() => match process::lower(p, "process", &cfg, d) {
             Some(p) => {
                 cfg.tty = p.terminal;
-                (p.spec, p.console_size)
+                p.spec
             }
-            None => (ProcessSpec::default(), None),
+            None => ProcessSpec::default(),
         },
         _ => {
             d.error("process", "required");
-            (ProcessSpec::default(), None)
+            ProcessSpec::default()
         }
     };
     cfg.capabilities = process.caps.bounding;
@@ -236,7 +234,6 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
         annotations,
         oci_version: oci_version.unwrap_or_default(),
         text: String::new(),
-        console_size,
         warnings: Vec::new(),
     })
 }

@@ -14,7 +14,6 @@ use crate::container::process::ProcessSpec;
 pub struct Lowered {
     pub spec: ProcessSpec,
     pub terminal: bool,
-    pub console_size: Option<(u16, u16)>,
 }
 
 const KEYS: &[&str] = &[
@@ -112,11 +111,8 @@ pub fn lower(v: &Value, path: &str, _cfg: &Config, d: &mut Diag) -> Option<Lower
     if p.get("commandLine").is_some_and(|v| !v.is_null()) {
         d.warn(&at("commandLine"), "ignored (Windows only)");
     }
-    Some(Lowered {
-        spec,
-        terminal,
-        console_size,
-    })
+    spec.console_size = console_size;
+    Some(Lowered { spec, terminal })
 }
 
 fn lower_user(v: &Value, path: &str, spec: &mut ProcessSpec, d: &mut Diag) {

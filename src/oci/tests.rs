@@ -214,7 +214,7 @@ fn a_maximal_config_lowers_every_field() {
     let c = &b.config;
     assert_eq!(c.domainname.as_deref(), Some("example.org"));
     assert_eq!(b.annotations.len(), 2);
-    assert_eq!(b.console_size, Some((24, 80)));
+    assert_eq!(b.process.console_size, Some((24, 80)));
     let p = &b.process;
     assert_eq!(
         (p.ids, p.umask, &p.additional_gids[..]),

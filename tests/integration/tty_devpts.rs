@@ -124,6 +124,38 @@ fn oci_console_socket_gets_a_pty_of_the_containers_devpts() {
 }
 
 #[test]
+fn oci_exec_process_with_a_terminal_gets_its_console_size() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("devptsexec", &["sleep", "1000"]);
+    b.write_config(&config(&["sleep", "1000"]));
+    let bundle = b.dir.to_str().unwrap();
+    b.ok(&["run", "--detach", "--bundle", bundle, "devpts2"]);
+    // runc's `exec --process FILE`: a process.json with its own terminal size.
+    let process = json!({"terminal": true, "consoleSize": {"height": 21, "width": 55},
+        "args": ["sh", "-c", PROBE], "cwd": "/", "user": {"uid": 0, "gid": 0},
+        "env": ["PATH=/bin:/sbin"]});
+    let pfile = b.dir.join("process.json");
+    std::fs::write(&pfile, process.to_string()).unwrap();
+    let sock = b.dir.join("exec.sock");
+    let receiver = receive_console(&sock);
+    b.ok(&[
+        "exec",
+        "--detach",
+        "--process",
+        pfile.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "devpts2",
+    ]);
+    let master = receiver.join().unwrap();
+    let text = read_master(&master, "END");
+    assert!(text.contains("21 55\n"), "consoleSize of exec: {text}");
+    b.ok(&["delete", "--force", "devpts2"]);
+}
+
+#[test]
 fn oci_terminal_without_devpts_fails_clearly() {
     if !can_run() {
         return;
