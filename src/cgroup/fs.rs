@@ -23,7 +23,7 @@ use crate::error::{Context, Error, Result};
 pub fn open(path: &Path, flags: OFlags) -> std::result::Result<OwnedFd, Errno> {
     let flags = flags | OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-    match rustix::fs::openat2(CWD, path, flags, Mode::empty(), resolve) {
+    match crate::rootfs::paths::openat2_retry(CWD, path, flags, Mode::empty(), resolve) {
         Err(Errno::NOSYS) => rustix::fs::open(path, flags, Mode::empty()),
         other => other,
     }

@@ -15,11 +15,33 @@ use crate::error::{Context, Result};
 
 const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
+/// `openat2`, tried again while it fails with EAGAIN: with RESOLVE_IN_ROOT
+/// or RESOLVE_BENEATH the kernel gives up when any rename or mount on the
+/// system raced the walk (it cannot then prove `..` stayed inside), which
+/// on a host starting containers in parallel is routine, not an attack
+/// (openat2(2): "the caller may choose to retry"). Bounded; the last
+/// EAGAIN is the error.
+pub fn openat2_retry<P: rustix::path::Arg + Copy>(
+    dir: impl AsFd,
+    path: P,
+    flags: OFlags,
+    mode: Mode,
+    resolve: ResolveFlags,
+) -> Result<OwnedFd, Errno> {
+    let mut tries = 0;
+    loop {
+        match openat2(&dir, path, flags, mode, resolve) {
+            Err(Errno::AGAIN) if tries < 64 => tries += 1,
+            r => return r,
+        }
+    }
+}
+
 /// Open `path` (absolute inside the container) as an `O_PATH` descriptor.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
-    openat2(
+    openat2_retry(
         root,
         rel,
         OFlags::PATH | OFlags::CLOEXEC,
@@ -141,6 +163,44 @@ mod tests {
         // /up/tmpdir → <root>/tmpdir.
         mkdir_all_in_root(root.as_fd(), "/up/tmpdir").unwrap();
         assert!(dir.join("tmpdir").is_dir());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A `..` walked while anything on the system is renamed makes the
+    /// kernel answer EAGAIN to RESOLVE_IN_ROOT; containers started in
+    /// parallel (each renaming its record files) must not fail on it.
+    #[test]
+    fn resolution_survives_renames_elsewhere() {
+        let dir = std::env::temp_dir().join(format!("nsinit-paths-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("root/real")).unwrap();
+        std::os::unix::fs::symlink("../../..", dir.join("root/real/up")).unwrap();
+        let root = rustix::fs::open(
+            dir.join("root"),
+            OFlags::PATH | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let (stop, a, b) = (stop.clone(), dir.join("a"), dir.join("b"));
+            std::fs::write(&a, "").unwrap();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::rename(&a, &b);
+                    let _ = std::fs::rename(&b, &a);
+                }
+            })
+        };
+        let mut raw_again = 0;
+        for _ in 0..20_000 {
+            let raw = openat2(&root, "real/up/real", OFlags::PATH, Mode::empty(), RESOLVE);
+            raw_again += usize::from(matches!(raw, Err(Errno::AGAIN)));
+            open_in_root(root.as_fd(), "/real/up/real").unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        churn.join().unwrap();
+        eprintln!("plain openat2 answered EAGAIN {raw_again} times of 20000");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! Kernel parameters of the container's namespaces: sysctls under the
 //! container's own /proc/sys, and the offsets of a new time namespace.
 
-use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use crate::error::{Context, Error, Result};
 
@@ -20,7 +20,7 @@ pub fn write_sysctls(sysctls: &[(String, String)]) -> Result<()> {
     .ctx(|| "open /")?;
     for (key, value) in sysctls {
         let path = format!("proc/sys/{}", key.replace('.', "/"));
-        let fd = openat2(
+        let fd = super::paths::openat2_retry(
             &root,
             path.as_str(),
             OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
