@@ -81,6 +81,33 @@ pub enum Joined {
     Detached { pid: i32, master: Option<OwnedFd> },
 }
 
+/// Open a namespace file of another process. Without root, the files of a
+/// process that is not dumpable are root's: a container's init is so from
+/// its clone until its execve, which may still be under way right after
+/// `start` (rootless joins); that window is waited out (bounded, 2 s),
+/// then the EACCES is the error.
+fn open_ns_file(path: &str) -> std::result::Result<OwnedFd, rustix::io::Errno> {
+    let open = || {
+        rustix::fs::open(
+            path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match open() {
+            Err(rustix::io::Errno::ACCESS)
+                if !rustix::process::geteuid().is_root()
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Open `/proc/PID/ns/<kind>` for each kind, in join order, skipping those we already share.
 pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<(Ns, OwnedFd)>> {
     let mut out = Vec::new();
@@ -97,12 +124,7 @@ pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<
             }
             _ => {}
         }
-        let fd = rustix::fs::open(
-            path.as_str(),
-            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .ctx(|| format!("open {path}"))?;
+        let fd = open_ns_file(&path).ctx(|| format!("open {path}"))?;
         out.push((ns, fd));
     }
     Ok(out)
