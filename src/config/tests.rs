@@ -24,6 +24,34 @@ pub(super) fn config_text(extra: Value) -> String {
     base.to_string()
 }
 
+/// A user namespace with a map missing: as root the error `want` (nothing
+/// guesses who is root in the container); any other caller is rootless and
+/// gets its own id mapped to 0 where a map is missing.
+pub(super) fn missing_map_is(text: &str, want: &[&str]) {
+    if !crate::container::rootless::rootless() {
+        assert_eq!(errors_of(text), want);
+        return;
+    }
+    let c = match read_str(text, Path::new(DIR), false) {
+        Ok(l) => l.config,
+        Err(e) => panic!("rootless: expected a config, got {e:#?}"),
+    };
+    let own = |id: u32| (0, id, 1);
+    let first = |m: &[super::IdMap]| m.first().map(|m| (m.container_id, m.host_id, m.size));
+    if !text.contains("\"uid_mappings\"") {
+        assert_eq!(
+            first(&c.uid_mappings),
+            Some(own(rustix::process::geteuid().as_raw()))
+        );
+    }
+    if !text.contains("\"gid_mappings\"") {
+        assert_eq!(
+            first(&c.gid_mappings),
+            Some(own(rustix::process::getegid().as_raw()))
+        );
+    }
+}
+
 pub(super) fn load_ok(extra: Value) -> Loaded {
     match read_str(&config_text(extra), Path::new(DIR), false) {
         Ok(l) => l,
@@ -368,13 +396,11 @@ fn user_namespace_needs_mappings_and_mappings_need_it() {
             "container.json: gid_mappings: requires namespaces.NEWUSER",
         ]
     );
-    assert_eq!(
-        errors_of(
-            r#"{"namespaces": {"NEWUSER": true}, "uid_mappings": [{"host_id": 1000, "size": 1}]}"#
-        ),
-        [
-            "container.json: namespaces.NEWUSER: requires gid_mappings (who is root in the container?)"
-        ]
+    missing_map_is(
+        r#"{"namespaces": {"NEWUSER": true}, "uid_mappings": [{"host_id": 1000, "size": 1}]}"#,
+        &[
+            "container.json: namespaces.NEWUSER: requires gid_mappings (who is root in the container?)",
+        ],
     );
     let ns = json!({"NEWUSER": true, "NEWNS": true});
     assert_eq!(

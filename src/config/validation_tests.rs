@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::read_str;
-use super::tests::{DIR, config_text, errors, errors_of, load_ok};
+use super::tests::{DIR, config_text, errors, errors_of, load_ok, missing_map_is};
 
 #[test]
 fn hostname_with_control_characters_is_refused_not_truncated() {
@@ -152,12 +152,12 @@ fn a_refused_id_mapping_is_not_reported_as_missing() {
     );
     // No maps at all is an error (there is no identity fallback that would
     // make host root the container's root).
-    assert_eq!(
-        errors(json!({"namespaces": userns})),
-        [
+    missing_map_is(
+        &config_text(json!({"namespaces": userns})),
+        &[
             "container.json: namespaces.NEWUSER: requires uid_mappings (who is root in the container?)",
             "container.json: namespaces.NEWUSER: requires gid_mappings (who is root in the container?)",
-        ]
+        ],
     );
 }
 

@@ -447,13 +447,6 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/namespaces/6", json!({"type": "user"}))],
-            vec![
-                "config.json: linux.namespaces[type=user]: requires linux.uidMappings (who is root in the container?)",
-                "config.json: linux.namespaces[type=user]: requires linux.gidMappings (who is root in the container?)",
-            ],
-        ),
-        (
             vec![("/linux/timeOffsets", json!({"boottime": {"secs": 1}}))],
             vec![
                 "config.json: linux.timeOffsets: requires a new time namespace (linux.namespaces[type=time])",
@@ -521,6 +514,31 @@ fn bad_configs_name_their_field() {
     ];
     for (edits, want) in cases {
         assert_eq!(errors(&edits), want, "{edits:?}");
+    }
+    // A user namespace without maps: an error as root (nothing guesses who
+    // is root in the container); any other caller is rootless and its own
+    // ids become 0.
+    let userns = [("/linux/namespaces/6", json!({"type": "user"}))];
+    if crate::container::rootless::rootless() {
+        let c = lowered(&edited(&userns)).config;
+        let first =
+            |m: &[crate::config::IdMap]| m.first().map(|m| (m.container_id, m.host_id, m.size));
+        assert_eq!(
+            first(&c.uid_mappings),
+            Some((0, rustix::process::geteuid().as_raw(), 1))
+        );
+        assert_eq!(
+            first(&c.gid_mappings),
+            Some((0, rustix::process::getegid().as_raw(), 1))
+        );
+    } else {
+        assert_eq!(
+            errors(&userns),
+            [
+                "config.json: linux.namespaces[type=user]: requires linux.uidMappings (who is root in the container?)",
+                "config.json: linux.namespaces[type=user]: requires linux.gidMappings (who is root in the container?)",
+            ]
+        );
     }
 }
 
