@@ -228,6 +228,20 @@ fn options_may_follow_the_id_and_list_shows_containers() {
         .collect();
     assert_eq!(ids, ["order1", "order2"]);
     assert_eq!(b.ok(&["list", "-q"]), "order1\norder2\n");
+    // The table: columns line up under their heads (runc's tabwriter).
+    let table = b.ok(&["list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    for head in ["PID", "STATUS", "BUNDLE"] {
+        let col = lines[0].find(head).unwrap();
+        for l in &lines[1..] {
+            assert!(
+                col == 0 || l.as_bytes()[col - 1] == b' ' && l.as_bytes()[col] != b' ',
+                "{head} column:\n{table}"
+            );
+        }
+    }
+    assert!(lines[1].contains(&format!(" {pid} ")), "{table}");
     // The same id twice is refused.
     let o = b.run(&["create", "--bundle", &bundle, "order1"]);
     assert!(err(&o).contains("already exists"), "{}", err(&o));

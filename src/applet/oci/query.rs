@@ -28,25 +28,43 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
     } else if o.value("format") == Some("json") {
         crate::cli::out_json(&serde_json::Value::Array(docs));
     } else {
-        let mut text = format!(
-            "{:<20} {:<8} {:<10} {:<40} {:<20} OWNER\n",
-            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-        );
         // Every record under one --root is its owner's: the caller's.
         let uid = rustix::process::geteuid();
         let owner = match uid.is_root() {
             true => "root".to_string(),
             false => uid.as_raw().to_string(),
         };
-        for d in &docs {
-            text.push_str(&format!(
-                "{:<20} {:<8} {:<10} {:<40} {:<20} {owner}\n",
-                d["id"].as_str().unwrap_or(""),
-                d["pid"],
-                d["status"].as_str().unwrap_or(""),
-                d["bundle"].as_str().unwrap_or(""),
-                d["created"].as_str().unwrap_or(""),
-            ));
+        let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
+        let rows: Vec<[String; 6]> = std::iter::once(head)
+            .chain(docs.iter().map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
+                let pid = d["pid"].as_i64().unwrap_or(0).to_string();
+                [
+                    s("id"),
+                    pid,
+                    s("status"),
+                    s("bundle"),
+                    s("created"),
+                    owner.clone(),
+                ]
+            }))
+            .collect();
+        // Columns as wide as their widest cell (runc's tabwriter).
+        let mut width = [0usize; 6];
+        for r in &rows {
+            for (w, c) in width.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut text = String::new();
+        for r in &rows {
+            for (i, c) in r.iter().enumerate() {
+                match i {
+                    5 => text.push_str(c),
+                    _ => text.push_str(&format!("{c:<w$}   ", w = width[i])),
+                }
+            }
+            text.push('\n');
         }
         crate::cli::out(&text);
     }
