@@ -29,6 +29,18 @@ pub fn out_json(v: &serde_json::Value) {
     ));
 }
 
+/// The command line of `pid` (`/proc/PID/cmdline`), its arguments
+/// [`escape`]d and joined by spaces; empty when it cannot be read.
+pub fn cmdline(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(escape)
+        .collect();
+    args.join(" ")
+}
+
 /// A name the container chose, safe to print on a terminal: control bytes
 /// and invalid UTF-8 are shown escaped (`\x1b`), never sent raw.
 pub fn escape(bytes: &[u8]) -> String {

@@ -471,24 +471,13 @@ fn kill(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
 
 fn ps(dir: &Path) -> Result<ExitCode> {
     let (_record, st, _, _) = require_live(dir)?;
-    let mut pids = st.cgroup().and_then(|c| c.pids()).unwrap_or_default();
-    if pids.is_empty() {
-        pids = container::same_pid_namespace(st.init_pid);
-    }
-    pids.sort_unstable();
     let mut text = format!("{:>8} {:<16} CMD\n", "PID", "COMM");
-    for pid in pids {
+    for pid in st.pids() {
         let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmd: Vec<String> = cmd
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(crate::cli::escape)
-            .collect();
         text.push_str(&format!(
             "{pid:>8} {:<16} {}\n",
             crate::cli::escape(comm.strip_suffix(b"\n").unwrap_or(&comm)),
-            cmd.join(" ")
+            crate::cli::cmdline(pid)
         ));
     }
     crate::cli::out(&text);

@@ -644,10 +644,7 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         return kill_not_running(id, &st, Status::Stopped, sig, o.flag("all"));
     };
     if o.flag("all") {
-        let cg = st.cgroup()?;
-        for pid in cg.pids().unwrap_or_default() {
-            let _ = crate::sys::kill_raw(pid, sig);
-        }
+        signal_all(&st, sig)?;
     } else {
         crate::sys::raw::pidfd_kill(&pidfd, sig)
             .ctx(|| format!("kill {} with signal {sig}", st.init_pid))?;
@@ -658,6 +655,14 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kill --all`: `sig` to every process in the container's cgroups.
+fn signal_all(st: &State, sig: i32) -> Result<()> {
+    for pid in st.cgroup()?.pids().unwrap_or_default() {
+        let _ = crate::sys::kill_raw(pid, sig);
+    }
+    Ok(())
+}
+
 /// `kill` of a container whose init is gone, as runc 1.1 answers it:
 /// `--all` on a stopped one signals what is left in its cgroup (processes
 /// outside its pid namespace) and succeeds; otherwise "container not
@@ -666,11 +671,7 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
 /// retries for ever on any other answer).
 fn kill_not_running(id: &str, st: &State, status: Status, sig: i32, all: bool) -> Result<ExitCode> {
     if all && status == Status::Stopped {
-        if let Ok(cg) = st.cgroup() {
-            for pid in cg.pids().unwrap_or_default() {
-                let _ = crate::sys::kill_raw(pid, sig);
-            }
-        }
+        let _ = signal_all(st, sig);
         return Ok(ExitCode::SUCCESS);
     }
     Err(Error::new(format!(

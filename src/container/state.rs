@@ -227,6 +227,17 @@ impl State {
         crate::cgroup::CgroupManager::from_record(&self.cgroup)
     }
 
+    /// The container's processes, sorted: those of its cgroups, or (without
+    /// cgroups) those of the init's pid namespace while it is not stopped.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids = self.cgroup().and_then(|c| c.pids()).unwrap_or_default();
+        if pids.is_empty() && self.status() != Status::Stopped {
+            pids = super::same_pid_namespace(self.init_pid);
+        }
+        pids.sort_unstable();
+        pids
+    }
+
     /// [`State::observe`] with the freezer read from the recorded cgroups.
     pub fn status(&self) -> Status {
         self.observe(|| self.cgroup().is_ok_and(|c| c.is_frozen()))

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::tty::{tmux, tmux_session, wait_pane};
 
 const USER: &str = "nsinit-test";
 static USER_LOCK: Mutex<()> = Mutex::new(());
@@ -390,14 +391,6 @@ fn rootless_tty_shows_a_prompt() {
     cfg["environment"] = json!(["PATH=/bin:/sbin:/usr/bin", "PS1=rl-prompt# ", "TERM=xterm"]);
     rl.write_config(&cfg);
     let sock = format!("nsinit-rl-tty-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        let o = Command::new("tmux")
-            .args(["-L", &sock])
-            .args(args)
-            .output()
-            .unwrap();
-        out(&o)
-    };
     let cmd = format!(
         "cd {dir} && setpriv --reuid {u} --regid {g} --clear-groups env -i PATH=/usr/bin:/bin \
          XDG_RUNTIME_DIR={xdg} {bin} exec sh; echo exited=$?; sleep 30",
@@ -407,42 +400,20 @@ fn rootless_tty_shows_a_prompt() {
         xdg = rl.xdg.0.display(),
         bin = bin().display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let pane = |want: &str| {
-        let mut last = String::new();
-        let found = (0..500).any(|_| {
-            last = tmux(&["capture-pane", "-p", "-t", "t.0"]);
-            last.contains(want) || {
-                std::thread::sleep(Duration::from_millis(20));
-                false
-            }
-        });
-        (found, last)
-    };
-    let (found, text) = pane("rl-prompt#");
-    if found {
-        tmux(&[
+    tmux_session(&sock, 100, 30, &cmd);
+    wait_pane(&sock, "t.0", "rl-prompt#");
+    tmux(
+        &sock,
+        &[
             "send-keys",
             "-t",
             "t.0",
             "tty; cat /proc/self/uid_map; exit 7",
             "Enter",
-        ]);
-    }
-    let (exited, text2) = pane("exited=7");
-    tmux(&["kill-server"]);
-    assert!(found, "no prompt:\n{text}");
-    assert!(exited, "no exit:\n{text2}");
+        ],
+    );
+    let text2 = wait_pane(&sock, "t.0", "exited=7");
+    tmux(&sock, &["kill-server"]);
     assert!(
         text2.contains("/dev/pts/") || text2.contains("/dev/console"),
         "{text2}"

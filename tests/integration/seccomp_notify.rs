@@ -166,42 +166,14 @@ fn notify_without_a_listener_fails_and_nothing_runs() {
     assert!(!c.dir.join("state.json").exists());
 }
 
-/// `nsinit oci --root ROOT ARGS…`, output through files (a created
-/// container inherits nsinit-oci's stdio and would hold a pipe open).
-fn oci(dir: &Path, args: &[&str]) -> std::process::Output {
-    let (o, e) = (dir.join(".out"), dir.join(".err"));
-    let status = Command::new(bin())
-        .arg("oci")
-        .arg("--root")
-        .arg(dir.join("state"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&o).unwrap())
-        .stderr(std::fs::File::create(&e).unwrap())
-        .status()
-        .unwrap();
-    std::process::Output {
-        status,
-        stdout: std::fs::read(&o).unwrap_or_default(),
-        stderr: std::fs::read(&e).unwrap_or_default(),
-    }
-}
-
 #[test]
 fn notify_listener_gets_oci_create_and_exec() {
     if !can_run() {
         return;
     }
     let l = Listener::start("seccomp-notify-oci");
-    let dir = l.dir.join("bundle");
-    std::fs::create_dir(&dir).unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(dir.join("rootfs"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let b = crate::oci::Bundle::new("seccomp-notify-oci", &["sleep", "1000"]);
+    let dir = b.dir.clone();
     let cfg = json!({
         "ociVersion": "1.2.0",
         "root": {"path": "rootfs"},
@@ -213,18 +185,18 @@ fn notify_listener_gets_oci_create_and_exec() {
             "seccomp": profile(&l.sock())
         }
     });
-    std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
+    b.write_config(&cfg);
     let bundle = dir.to_str().unwrap();
-    let o = oci(&dir, &["create", "--bundle", bundle, "nfy1"]);
+    let o = b.run(&["create", "--bundle", bundle, "nfy1"]);
     assert!(o.status.success(), "create: {}", err(&o));
     let (fd, v) = l.got(0);
     assert!(fd, "{v}");
     assert_eq!(v["state"]["id"], "nfy1", "{v}");
     assert_eq!(v["state"]["status"], "creating", "{v}");
     assert_eq!(v["state"]["bundle"], bundle, "{v}");
-    let o = oci(&dir, &["start", "nfy1"]);
+    let o = b.run(&["start", "nfy1"]);
     assert!(o.status.success(), "start: {}", err(&o));
-    let o = oci(&dir, &["exec", "nfy1", "sh", "-c", SCRIPT]);
+    let o = b.run(&["exec", "nfy1", "sh", "-c", SCRIPT]);
     let text = out(&o);
     assert!(
         text.contains("made\nabsent\nSeccomp:\t2"),
@@ -238,6 +210,6 @@ fn notify_listener_gets_oci_create_and_exec() {
         (&json!("nfy1"), &json!("running")),
         "{v}"
     );
-    let o = oci(&dir, &["delete", "--force", "nfy1"]);
+    let o = b.run(&["delete", "--force", "nfy1"]);
     assert!(o.status.success(), "delete: {}", err(&o));
 }

@@ -17,6 +17,15 @@ pub(crate) fn tmux(sock: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A detached session `t`, `cols`×`rows`, running `cmd` on tmux server `sock`.
+pub(crate) fn tmux_session(sock: &str, cols: u16, rows: u16, cmd: &str) {
+    let (x, y) = (cols.to_string(), rows.to_string());
+    tmux(
+        sock,
+        &["new-session", "-d", "-s", "t", "-x", &x, "-y", &y, cmd],
+    );
+}
+
 /// True once the pane shows `want`, false after `limit`.
 fn poll_pane(sock: &str, pane_id: &str, want: &str, limit: Duration) -> bool {
     let start = Instant::now();
@@ -63,20 +72,7 @@ fn tty_container_shows_a_prompt_and_follows_resizes() {
         bin().display(),
         c.dir.display()
     );
-    tmux(
-        &sock,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmd,
-        ],
-    );
+    tmux_session(&sock, 120, 40, &cmd);
     wait_pane(&sock, "t.0", "nsinit-prompt#");
     tmux(&sock, &["send-keys", "-t", "t", "tty; stty size", "Enter"]);
     wait_pane(&sock, "t.0", "40 120");

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::common::*;
 use crate::oci::{Bundle, config};
-use crate::tty::{tmux, wait_pane};
+use crate::tty::{tmux, tmux_session, wait_pane};
 
 /// What the container prints about its terminal, between markers.
 const PROBE: &str = "echo T=$(tty); stat -c S=%t:%T:%d /dev/console $(tty); stty size; echo END";
@@ -197,20 +197,7 @@ fn nsinit_exec_tty_gets_a_pty_of_the_containers_devpts() {
         bin().display(),
         c.dir.display()
     );
-    tmux(
-        &sock,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &cmd,
-        ],
-    );
+    tmux_session(&sock, 100, 30, &cmd);
     let pane = wait_pane(&sock, "t.0", "exited=");
     tmux(&sock, &["kill-server"]);
     assert!(pane.contains("exited=0"), "{pane}");

@@ -71,31 +71,16 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn pids_of(st: &State) -> Vec<i32> {
-    let mut pids = st.cgroup().and_then(|c| c.pids()).unwrap_or_default();
-    if pids.is_empty() && st.status() != Status::Stopped {
-        pids = crate::container::same_pid_namespace(st.init_pid);
-    }
-    pids.sort_unstable();
-    pids
-}
-
 pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
     let (_record, st) = find(g, o.id()?)?;
-    let pids = pids_of(&st);
+    let pids = st.pids();
     if o.value("format") == Some("json") {
         crate::cli::out_json(&serde_json::json!(pids));
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::from("PID CMD\n");
     for pid in pids {
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmd: Vec<String> = cmd
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(crate::cli::escape)
-            .collect();
-        text.push_str(&format!("{pid} {}\n", cmd.join(" ")));
+        text.push_str(&format!("{pid} {}\n", crate::cli::cmdline(pid)));
     }
     crate::cli::out(&text);
     Ok(ExitCode::SUCCESS)
