@@ -54,7 +54,9 @@ install: build
 	ln -sf nsinit $(DESTDIR)$(PREFIX)/bin/nsinit-oci
 
 # A busybox rootfs from Debian's busybox-static: /bin/busybox and its applets,
-# /etc/passwd and /etc/group with root, daemon and nobody, empty /proc /sys /dev /tmp.
+# /etc/passwd and /etc/group with root, daemon and nobody, empty /proc /sys /dev /tmp /mnt
+# (the suites bind there; made here, not by whichever test runs first: a test
+# in a user namespace may not create it in the root-owned tree).
 rootfs: $(ROOTFS)/bin/busybox
 
 $(ROOTFS)/bin/busybox:
@@ -62,7 +64,7 @@ $(ROOTFS)/bin/busybox:
 	  echo "installing busybox-static"; apt-get update -qq && $(APT) install busybox-static >/dev/null; \
 	fi
 	rm -rf $(ROOTFS).tmp && mkdir -p $(ROOTFS).tmp
-	cd $(ROOTFS).tmp && mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp root home var/run && chmod 1777 tmp
+	cd $(ROOTFS).tmp && mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp mnt root home var/run && chmod 1777 tmp
 	cp /bin/busybox $(ROOTFS).tmp/bin/busybox
 	cd $(ROOTFS).tmp && for a in $$(./bin/busybox --list-full); do \
 	  [ -e "$$a" ] || ln -s /bin/busybox "$$a"; done
