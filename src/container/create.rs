@@ -4,9 +4,11 @@
 //! Parent: check host → record "creating" → cgroups → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
 //! (release) → record "running" and the state.json marker while the child
-//! builds its root (after SYNC 2 when the child still changes namespaces) →
+//! builds its root (after SYNC 2 when the child still changes namespaces),
+//! and then at once SYNC 3 (start) when all is recorded and nothing parks →
 //! SYNC 1c (the pty master) → SYNC 2 (ready, parked before exec) → SYNC 3
-//! (start) → SYNC 4 (exec'd or error) → unlock → supervise → lock → teardown.
+//! (start) otherwise → SYNC 4 (exec'd or error) → unlock → supervise → lock
+//! → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
 //! → network inside → rootfs (with the pty of its devpts on /dev/console) and
 //! root switch → console, master to the parent (SYNC 1c) → container.json
@@ -336,6 +338,12 @@ fn parent_steps(
     if let Some(hooks) = hooks::at_create(req.hooks) {
         hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
     }
+    // Why now when all is recorded: the child finds the go waiting when it is
+    // ready, instead of sleeping through a round trip between two CPUs.
+    let early_start = settled && matches!(park, Park::Channel);
+    if early_start {
+        sync::send_start(sock)?; // SYNC 3
+    }
     if cfg.tty && pty.is_none() {
         let master = sync::recv_console(sock)?; // SYNC 1c
         *pty = Some(Pty {
@@ -363,7 +371,9 @@ fn parent_steps(
     if let Park::Fifo(_) = park {
         return Ok(());
     }
-    sync::send_start(sock)?; // SYNC 3
+    if !early_start {
+        sync::send_start(sock)?; // SYNC 3
+    }
     sync::wait_exec(sock) // SYNC 4
 }
 
