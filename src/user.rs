@@ -2,7 +2,45 @@
 //! `name`, `uid`, `name:group` or `uid:gid`, with supplementary groups from
 //! /etc/group membership and HOME from passwd.
 
+use std::io::Read;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
 use crate::error::{Error, Result};
+
+/// The most of /etc/passwd or /etc/group read (a real one is a few KiB).
+const MAX_DB: u64 = 1 << 20;
+
+/// The text of the container's /etc/passwd or /etc/group (`path`, opened in
+/// the container's root), or "" when there is none. The container owns the
+/// file: a FIFO there must not stall a start or a join (opened non-blocking,
+/// regular files only), nor a link to /dev/zero fill memory (capped); such a
+/// file counts as missing, with a warning.
+pub fn read_db(path: &str) -> String {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) else {
+        return String::new();
+    };
+    let regular = rustix::fs::fstat(&fd)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+    if !regular {
+        crate::log::warn(&format_args!(
+            "the container's {path} is not a regular file: ignored"
+        ));
+        return String::new();
+    }
+    let mut text = String::new();
+    let read = std::fs::File::from(fd)
+        .take(MAX_DB + 1)
+        .read_to_string(&mut text);
+    if read.is_err() || text.len() as u64 > MAX_DB {
+        crate::log::warn(&format_args!(
+            "the container's {path} is not text of at most {MAX_DB} bytes: ignored"
+        ));
+        return String::new();
+    }
+    text
+}
 
 /// The identity a container process runs as.
 #[derive(Clone, Debug, PartialEq, Eq)]

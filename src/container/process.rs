@@ -75,8 +75,8 @@ pub fn finalize(
     send_listener: &dyn Fn(&OwnedFd) -> Result<()>,
 ) -> Result<Prepared> {
     apply_rlimits(&spec.rlimits)?;
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let passwd = crate::user::read_db("/etc/passwd");
+    let group = crate::user::read_db("/etc/group");
     let user = match spec.ids {
         Some((uid, gid)) => ExecUser {
             uid,

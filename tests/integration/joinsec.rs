@@ -392,3 +392,60 @@ fn mask_refuses_a_dev_null_that_is_not_the_null_device() {
     );
     assert!(!out(&o).contains("not the null device"));
 }
+
+/// The container turns its /etc/passwd into a FIFO (opening it for reading
+/// would block until someone writes) and its /etc/group into a link to
+/// /dev/zero (endless): a join, which looks the user up in them, and the next
+/// start from that rootfs must neither hang nor fill memory. They finish,
+/// warn, and run as root. (The command itself is the container's business:
+/// `echo`, which reads neither file.)
+#[test]
+fn a_fifo_or_endless_etc_passwd_does_not_stall_joins_or_starts() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("joinsec-passwd", &json!({}));
+    let root = rootfs_copy(&c);
+    let mut cfg = base_config();
+    cfg["root_fs"] = json!(root);
+    c.write_config(&cfg);
+    let mut init = c.spawn(&[
+        "sh",
+        "-c",
+        "rm /etc/passwd /etc/group && mkfifo /etc/passwd && ln -s /dev/zero /etc/group \
+         && touch /armed && exec sleep 1000",
+    ]);
+    wait_until(Duration::from_secs(10), "the trap is set", || {
+        root.join("armed").exists()
+    });
+    let joined = wait_bounded(
+        c.cmd(&["exec", "echo", "in"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(10),
+    )
+    .expect("the join finishes: it does not block on the container's FIFO");
+    assert_eq!(ok(&joined).trim(), "in");
+    let e = err(&joined);
+    assert!(
+        e.contains("the container's /etc/passwd is not a regular file: ignored")
+            && e.contains("the container's /etc/group is not a regular file: ignored"),
+        "{e}"
+    );
+    let _ = Command::new("kill")
+        .args(["-9", &c.init_pid().to_string()])
+        .status();
+    let _ = init.wait();
+    let again = wait_bounded(
+        c.cmd(&["exec", "echo", "in"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(10),
+    )
+    .expect("a start from that rootfs finishes");
+    assert_eq!(ok(&again).trim(), "in");
+}
