@@ -115,9 +115,10 @@ pub fn start_time(pid: i32) -> Option<String> {
     // reads, six read calls for a stat line; this is one.
     let bytes =
         super::record::read_file_at(rustix::fs::CWD, &format!("/proc/{pid}/stat")).ok()??;
-    let stat = String::from_utf8(bytes).ok()?;
-    // comm may contain spaces and parentheses: fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    // comm may contain spaces, parentheses and bytes that are not UTF-8 (the
+    // process sets it): fields resume after the last ')', and are ASCII.
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(bytes.get(close + 2..)?).ok()?;
     let mut fields = rest.split(' ');
     if matches!(fields.next(), Some("Z" | "X" | "x")) {
         return None;

@@ -269,9 +269,9 @@ struct SignalView {
 impl SignalView {
     fn read(pid: Pid) -> Option<SignalView> {
         // `pid` is our unreaped child: the file is that process's.
-        let text =
-            std::fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).ok()?;
-        Some(SignalView::parse(&text))
+        // Lossy: the name is the process's to choose, in any bytes.
+        let bytes = std::fs::read(format!("/proc/{}/status", pid.as_raw_nonzero())).ok()?;
+        Some(SignalView::parse(&String::from_utf8_lossy(&bytes)))
     }
 
     fn parse(text: &str) -> SignalView {

@@ -132,8 +132,10 @@ pub fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatu
 /// The scheduler state letter of `pid` (field 3 of /proc/PID/stat), None
 /// once it is gone.
 pub fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..].chars().next()
+    // The name is the process's to choose, in any bytes: after the last ')'.
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(close + 2).map(|&b| char::from(b))
 }
 
 /// `pid` has exited (gone, or a zombie nobody reaped yet).

@@ -449,3 +449,42 @@ fn a_fifo_or_endless_etc_passwd_does_not_stall_joins_or_starts() {
     .expect("a start from that rootfs finishes");
     assert_eq!(ok(&again).trim(), "in");
 }
+
+/// PID 1 renames itself with bytes that are not UTF-8 and a fake end of the
+/// name (`\377) Z 1`) in /proc/self/comm: nsinit must still recognise it as
+/// the running init (not a stopped container whose leftovers the next exec
+/// removes), so the second exec joins it.
+#[test]
+fn an_init_named_in_any_bytes_is_still_joined() {
+    if !can_run() {
+        return;
+    }
+    let c = Container::new("joinsec-comm", &base_config());
+    let mut init = c.spawn(&[
+        "sh",
+        "-c",
+        "echo original > /tmp/marker; printf '\\377) Z 1' > /proc/self/comm; \
+         touch /tmp/renamed; while :; do sleep 1; done",
+    ]);
+    let pid = c.init_pid();
+    wait_until(Duration::from_secs(10), "PID 1 renamed itself", || {
+        std::fs::read(format!("/proc/{pid}/comm")).is_ok_and(|n| n.starts_with(b"\xff) Z 1"))
+    });
+    let joined = wait_bounded(
+        c.cmd(&["exec", "cat", "/tmp/marker"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(10),
+    )
+    .expect("the join finishes");
+    assert_eq!(
+        ok(&joined).trim(),
+        "original",
+        "joined the running container"
+    );
+    assert!(!is_dead(pid), "PID 1 still runs after the join");
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = init.wait();
+}
