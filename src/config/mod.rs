@@ -233,6 +233,9 @@ pub struct Mount {
     pub propagation: u64,
     /// Filesystem options (`size=64m,mode=755`).
     pub data: Option<String>,
+    /// Attributes for the mount and every mount below it (`rro`, …), set
+    /// last with mount_setattr(2).
+    pub recursive: mount_options::RecAttr,
 }
 
 impl Mount {

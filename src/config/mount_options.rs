@@ -26,18 +26,38 @@ pub const SLAVE: u64 = g::MS_SLAVE as u64;
 pub const SHARED: u64 = g::MS_SHARED as u64;
 pub const UNBINDABLE: u64 = g::MS_UNBINDABLE as u64;
 
+/// `MOUNT_ATTR_*` bits of mount_setattr(2), for the recursive options.
+pub const ATTR_RDONLY: u64 = g::MOUNT_ATTR_RDONLY as u64;
+const ATTR_NOSUID: u64 = g::MOUNT_ATTR_NOSUID as u64;
+const ATTR_NODEV: u64 = g::MOUNT_ATTR_NODEV as u64;
+const ATTR_NOEXEC: u64 = g::MOUNT_ATTR_NOEXEC as u64;
+const ATTR_NODIRATIME: u64 = g::MOUNT_ATTR_NODIRATIME as u64;
+const ATTR_NOSYMFOLLOW: u64 = g::MOUNT_ATTR_NOSYMFOLLOW as u64;
+const ATTR_NOATIME: u64 = g::MOUNT_ATTR_NOATIME as u64;
+const ATTR_STRICTATIME: u64 = g::MOUNT_ATTR_STRICTATIME as u64;
+/// The access-time field: one value of it (relatime is 0) is set by
+/// clearing the whole field and setting that value.
+const ATTR_ATIME: u64 = g::MOUNT_ATTR__ATIME as u64;
+
 /// What one option does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opt {
     Set(u64),
     Clear(u64),
     Propagation(u64),
+    /// runtime-spec 1.1's recursive options (`rro`, `rnosuid`, …):
+    /// `MOUNT_ATTR_*` bits set on the mount and every mount below it.
+    RecSet(u64),
+    /// … and cleared (`rrw`, `rsuid`, …).
+    RecClear(u64),
+    /// An access-time value for the whole tree (`rnoatime`, `rrelatime`, …).
+    RecAtime(u64),
     /// Known, but this build cannot honour it.
     Unsupported,
 }
 
 /// Option → effect. `atime`-style options clear the `no` flag.
-const TABLE: [(&str, Opt); 52] = [
+const TABLE: [(&str, Opt); 64] = [
     ("defaults", Opt::Set(0)),
     ("bind", Opt::Set(BIND)),
     ("rbind", Opt::Set(BIND | REC)),
@@ -80,12 +100,25 @@ const TABLE: [(&str, Opt); 52] = [
     ("runbindable", Opt::Propagation(UNBINDABLE | REC)),
     ("idmap", Opt::Unsupported),
     ("ridmap", Opt::Unsupported),
-    ("rro", Opt::Unsupported),
-    ("rrw", Opt::Unsupported),
-    ("rnosuid", Opt::Unsupported),
-    ("rnodev", Opt::Unsupported),
-    ("rnoexec", Opt::Unsupported),
-    ("rnosymfollow", Opt::Unsupported),
+    ("rro", Opt::RecSet(ATTR_RDONLY)),
+    ("rrw", Opt::RecClear(ATTR_RDONLY)),
+    ("rnosuid", Opt::RecSet(ATTR_NOSUID)),
+    ("rsuid", Opt::RecClear(ATTR_NOSUID)),
+    ("rnodev", Opt::RecSet(ATTR_NODEV)),
+    ("rdev", Opt::RecClear(ATTR_NODEV)),
+    ("rnoexec", Opt::RecSet(ATTR_NOEXEC)),
+    ("rexec", Opt::RecClear(ATTR_NOEXEC)),
+    ("rnodiratime", Opt::RecSet(ATTR_NODIRATIME)),
+    ("rdiratime", Opt::RecClear(ATTR_NODIRATIME)),
+    ("rnosymfollow", Opt::RecSet(ATTR_NOSYMFOLLOW)),
+    ("rsymfollow", Opt::RecClear(ATTR_NOSYMFOLLOW)),
+    ("rnoatime", Opt::RecAtime(ATTR_NOATIME)),
+    ("rstrictatime", Opt::RecAtime(ATTR_STRICTATIME)),
+    ("rrelatime", Opt::RecAtime(0)),
+    // Clearing noatime or strictatime leaves the kernel's default, relatime.
+    ("ratime", Opt::RecAtime(0)),
+    ("rnostrictatime", Opt::RecAtime(0)),
+    ("rnorelatime", Opt::RecAtime(0)),
     ("tmpcopyup", Opt::Unsupported),
     ("copy-symlink", Opt::Unsupported),
     ("src-nofollow", Opt::Unsupported),
@@ -111,6 +144,21 @@ pub struct Parsed {
     pub data: Vec<String>,
     /// Known options this build does not implement.
     pub unsupported: Vec<String>,
+    /// The recursive options folded: `MOUNT_ATTR_*` to set and to clear.
+    pub recursive: RecAttr,
+}
+
+/// Attributes set and cleared on a mount tree with mount_setattr(2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecAttr {
+    pub set: u64,
+    pub clear: u64,
+}
+
+impl RecAttr {
+    pub fn is_empty(&self) -> bool {
+        *self == RecAttr::default()
+    }
 }
 
 /// Fold a list of options into flags, propagation and data.
@@ -121,6 +169,18 @@ pub fn parse<'a>(opts: impl IntoIterator<Item = &'a str>) -> Parsed {
             Some(Opt::Set(f)) => p.flags |= f,
             Some(Opt::Clear(f)) => p.flags &= !f,
             Some(Opt::Propagation(f)) => p.propagation = f,
+            Some(Opt::RecSet(f)) => {
+                p.recursive.set |= f;
+                p.recursive.clear &= !f;
+            }
+            Some(Opt::RecClear(f)) => {
+                p.recursive.clear |= f;
+                p.recursive.set &= !f;
+            }
+            Some(Opt::RecAtime(f)) => {
+                p.recursive.set = (p.recursive.set & !ATTR_ATIME) | f;
+                p.recursive.clear |= ATTR_ATIME;
+            }
             Some(Opt::Unsupported) => p.unsupported.push(o.to_string()),
             None if o.is_empty() => {}
             None => p.data.push(o.to_string()),
@@ -152,7 +212,13 @@ mod tests {
         let p = parse(["private", "rshared"]);
         assert_eq!(p.propagation, SHARED | REC);
         assert_eq!(parse(["relatime", "norelatime", "suid"]).flags, 0);
-        assert_eq!(parse(["idmap", "rro"]).unsupported, ["idmap", "rro"]);
+        assert_eq!(parse(["idmap", "rro"]).unsupported, ["idmap"]);
+        let r = parse(["rro", "rnosuid", "rsuid", "rnoatime"]).recursive;
+        assert_eq!(r.set, ATTR_RDONLY | ATTR_NOATIME);
+        assert_eq!(r.clear, ATTR_NOSUID | ATTR_ATIME);
+        let r = parse(["rnoatime", "rrelatime", "rro", "rrw"]).recursive;
+        assert_eq!((r.set, r.clear), (0, ATTR_ATIME | ATTR_RDONLY));
+        assert_eq!(parse(["ro", "nosuid"]).recursive, RecAttr::default());
         assert_eq!(lookup("noatime"), Some(Opt::Set(NOATIME)));
         assert_eq!(lookup("atime"), Some(Opt::Clear(NOATIME)));
         assert_eq!(lookup("gid=5"), None);

@@ -58,6 +58,7 @@ pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
         flags,
         propagation: 0,
         data: (!data.is_empty()).then(|| data.into()),
+        recursive: Default::default(),
     })
     .collect()
 }
@@ -276,6 +277,7 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
         flags,
         propagation,
         data,
+        recursive: Default::default(),
     })
 }
 

@@ -393,6 +393,7 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -
             flags,
             propagation: opts.propagation,
             data: None,
+            recursive: opts.recursive,
         });
     }
     if fstype.is_empty() {
@@ -406,6 +407,7 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -
         flags,
         propagation: opts.propagation,
         data,
+        recursive: opts.recursive,
     })
 }
 

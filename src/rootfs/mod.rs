@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::config::mount_options::{ATTR_RDONLY, RecAttr};
 use crate::config::{Config, Mount, Ns};
 use crate::console::Pty;
 use crate::error::{Context, Error, Result};
@@ -141,7 +142,28 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
         } else {
             let what = format!("mount {}", m.fstype);
-            mount_in_root(root, dst, true, |t| mount_filesystem(m, t, userns), &what)?;
+            let host_sys = std::cell::Cell::new(false);
+            let mount = |t: &CStr| mount_filesystem(m, t, userns, &host_sys);
+            mount_in_root(root, dst, true, mount, &what)?;
+            if host_sys.get() {
+                // The descriptor names what is under the bind: reopen the path.
+                let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+                let t = fd_path(&fd);
+                remount_readonly(&t, DEFAULT_FLAGS)
+                    .and_then(
+                        |()| match crate::sys::mount_setattr_recursive(&t, ATTR_RDONLY, 0) {
+                            Err(Errno::NOSYS) => Ok(()),
+                            r => r,
+                        },
+                    )
+                    .ctx(|| format!("make the host's /sys read-only on {dst}"))?;
+            }
+        }
+        if !m.recursive.is_empty() {
+            let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+            let RecAttr { set, clear } = m.recursive;
+            crate::sys::mount_setattr_recursive(&fd_path(&fd), set, clear)
+                .ctx(|| format!("set the recursive mount options of {dst}"))?;
         }
         if m.propagation != 0 {
             let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
@@ -152,8 +174,14 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Mount a filesystem, with the fallbacks a user namespace needs.
-fn mount_filesystem(m: &Mount, t: &CStr, userns: bool) -> Result<(), Errno> {
+/// Mount a filesystem, with the fallbacks a user namespace needs; `host_sys`
+/// says the host's /sys was bound instead of a sysfs (to be made read-only).
+fn mount_filesystem(
+    m: &Mount,
+    t: &CStr,
+    userns: bool,
+    host_sys: &std::cell::Cell<bool>,
+) -> Result<(), Errno> {
     let fstype = match m.fstype.as_str() {
         // The container sees the unified hierarchy (its own root under NEWCGROUP).
         "cgroup" => "cgroup2",
@@ -170,10 +198,11 @@ fn mount_filesystem(m: &Mount, t: &CStr, userns: bool) -> Result<(), Errno> {
             let data: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
             mount_fs(&source, t, fstype, m.flags, &data.join(","))
         }
-        // sysfs needs a network namespace a user namespace may lack: bind the host's.
+        // sysfs needs a network namespace a user namespace may lack: bind the
+        // host's, read-only with every mount below it (cgroupfs, tracefs…).
         Err(Errno::PERM) if userns && fstype == "sysfs" => {
-            bind_mount(c"/sys", t, true)?;
-            remount_readonly(t, DEFAULT_FLAGS)
+            host_sys.set(true);
+            bind_mount(c"/sys", t, true)
         }
         // mqueue needs its own IPC namespace under a user namespace.
         Err(Errno::PERM) if fstype == "mqueue" && userns => Ok(()),

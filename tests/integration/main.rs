@@ -18,6 +18,7 @@ mod oci_engines;
 mod oci_hooks;
 mod oci_nspath;
 mod oci_update;
+mod recmount;
 mod record;
 mod relay;
 mod rootless;

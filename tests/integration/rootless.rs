@@ -577,3 +577,36 @@ fn rootless_uses_a_delegated_cgroup_v2_subtree() {
     assert!(!d.0.join("rl-deleg").exists(), "the leaf is removed");
     rl.assert_clean();
 }
+
+/// Without a network namespace of its own the rootless container cannot
+/// mount a sysfs: the host's /sys is bound in instead, and every mount below
+/// it (cgroupfs, tracefs, …) is read-only too, not only the top.
+#[test]
+fn rootless_host_sys_is_read_only_all_the_way_down() {
+    let Some(rl) = Rootless::new("sysro") else {
+        return;
+    };
+    let mut cfg = rootless_config();
+    cfg["namespaces"]["NEWNET"] = json!(false);
+    cfg.as_object_mut().unwrap().remove("networks");
+    rl.write_config(&cfg);
+    let o = rl.exec(&["cat", "/proc/self/mountinfo"]);
+    let text = ok(&o);
+    let sys: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m == "/sys" || m.starts_with("/sys/"))
+        })
+        .collect();
+    assert!(sys.len() > 1, "the host's /sys and its submounts: {text}");
+    for line in &sys {
+        let opts = line.split(' ').nth(5).unwrap_or("");
+        assert!(
+            opts.split(',').any(|o| o == "ro"),
+            "writable under /sys: {line}"
+        );
+    }
+    rl.assert_clean();
+}
