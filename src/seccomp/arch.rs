@@ -62,12 +62,14 @@ impl Arch {
         matches!(self, Arch::X86 | Arch::Arm)
     }
 
+    #[cfg(test)]
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
         let i = Names::new().index(name)?;
         self.numbers()[i]
     }
 
+    #[cfg(test)]
     /// The number of each name of [`NAMES`] on this ABI, in one pass over
     /// the tables.
     pub fn numbers(self) -> Vec<Option<u32>> {
@@ -76,6 +78,7 @@ impl Arch {
         out
     }
 
+    #[cfg(test)]
     /// [`Arch::numbers`] into `out` (as long as the tables).
     pub fn numbers_into(self, out: &mut [Option<u32>]) {
         out.fill(None);
@@ -104,6 +107,51 @@ impl Arch {
         }
         if self == Arch::X32 {
             x32_renumber(out);
+        }
+    }
+}
+
+impl Arch {
+    /// `f(nr, name index)` for every number this ABI has, in increasing
+    /// order (x32's without [`X32_BIT`]): the tables read the other way
+    /// round from [`Arch::numbers`], for the compiler's ranges.
+    pub fn each_number(self, mut f: impl FnMut(u32, usize)) {
+        let (low, high) = match self {
+            Arch::X86 => i386_low(),
+            Arch::Aarch64 => aarch64_low(),
+            _ => (&[][..], &[][..]),
+        };
+        for (nr, &l) in low.iter().enumerate() {
+            let h = high.get(nr / 8).map_or(0, |h| (h >> (nr % 8)) & 1);
+            let i = usize::from(l) | usize::from(h) << 8;
+            // 511 (a hole) is past the end.
+            if i < COUNT {
+                f(nr as u32, i);
+            }
+        }
+        let (moved, gone) = match self {
+            Arch::X32 => x32_tables(),
+            _ => (&[][..], &[][..]),
+        };
+        if matches!(self, Arch::X86_64 | Arch::X32) {
+            // x32 lacks `gone` and has `moved` at 512.. instead.
+            let mut skip = [0u64; LOW.div_ceil(64)];
+            for &nr in gone.iter().chain(moved) {
+                skip[usize::from(nr) / 64] |= 1 << (nr % 64);
+            }
+            for nr in 0..LOW {
+                if skip[nr / 64] >> (nr % 64) & 1 == 0 {
+                    f(nr as u32, nr);
+                }
+            }
+        }
+        if self != Arch::Arm {
+            for i in LOW..GENERIC_END {
+                f(GENERIC + (i - LOW) as u32, i);
+            }
+        }
+        for (j, &nr) in moved.iter().enumerate() {
+            f(512 + j as u32, usize::from(nr));
         }
     }
 }
@@ -195,6 +243,7 @@ pub fn names_text() -> String {
     names.join(" ")
 }
 
+#[cfg(test)]
 fn x32_renumber(out: &mut [Option<u32>]) {
     let (moved, gone) = x32_tables();
     for &nr in gone {
