@@ -6,7 +6,9 @@
 //! (`AUDIT_ARCH_X86_64` with bit 30 set in the number). aarch64 is listed so
 //! the compiler is not x86-only; its 32-bit compat ABI (arm) has no table.
 
-use super::tables::{COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, TOKENS};
+use super::tables::{
+    COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, STARTS, TOKEN_STARTS, TOKENS,
+};
 
 /// `__X32_SYSCALL_BIT`.
 pub const X32_BIT: u32 = 0x4000_0000;
@@ -65,7 +67,7 @@ impl Arch {
     #[cfg(test)]
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
-        let i = Names::new().index(name)?;
+        let i = index(name)?;
         self.numbers()[i]
     }
 
@@ -156,89 +158,68 @@ impl Arch {
     }
 }
 
-/// The syscall names of the tables, looked up without decoding them all:
-/// where each (dictionary-coded) name starts in [`NAMES`], and its words.
-pub struct Names {
-    starts: [u16; COUNT + 1],
-    tokens: [&'static [u8]; 128],
+/// The `i`-th name of the tables, dictionary-coded.
+fn coded(i: usize) -> &'static [u8] {
+    let (a, b) = (STARTS[i], STARTS[i + 1] - 1);
+    &NAMES[usize::from(a)..usize::from(b)]
 }
 
-impl Names {
-    pub fn new() -> Names {
-        let mut tokens = [&b""[..]; 128];
-        for (slot, t) in tokens.iter_mut().zip(TOKENS.split(' ')) {
-            *slot = t.as_bytes();
+/// What byte `b` of a coded name stands for: itself, or a word.
+fn word(b: &u8) -> &[u8] {
+    match *b {
+        0x80.. => {
+            let t = usize::from(b - 0x80);
+            let (a, b) = (TOKEN_STARTS[t], TOKEN_STARTS[t + 1]);
+            &TOKENS[usize::from(a)..usize::from(b)]
         }
-        let mut starts = [NAMES.len() as u16 + 1; COUNT + 1];
-        starts[0] = 0;
-        let spaces = NAMES.iter().enumerate().filter(|(_, b)| **b == b' ');
-        for (slot, (i, _)) in starts[1..].iter_mut().zip(spaces) {
-            *slot = i as u16 + 1;
-        }
-        Names { starts, tokens }
+        _ => std::slice::from_ref(b),
     }
+}
 
-    /// The `i`-th name, coded.
-    fn coded(&self, i: usize) -> &'static [u8] {
-        let (a, b) = (self.starts[i], self.starts[i + 1] - 1);
-        &NAMES[usize::from(a)..usize::from(b)]
-    }
+/// The `i`-th name of the tables, decoded.
+#[cfg(test)]
+pub fn name(i: usize) -> Vec<u8> {
+    coded(i).iter().flat_map(word).copied().collect()
+}
 
-    #[cfg(test)]
-    /// The `i`-th name, decoded.
-    pub fn get(&self, i: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        for &b in self.coded(i) {
-            match b {
-                0x80.. => out.extend_from_slice(self.tokens[usize::from(b - 0x80)]),
-                _ => out.push(b),
-            }
+/// Whether the `i`-th name is `name`, decoding as it goes.
+fn is(i: usize, name: &[u8]) -> bool {
+    let mut rest = name;
+    for b in coded(i) {
+        match rest.strip_prefix(word(b)) {
+            Some(r) => rest = r,
+            None => return false,
         }
-        out
     }
+    rest.is_empty()
+}
 
-    /// Whether the `i`-th name is `name`, decoding as it goes.
-    fn is(&self, i: usize, name: &[u8]) -> bool {
-        let mut rest = name.iter();
-        for &b in self.coded(i) {
-            let word = match b {
-                0x80.. => self.tokens[usize::from(b - 0x80)],
-                _ => std::slice::from_ref(&b),
-            };
-            for c in word {
-                if rest.next() != Some(c) {
-                    return false;
-                }
-            }
+/// The table index of syscall `name`, found through [`HASHED`]: only a
+/// slot whose hash bits match is decoded and compared.
+pub fn index(name: &str) -> Option<usize> {
+    let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let check = (h >> 25) as u16;
+    let mut k = h as usize % HASHED.len();
+    loop {
+        let slot = HASHED[k];
+        let i = usize::from(slot & 0x1ff);
+        if i >= COUNT {
+            return None;
         }
-        rest.next().is_none()
-    }
-
-    /// The table index of `name`, found through [`HASHED`].
-    pub fn index(&self, name: &str) -> Option<usize> {
-        let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-        let mut k = h as usize % HASHED.len();
-        loop {
-            let i = usize::from(*HASHED.get(k)?);
-            if i >= COUNT {
-                return None;
-            }
-            if self.is(i, name.as_bytes()) {
-                return Some(i);
-            }
-            k = (k + 1) % HASHED.len();
+        if slot >> 9 == check && is(i, name.as_bytes()) {
+            return Some(i);
         }
+        k = (k + 1) % HASHED.len();
     }
 }
 
 /// Every syscall name the tables know, in table order, space-separated.
 #[cfg(test)]
 pub fn names_text() -> String {
-    let n = Names::new();
     let names: Vec<_> = (0..COUNT)
-        .map(|i| String::from_utf8(n.get(i)).unwrap())
+        .map(|i| String::from_utf8(name(i)).unwrap())
         .collect();
     names.join(" ")
 }

@@ -16,7 +16,7 @@
 //! 255 instructions ahead goes through a `ja` (32-bit offset) placed right
 //! after it.
 
-use super::arch::{Arch, Names, X32_BIT};
+use super::arch::{self, Arch, X32_BIT};
 use super::tables::COUNT;
 use super::{Cond, Op, Profile, Program, ret};
 use crate::error::{Error, Result};
@@ -234,17 +234,36 @@ impl Emitter<'_> {
     }
 }
 
-/// Compile `p` for a kernel running `native` (x86_64 or aarch64) code.
+/// Compile `p` for a kernel running `native` (x86_64 or aarch64) code;
+/// names the tables lack are skipped and named in a debug line.
 pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
+    let mut unknown = Vec::new();
+    let prog = compile_noting(p, native, &mut unknown);
+    log_unknown(&unknown);
+    prog
+}
+
+/// The debug line naming the calls a profile lists that nsinit does not know.
+pub fn log_unknown(names: &[&str]) {
+    if !names.is_empty() {
+        crate::log::debug(&Unknown(names));
+    }
+}
+
+/// [`compile`], collecting the unknown names into `unknown` instead of
+/// logging them (so that a timing leaves out the debug line's write).
+pub fn compile_noting<'p>(
+    p: &'p Profile,
+    native: Arch,
+    unknown: &mut Vec<&'p str>,
+) -> Result<Program> {
     // The rules of each name the tables know, in rule order: a counting
     // sort, the rules of name `i` at `rules[ends[i]..ends[i + 1]]`.
-    let table = Names::new();
     let mut found = Vec::with_capacity(512);
-    let mut unknown = Vec::new();
     let mut ends = [0u32; COUNT + 1];
     for (r, rule) in p.rules.iter().enumerate() {
         for n in &rule.names {
-            match table.index(n) {
+            match arch::index(n) {
                 Some(i) => {
                     found.push((i as u16, r as u32));
                     ends[i + 1] += 1;
@@ -252,9 +271,6 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
                 None => unknown.push(n.as_str()),
             }
         }
-    }
-    if !unknown.is_empty() {
-        crate::log::debug(&Unknown(&unknown));
     }
     for i in 1..ends.len() {
         ends[i] += ends[i - 1];
@@ -311,7 +327,7 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
     })
 }
 
-/// The debug line naming the calls a profile lists that nsinit does not know.
+/// The names of [`log_unknown`]'s line.
 struct Unknown<'a>(&'a [&'a str]);
 
 impl std::fmt::Display for Unknown<'_> {

@@ -129,8 +129,11 @@ const NEW_LISTENER: u32 = raw::SECCOMP_FILTER_FLAG_NEW_LISTENER;
 pub fn load(v: &Value, field: &str) -> std::result::Result<Arc<Program>, Vec<String>> {
     let p = parse_profile(v, field)?;
     let t = std::time::Instant::now();
-    let prog = compile(&p, Arch::native()).map_err(|e| vec![format!("{field}: {e}")])?;
+    let mut unknown = Vec::new();
+    let prog = compile::compile_noting(&p, Arch::native(), &mut unknown);
     let us = t.elapsed().as_micros();
+    compile::log_unknown(&unknown);
+    let prog = prog.map_err(|e| vec![format!("{field}: {e}")])?;
     let n = prog.insns.len();
     crate::log::debug(&format_args!(
         "seccomp: {n} instructions compiled in {us} µs"
