@@ -6,9 +6,7 @@
 //! (`AUDIT_ARCH_X86_64` with bit 30 set in the number). aarch64 is listed so
 //! the compiler is not x86-only; its 32-bit compat ABI (arm) has no table.
 
-use super::tables::{
-    COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, STARTS, TOKEN_STARTS, TOKENS,
-};
+use super::tables::{COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, STARTS};
 
 /// `__X32_SYSCALL_BIT`.
 pub const X32_BIT: u32 = 0x4000_0000;
@@ -158,44 +156,14 @@ impl Arch {
     }
 }
 
-/// The `i`-th name of the tables, dictionary-coded.
-fn coded(i: usize) -> &'static [u8] {
+/// The `i`-th name of the tables.
+fn name(i: usize) -> &'static [u8] {
     let (a, b) = (STARTS[i], STARTS[i + 1] - 1);
     &NAMES[usize::from(a)..usize::from(b)]
 }
 
-/// What byte `b` of a coded name stands for: itself, or a word.
-fn word(b: &u8) -> &[u8] {
-    match *b {
-        0x80.. => {
-            let t = usize::from(b - 0x80);
-            let (a, b) = (TOKEN_STARTS[t], TOKEN_STARTS[t + 1]);
-            &TOKENS[usize::from(a)..usize::from(b)]
-        }
-        _ => std::slice::from_ref(b),
-    }
-}
-
-/// The `i`-th name of the tables, decoded.
-#[cfg(test)]
-pub fn name(i: usize) -> Vec<u8> {
-    coded(i).iter().flat_map(word).copied().collect()
-}
-
-/// Whether the `i`-th name is `name`, decoding as it goes.
-fn is(i: usize, name: &[u8]) -> bool {
-    let mut rest = name;
-    for b in coded(i) {
-        match rest.strip_prefix(word(b)) {
-            Some(r) => rest = r,
-            None => return false,
-        }
-    }
-    rest.is_empty()
-}
-
 /// The table index of syscall `name`, found through [`HASHED`]: only a
-/// slot whose hash bits match is decoded and compared.
+/// slot whose hash bits match is compared.
 pub fn index(name: &str) -> Option<usize> {
     let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
@@ -208,7 +176,7 @@ pub fn index(name: &str) -> Option<usize> {
         if i >= COUNT {
             return None;
         }
-        if slot >> 9 == check && is(i, name.as_bytes()) {
+        if slot >> 9 == check && self::name(i) == name.as_bytes() {
             return Some(i);
         }
         k = (k + 1) % HASHED.len();
@@ -219,7 +187,7 @@ pub fn index(name: &str) -> Option<usize> {
 #[cfg(test)]
 pub fn names_text() -> String {
     let names: Vec<_> = (0..COUNT)
-        .map(|i| String::from_utf8(name(i)).unwrap())
+        .map(|i| String::from_utf8(name(i).to_vec()).unwrap())
         .collect();
     names.join(" ")
 }
