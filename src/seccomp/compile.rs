@@ -57,6 +57,9 @@ impl Target {
     }
 }
 
+/// A name's outcome while the rules are read: not decided yet.
+const OPEN: Target = Target(u64::MAX);
+
 /// A program under construction, in reverse: index `i` is the `i`-th
 /// instruction from the end, a label is such an index.
 struct Emitter<'p> {
@@ -71,6 +74,8 @@ struct Emitter<'p> {
     /// The outcome of each name of the tables (by index), the same on
     /// every architecture.
     targets: [Target; COUNT],
+    /// Scratch space of [`Emitter::ranges`], reused across architectures.
+    scratch: Vec<(u32, Target)>,
 }
 
 impl Emitter<'_> {
@@ -135,21 +140,22 @@ impl Emitter<'_> {
     fn arch_block(&mut self, arch: Arch) -> usize {
         // Chains compare 32 or 64 bits: never shared across architectures.
         self.labels.retain(|(t, _)| t.as_chain().is_none());
-        let mut ranges = Vec::with_capacity(128);
+        let mut ranges = std::mem::take(&mut self.scratch);
         self.ranges(arch, &mut ranges);
         let tree = self.tree(&ranges, arch);
+        // x32 calls (bit 30) must not reach x86_64's tree; -1 (a tracer's
+        // "skip") is not x32 and gets the tree's default, as in libseccomp.
+        let x32 =
+            (arch == Arch::X86_64 && self.profile.architectures.contains(&Arch::X32)).then(|| {
+                self.ranges(Arch::X32, &mut ranges);
+                self.tree(&ranges, Arch::X32)
+            });
+        self.scratch = ranges;
         if arch != Arch::X86_64 {
             self.goto(tree);
             return self.load(NR);
         }
-        // x32 calls (bit 30) must not reach x86_64's tree; -1 (a tracer's
-        // "skip") is not x32 and gets the tree's default, as in libseccomp.
-        let x32 = if self.profile.architectures.contains(&Arch::X32) {
-            self.ranges(Arch::X32, &mut ranges);
-            self.tree(&ranges, Arch::X32)
-        } else {
-            self.ret(ret::KILL_PROCESS)
-        };
+        let x32 = x32.unwrap_or_else(|| self.ret(ret::KILL_PROCESS));
         let minus_one = self.jump(JEQ, u32::MAX, tree, x32);
         let split = self.jump(JGE, X32_BIT, minus_one, tree);
         self.goto(split);
@@ -257,41 +263,48 @@ pub fn compile_noting<'p>(
     native: Arch,
     unknown: &mut Vec<&'p str>,
 ) -> Result<Program> {
-    // The rules of each name the tables know, in rule order: a counting
-    // sort, the rules of name `i` at `rules[ends[i]..ends[i + 1]]`.
-    let mut found = Vec::with_capacity(512);
-    let mut ends = [0u32; COUNT + 1];
+    let mut e = Emitter {
+        rev: Vec::with_capacity(512),
+        labels: Vec::with_capacity(32),
+        chains: Vec::new(),
+        profile: p,
+        targets: [OPEN; COUNT],
+        scratch: Vec::with_capacity(128),
+    };
+    // Each name's outcome, read in rule order: its first rule without
+    // conditions decides (it always matches); rules with conditions before
+    // that one make a chain, tried first.
+    let mut checked = Vec::new();
     for (r, rule) in p.rules.iter().enumerate() {
         for n in &rule.names {
-            match arch::index(n) {
-                Some(i) => {
-                    found.push((i as u16, r as u32));
-                    ends[i + 1] += 1;
-                }
-                None => unknown.push(n.as_str()),
+            let Some(i) = arch::index(n) else {
+                unknown.push(n.as_str());
+                continue;
+            };
+            if e.targets[i] != OPEN {
+            } else if rule.args.is_empty() {
+                e.targets[i] = Target::ret(rule.action);
+            } else {
+                checked.push((i, r));
             }
         }
     }
-    for i in 1..ends.len() {
-        ends[i] += ends[i - 1];
+    for k in 0..checked.len() {
+        let i = checked[k].0;
+        if e.targets[i] != OPEN && e.targets[i].as_chain().is_some() {
+            continue; // done
+        }
+        let rules = checked[k..].iter().filter(|c| c.0 == i).map(|c| c.1);
+        let rules = rules.collect();
+        let fallback = match e.targets[i] {
+            OPEN => p.default_action,
+            t => t.0 as u32,
+        };
+        e.targets[i] = e.chain(rules, fallback);
     }
-    let mut rules = vec![0u32; found.len()];
-    let mut next = ends;
-    for &(i, r) in &found {
-        rules[next[usize::from(i)] as usize] = r;
-        next[usize::from(i)] += 1;
-    }
-    let mut e = Emitter {
-        rev: Vec::with_capacity(512),
-        labels: Vec::with_capacity(64),
-        chains: Vec::new(),
-        profile: p,
-        targets: [Target::ret(p.default_action); COUNT],
-    };
-    for i in 0..COUNT {
-        let (a, b) = (ends[i] as usize, ends[i + 1] as usize);
-        if a < b {
-            e.targets[i] = e.chain(&rules[a..b]);
+    for t in &mut e.targets {
+        if *t == OPEN {
+            *t = Target::ret(p.default_action);
         }
     }
     let family: &[Arch] = match native {
@@ -358,24 +371,10 @@ impl Emitter<'_> {
         push_range(out, base + next, default);
     }
 
-    /// The rules of one name, cut at the first without conditions (it
-    /// always matches): a plain return when nothing is left to check.
-    fn chain(&mut self, rules: &[u32]) -> Target {
-        let p = self.profile;
-        let mut fallback = p.default_action;
-        let mut kept = Vec::new();
-        for &r in rules {
-            let r = r as usize;
-            if p.rules[r].args.is_empty() {
-                fallback = p.rules[r].action;
-                break;
-            }
-            kept.push(r);
-        }
-        if kept.is_empty() {
-            return Target::ret(fallback);
-        }
-        let chain = (kept, fallback);
+    /// The chain of `rules` (with conditions, tried in this order), then
+    /// `fallback`: one per distinct pair.
+    fn chain(&mut self, rules: Vec<usize>, fallback: u32) -> Target {
+        let chain = (rules, fallback);
         let i = match self.chains.iter().position(|c| *c == chain) {
             Some(i) => i,
             None => {
