@@ -70,7 +70,7 @@ struct Emitter<'p> {
     /// Distinct chains: rules (indexes into the profile, in order) whose
     /// conditions are tried, then the fallback action.
     chains: Vec<(Vec<usize>, u32)>,
-    profile: &'p Profile,
+    profile: &'p Profile<'p>,
     /// The outcome of each name of the tables (by index), the same on
     /// every architecture.
     targets: [Target; COUNT],
@@ -242,7 +242,7 @@ impl Emitter<'_> {
 
 /// Compile `p` for a kernel running `native` (x86_64 or aarch64) code;
 /// names the tables lack are skipped and named in a debug line.
-pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
+pub fn compile(p: &Profile<'_>, native: Arch) -> Result<Program> {
     let mut unknown = Vec::new();
     let prog = compile_noting(p, native, &mut unknown);
     log_unknown(&unknown);
@@ -259,7 +259,7 @@ pub fn log_unknown(names: &[&str]) {
 /// [`compile`], collecting the unknown names into `unknown` instead of
 /// logging them (so that a timing leaves out the debug line's write).
 pub fn compile_noting<'p>(
-    p: &'p Profile,
+    p: &Profile<'p>,
     native: Arch,
     unknown: &mut Vec<&'p str>,
 ) -> Result<Program> {
@@ -278,7 +278,7 @@ pub fn compile_noting<'p>(
     for (r, rule) in p.rules.iter().enumerate() {
         for n in &rule.names {
             let Some(i) = arch::index(n) else {
-                unknown.push(n.as_str());
+                unknown.push(n);
                 continue;
             };
             if e.targets[i] != OPEN {

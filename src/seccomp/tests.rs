@@ -70,7 +70,7 @@ fn steps(prog: &[SockFilter], arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize
 
 /// What the profile means, read directly: first matching rule, else default.
 struct Meaning<'p> {
-    p: &'p Profile,
+    p: &'p Profile<'p>,
     /// Per rule, per architecture, the numbers of its names.
     numbers: Vec<[Vec<u32>; 3]>,
 }
@@ -78,7 +78,7 @@ struct Meaning<'p> {
 const ABIS: [Arch; 3] = [Arch::X86_64, Arch::X86, Arch::X32];
 
 impl<'p> Meaning<'p> {
-    fn new(p: &'p Profile) -> Self {
+    fn new(p: &'p Profile<'p>) -> Self {
         let tables = ABIS.map(|a| a.numbers());
         let all = names();
         let index = |n: &str| all.iter().position(|x| x == n);
@@ -138,9 +138,9 @@ fn reference(p: &Profile, audit: u32, nr: u32, args: [u64; 6]) -> u32 {
     Meaning::new(p).eval(audit, nr, args)
 }
 
-fn default_profile() -> Profile {
+fn default_profile() -> Profile<'static> {
     let text = include_str!("../../sample_configs/seccomp-default.json");
-    let v: Value = serde_json::from_str(text).unwrap();
+    let v: &'static Value = Box::leak(serde_json::from_str(text).unwrap());
     parse_profile(&v["seccomp"], "seccomp").unwrap()
 }
 
@@ -314,7 +314,7 @@ fn tables_match_the_kernel() {
     assert_eq!(sorted.len(), 469);
 }
 
-fn profile(rules: Vec<Rule>, default_action: u32, arches: &[Arch]) -> Profile {
+fn profile<'a>(rules: Vec<Rule<'a>>, default_action: u32, arches: &[Arch]) -> Profile<'a> {
     Profile {
         default_action,
         architectures: [Arch::X86_64].iter().chain(arches).copied().collect(),
@@ -414,7 +414,7 @@ fn long_programs_jump_far() {
         .iter()
         .enumerate()
         .map(|(i, n)| Rule {
-            names: vec![n.to_string()],
+            names: vec![*n],
             action: if i % 2 == 0 {
                 ret::ALLOW
             } else {
@@ -468,9 +468,9 @@ fn long_programs_jump_far() {
 
 #[test]
 fn contiguous_calls_merge_into_few_ranges() {
-    let names: Vec<String> = names().into_iter().take(300).collect();
+    let all = names();
     let rule = Rule {
-        names,
+        names: all.iter().take(300).map(String::as_str).collect(),
         action: ret::ALLOW,
         args: vec![],
     };
@@ -568,24 +568,21 @@ fn bad_profiles_name_the_rule() {
 
 #[test]
 fn good_profile_reads_every_field() {
-    let p = parse_profile(
-        &json!({
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "defaultErrnoRet": 38,
-            "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_MIPS", "SCMP_ARCH_X86_64"],
-            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
-            "listenerPath": "",
-            "syscalls": [
-                {"names": ["read", "no_such_call"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
-                {"names": ["write"], "action": "SCMP_ACT_KILL_PROCESS", "args": [
-                    {"index": 2, "value": 255, "valueTwo": 3, "op": "SCMP_CMP_MASKED_EQ"}]},
-                {"names": ["exit"], "action": "SCMP_ACT_KILL"},
-                {"names": ["close"], "action": "SCMP_ACT_ERRNO"}
-            ]
-        }),
-        "seccomp",
-    )
-    .unwrap();
+    let v = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 38,
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_MIPS", "SCMP_ARCH_X86_64"],
+        "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        "listenerPath": "",
+        "syscalls": [
+            {"names": ["read", "no_such_call"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
+            {"names": ["write"], "action": "SCMP_ACT_KILL_PROCESS", "args": [
+                {"index": 2, "value": 255, "valueTwo": 3, "op": "SCMP_CMP_MASKED_EQ"}]},
+            {"names": ["exit"], "action": "SCMP_ACT_KILL"},
+            {"names": ["close"], "action": "SCMP_ACT_ERRNO"}
+        ]
+    });
+    let p = parse_profile(&v, "seccomp").unwrap();
     assert_eq!(p.default_action, ret::ERRNO | 38);
     assert_eq!(p.architectures, [Arch::X86_64, Arch::X86]);
     assert_eq!(p.flags, 1 | 2 | 4);
