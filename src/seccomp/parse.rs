@@ -174,7 +174,7 @@ fn rule<'v>(v: &'v Value, path: &str, e: &mut Errors) -> Option<Rule<'v>> {
         e.bad(&names_path, "a list of syscall names", get(o, "names"));
     }
     let action = action(o, "action", "errnoRet", path, e);
-    if action == ret::USER_NOTIF && names.iter().any(|n| *n == "sendmsg") {
+    if action == ret::USER_NOTIF && names.contains(&"sendmsg") {
         // nsinit hands the descriptor over with sendmsg, after the install.
         let what = "an action other than SCMP_ACT_NOTIFY for sendmsg";
         e.bad(&key(path, "action"), what, get(o, "action"));

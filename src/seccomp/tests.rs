@@ -303,7 +303,7 @@ fn tables_match_the_kernel() {
     assert_eq!(all.len(), 469);
     assert_eq!(all[0], "read");
     assert_eq!(all[468], "waitpid");
-    // Every name decodes to what linux-raw-sys spells: letters, digits, '_'.
+    // Every name is what linux-raw-sys spells: letters, digits, '_'.
     assert!(
         all.iter()
             .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
@@ -331,7 +331,7 @@ fn argument_comparisons_at_boundaries() {
         for value in BOUNDARIES {
             for index in [0u8, 5] {
                 let rule = Rule {
-                    names: vec!["getppid".into()],
+                    names: vec!["getppid"],
                     action: ret::ERRNO | 5,
                     args: vec![Cond {
                         index,
@@ -370,17 +370,17 @@ fn conditions_and_within_a_rule_or_across_rules() {
     };
     let rules = vec![
         Rule {
-            names: vec!["kill".into()],
+            names: vec!["kill"],
             action: ret::ERRNO | 1,
             args: vec![cond(0, Op::Gt, 100), cond(1, Op::Eq, 9)],
         },
         Rule {
-            names: vec!["kill".into(), "tkill".into()],
+            names: vec!["kill", "tkill"],
             action: ret::TRAP,
             args: vec![cond(1, Op::Eq, 15)],
         },
         Rule {
-            names: vec!["kill".into()],
+            names: vec!["kill"],
             action: ret::LOG,
             args: vec![],
         },
@@ -452,7 +452,7 @@ fn long_programs_jump_far() {
     }
     let huge: Vec<Rule> = (0..2000)
         .map(|i| Rule {
-            names: vec!["read".into()],
+            names: vec!["read"],
             action: ret::ALLOW,
             args: vec![Cond {
                 index: 0,
