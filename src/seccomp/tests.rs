@@ -649,3 +649,23 @@ fn every_name_is_found_through_the_hash_table() {
         assert_eq!(super::arch::index(n), None, "{n:?}");
     }
 }
+
+#[test]
+fn each_number_is_the_tables_read_the_other_way() {
+    for arch in [Arch::X86_64, Arch::X86, Arch::X32, Arch::Aarch64, Arch::Arm] {
+        let base = if arch == Arch::X32 { X32_BIT } else { 0 };
+        let mut want: Vec<(u32, usize)> = arch
+            .numbers()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (n - base, i)))
+            .collect();
+        want.sort();
+        let mut got = Vec::new();
+        arch.each_number(|nr, i| got.push((nr, i)));
+        // In increasing order, as the ranges need.
+        assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "{arch:?}");
+        assert_eq!(got, want, "{arch:?}");
+        assert_eq!(got.is_empty(), arch == Arch::Arm, "{arch:?}");
+    }
+}
