@@ -282,7 +282,9 @@ pub fn compile_noting<'p>(
                 continue;
             };
             if e.targets[i] != OPEN {
-            } else if rule.args.is_empty() {
+                continue; // decided by an earlier rule
+            }
+            if rule.args.is_empty() {
                 e.targets[i] = Target::ret(rule.action);
             } else {
                 checked.push((i, r));
