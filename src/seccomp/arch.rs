@@ -6,7 +6,7 @@
 //! (`AUDIT_ARCH_X86_64` with bit 30 set in the number). aarch64 is listed so
 //! the compiler is not x86-only; its 32-bit compat ABI (arm) has no table.
 
-use super::tables::{COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, TOKENS};
+use super::tables::{COUNT, GENERIC, GENERIC_END, HASHED, LOW, NAMES, STARTS};
 
 /// `__X32_SYSCALL_BIT`.
 pub const X32_BIT: u32 = 0x4000_0000;
@@ -62,12 +62,14 @@ impl Arch {
         matches!(self, Arch::X86 | Arch::Arm)
     }
 
+    #[cfg(test)]
     /// The number `seccomp_data.nr` carries for `name` on this ABI.
     pub fn number(self, name: &str) -> Option<u32> {
-        let i = Names::new().index(name)?;
+        let i = index(name)?;
         self.numbers()[i]
     }
 
+    #[cfg(test)]
     /// The number of each name of [`NAMES`] on this ABI, in one pass over
     /// the tables.
     pub fn numbers(self) -> Vec<Option<u32>> {
@@ -76,6 +78,7 @@ impl Arch {
         out
     }
 
+    #[cfg(test)]
     /// [`Arch::numbers`] into `out` (as long as the tables).
     pub fn numbers_into(self, out: &mut [Option<u32>]) {
         out.fill(None);
@@ -108,93 +111,88 @@ impl Arch {
     }
 }
 
-/// The syscall names of the tables, looked up without decoding them all:
-/// where each (dictionary-coded) name starts in [`NAMES`], and its words.
-pub struct Names {
-    starts: [u16; COUNT + 1],
-    tokens: [&'static [u8]; 128],
-}
-
-impl Names {
-    pub fn new() -> Names {
-        let mut tokens = [&b""[..]; 128];
-        for (slot, t) in tokens.iter_mut().zip(TOKENS.split(' ')) {
-            *slot = t.as_bytes();
-        }
-        let mut starts = [NAMES.len() as u16 + 1; COUNT + 1];
-        starts[0] = 0;
-        let spaces = NAMES.iter().enumerate().filter(|(_, b)| **b == b' ');
-        for (slot, (i, _)) in starts[1..].iter_mut().zip(spaces) {
-            *slot = i as u16 + 1;
-        }
-        Names { starts, tokens }
-    }
-
-    /// The `i`-th name, coded.
-    fn coded(&self, i: usize) -> &'static [u8] {
-        let (a, b) = (self.starts[i], self.starts[i + 1] - 1);
-        &NAMES[usize::from(a)..usize::from(b)]
-    }
-
-    #[cfg(test)]
-    /// The `i`-th name, decoded.
-    pub fn get(&self, i: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        for &b in self.coded(i) {
-            match b {
-                0x80.. => out.extend_from_slice(self.tokens[usize::from(b - 0x80)]),
-                _ => out.push(b),
+impl Arch {
+    /// `f(nr, name index)` for every number this ABI has, in increasing
+    /// order (x32's without [`X32_BIT`]): the tables read the other way
+    /// round from [`Arch::numbers`], for the compiler's ranges.
+    pub fn each_number(self, mut f: impl FnMut(u32, usize)) {
+        let (low, high) = match self {
+            Arch::X86 => i386_low(),
+            Arch::Aarch64 => aarch64_low(),
+            _ => (&[][..], &[][..]),
+        };
+        for (nr, &l) in low.iter().enumerate() {
+            let h = high.get(nr / 8).map_or(0, |h| (h >> (nr % 8)) & 1);
+            let i = usize::from(l) | usize::from(h) << 8;
+            // 511 (a hole) is past the end.
+            if i < COUNT {
+                f(nr as u32, i);
             }
         }
-        out
-    }
-
-    /// Whether the `i`-th name is `name`, decoding as it goes.
-    fn is(&self, i: usize, name: &[u8]) -> bool {
-        let mut rest = name.iter();
-        for &b in self.coded(i) {
-            let word = match b {
-                0x80.. => self.tokens[usize::from(b - 0x80)],
-                _ => std::slice::from_ref(&b),
-            };
-            for c in word {
-                if rest.next() != Some(c) {
-                    return false;
+        let (moved, gone) = match self {
+            Arch::X32 => x32_tables(),
+            _ => (&[][..], &[][..]),
+        };
+        if matches!(self, Arch::X86_64 | Arch::X32) {
+            // x32 lacks `gone` and has `moved` at 512.. instead.
+            let mut skip = [0u64; LOW.div_ceil(64)];
+            for &nr in gone.iter().chain(moved) {
+                skip[usize::from(nr) / 64] |= 1 << (nr % 64);
+            }
+            for nr in 0..LOW {
+                if skip[nr / 64] >> (nr % 64) & 1 == 0 {
+                    f(nr as u32, nr);
                 }
             }
         }
-        rest.next().is_none()
-    }
-
-    /// The table index of `name`, found through [`HASHED`].
-    pub fn index(&self, name: &str) -> Option<usize> {
-        let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-        let mut k = h as usize % HASHED.len();
-        loop {
-            let i = usize::from(*HASHED.get(k)?);
-            if i >= COUNT {
-                return None;
+        if self != Arch::Arm {
+            for i in LOW..GENERIC_END {
+                f(GENERIC + (i - LOW) as u32, i);
             }
-            if self.is(i, name.as_bytes()) {
-                return Some(i);
-            }
-            k = (k + 1) % HASHED.len();
         }
+        for (j, &nr) in moved.iter().enumerate() {
+            f(512 + j as u32, usize::from(nr));
+        }
+    }
+}
+
+/// The `i`-th name of the tables.
+fn name(i: usize) -> &'static [u8] {
+    let (a, b) = (STARTS[i], STARTS[i + 1] - 1);
+    &NAMES[usize::from(a)..usize::from(b)]
+}
+
+/// The table index of syscall `name`, found through [`HASHED`]: only a
+/// slot whose hash bits match is compared.
+pub fn index(name: &str) -> Option<usize> {
+    let h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let check = (h >> 25) as u16;
+    let mut k = h as usize % HASHED.len();
+    loop {
+        let slot = HASHED[k];
+        let i = usize::from(slot & 0x1ff);
+        if i >= COUNT {
+            return None;
+        }
+        if slot >> 9 == check && self::name(i) == name.as_bytes() {
+            return Some(i);
+        }
+        k = (k + 1) % HASHED.len();
     }
 }
 
 /// Every syscall name the tables know, in table order, space-separated.
 #[cfg(test)]
 pub fn names_text() -> String {
-    let n = Names::new();
     let names: Vec<_> = (0..COUNT)
-        .map(|i| String::from_utf8(n.get(i)).unwrap())
+        .map(|i| String::from_utf8(name(i).to_vec()).unwrap())
         .collect();
     names.join(" ")
 }
 
+#[cfg(test)]
 fn x32_renumber(out: &mut [Option<u32>]) {
     let (moved, gone) = x32_tables();
     for &nr in gone {

@@ -16,7 +16,8 @@
 //! 255 instructions ahead goes through a `ja` (32-bit offset) placed right
 //! after it.
 
-use super::arch::{Arch, Names, X32_BIT};
+use super::arch::{self, Arch, X32_BIT};
+use super::tables::COUNT;
 use super::{Cond, Op, Profile, Program, ret};
 use crate::error::{Error, Result};
 use crate::sys::raw::SockFilter;
@@ -35,13 +36,29 @@ const ARGS: u32 = 16;
 /// `BPF_MAXINSNS`.
 const MAX_INSNS: usize = 4096;
 
-/// Where a syscall number leads: a plain return, or a chain of argument
-/// checks (an index into `Emitter::chains`).
+/// Where a syscall number leads: a plain return (`SECCOMP_RET_*` with its
+/// data, below 2^32), or the chain of argument checks `c` (an index into
+/// `Emitter::chains`) as 2^32 + c. One integer: compared often, cheaply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
-    Ret(u32),
-    Chain(usize),
+struct Target(u64);
+
+impl Target {
+    fn ret(k: u32) -> Target {
+        Target(u64::from(k))
+    }
+
+    fn chain(c: usize) -> Target {
+        Target((1 << 32) + c as u64)
+    }
+
+    /// The chain, or `None` for a return.
+    fn as_chain(self) -> Option<usize> {
+        self.0.checked_sub(1 << 32).map(|c| c as usize)
+    }
 }
+
+/// A name's outcome while the rules are read: not decided yet.
+const OPEN: Target = Target(u64::MAX);
 
 /// A program under construction, in reverse: index `i` is the `i`-th
 /// instruction from the end, a label is such an index.
@@ -53,12 +70,12 @@ struct Emitter<'p> {
     /// Distinct chains: rules (indexes into the profile, in order) whose
     /// conditions are tried, then the fallback action.
     chains: Vec<(Vec<usize>, u32)>,
-    profile: &'p Profile,
-    /// (rule, table index) of each name a rule lists that the tables know.
-    names: Vec<(u32, u16)>,
+    profile: &'p Profile<'p>,
+    /// The outcome of each name of the tables (by index), the same on
+    /// every architecture.
+    targets: [Target; COUNT],
     /// Scratch space of [`Emitter::ranges`], reused across architectures.
-    numbers: Vec<Option<u32>>,
-    rules: Vec<u32>,
+    scratch: Vec<(u32, Target)>,
 }
 
 impl Emitter<'_> {
@@ -69,9 +86,9 @@ impl Emitter<'_> {
 
     /// `ret k`, shared with an earlier identical one while it is near.
     fn ret(&mut self, k: u32) -> usize {
-        self.near(Target::Ret(k)).unwrap_or_else(|| {
+        self.near(Target::ret(k)).unwrap_or_else(|| {
             let l = self.push(RET_K, k, 0, 0);
-            self.label(Target::Ret(k), l);
+            self.label(Target::ret(k), l);
             l
         })
     }
@@ -122,21 +139,23 @@ impl Emitter<'_> {
     /// The block for one architecture, starting with the load of `nr`.
     fn arch_block(&mut self, arch: Arch) -> usize {
         // Chains compare 32 or 64 bits: never shared across architectures.
-        self.labels.retain(|(t, _)| matches!(t, Target::Ret(_)));
-        let native = self.ranges(arch);
-        let tree = self.tree(&native, arch);
+        self.labels.retain(|(t, _)| t.as_chain().is_none());
+        let mut ranges = std::mem::take(&mut self.scratch);
+        self.ranges(arch, &mut ranges);
+        let tree = self.tree(&ranges, arch);
+        // x32 calls (bit 30) must not reach x86_64's tree; -1 (a tracer's
+        // "skip") is not x32 and gets the tree's default, as in libseccomp.
+        let x32 =
+            (arch == Arch::X86_64 && self.profile.architectures.contains(&Arch::X32)).then(|| {
+                self.ranges(Arch::X32, &mut ranges);
+                self.tree(&ranges, Arch::X32)
+            });
+        self.scratch = ranges;
         if arch != Arch::X86_64 {
             self.goto(tree);
             return self.load(NR);
         }
-        // x32 calls (bit 30) must not reach x86_64's tree; -1 (a tracer's
-        // "skip") is not x32 and gets the tree's default, as in libseccomp.
-        let x32 = if self.profile.architectures.contains(&Arch::X32) {
-            let r = self.ranges(Arch::X32);
-            self.tree(&r, Arch::X32)
-        } else {
-            self.ret(ret::KILL_PROCESS)
-        };
+        let x32 = x32.unwrap_or_else(|| self.ret(ret::KILL_PROCESS));
         let minus_one = self.jump(JEQ, u32::MAX, tree, x32);
         let split = self.jump(JGE, X32_BIT, minus_one, tree);
         self.goto(split);
@@ -155,9 +174,8 @@ impl Emitter<'_> {
     }
 
     fn target(&mut self, t: Target, arch: Arch) -> usize {
-        let c = match t {
-            Target::Ret(k) => return self.ret(k),
-            Target::Chain(c) => c,
+        let Some(c) = t.as_chain() else {
+            return self.ret(t.0 as u32);
         };
         if let Some(l) = self.near(t) {
             return l;
@@ -222,31 +240,75 @@ impl Emitter<'_> {
     }
 }
 
-/// Compile `p` for a kernel running `native` (x86_64 or aarch64) code.
-pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
-    let table = Names::new();
-    let mut names = Vec::with_capacity(512);
+/// Compile `p` for a kernel running `native` (x86_64 or aarch64) code;
+/// names the tables lack are skipped and named in a debug line.
+pub fn compile(p: &Profile<'_>, native: Arch) -> Result<Program> {
     let mut unknown = Vec::new();
-    for (i, r) in p.rules.iter().enumerate() {
-        for n in &r.names {
-            match table.index(n) {
-                Some(k) => names.push((i as u32, k as u16)),
-                None => unknown.push(n.as_str()),
+    let prog = compile_noting(p, native, &mut unknown);
+    log_unknown(&unknown);
+    prog
+}
+
+/// The debug line naming the calls a profile lists that nsinit does not know.
+pub fn log_unknown(names: &[&str]) {
+    if !names.is_empty() {
+        crate::log::debug(&Unknown(names));
+    }
+}
+
+/// [`compile`], collecting the unknown names into `unknown` instead of
+/// logging them (so that a timing leaves out the debug line's write).
+pub fn compile_noting<'p>(
+    p: &Profile<'p>,
+    native: Arch,
+    unknown: &mut Vec<&'p str>,
+) -> Result<Program> {
+    let mut e = Emitter {
+        rev: Vec::with_capacity(512),
+        labels: Vec::with_capacity(32),
+        chains: Vec::new(),
+        profile: p,
+        targets: [OPEN; COUNT],
+        scratch: Vec::with_capacity(128),
+    };
+    // Each name's outcome, read in rule order: its first rule without
+    // conditions decides (it always matches); rules with conditions before
+    // that one make a chain, tried first.
+    let mut checked = Vec::new();
+    for (r, rule) in p.rules.iter().enumerate() {
+        for n in &rule.names {
+            let Some(i) = arch::index(n) else {
+                unknown.push(n);
+                continue;
+            };
+            if e.targets[i] != OPEN {
+                continue; // decided by an earlier rule
+            }
+            if rule.args.is_empty() {
+                e.targets[i] = Target::ret(rule.action);
+            } else {
+                checked.push((i, r));
             }
         }
     }
-    if !unknown.is_empty() {
-        crate::log::debug(&Unknown(&unknown));
+    for k in 0..checked.len() {
+        let i = checked[k].0;
+        if e.targets[i] != OPEN && e.targets[i].as_chain().is_some() {
+            continue; // done
+        }
+        let rules = checked[k..].iter().filter(|c| c.0 == i).map(|c| c.1);
+        let rules = rules.collect();
+        let fallback = match e.targets[i] {
+            OPEN => p.default_action,
+            t => t.0 as u32,
+        };
+        e.targets[i] = e.chain(rules, fallback);
     }
-    let mut e = Emitter {
-        rev: Vec::with_capacity(512),
-        labels: Vec::with_capacity(64),
-        chains: Vec::new(),
-        profile: p,
-        names,
-        numbers: vec![None; super::tables::COUNT],
-        rules: Vec::with_capacity(512),
-    };
+    for t in &mut e.targets {
+        if *t == OPEN {
+            *t = Target::ret(p.default_action);
+        }
+    }
     let family: &[Arch] = match native {
         Arch::X86_64 => &[Arch::X86_64, Arch::X86],
         _ => &[Arch::Aarch64, Arch::Arm],
@@ -280,7 +342,7 @@ pub fn compile(p: &Profile, native: Arch) -> Result<Program> {
     })
 }
 
-/// The debug line naming the calls a profile lists that nsinit does not know.
+/// The names of [`log_unknown`]'s line.
 struct Unknown<'a>(&'a [&'a str]);
 
 impl std::fmt::Display for Unknown<'_> {
@@ -290,80 +352,31 @@ impl std::fmt::Display for Unknown<'_> {
     }
 }
 
-/// Syscall numbers (without the x32 bit) stay below this.
-const NR_LIMIT: u32 = 1024;
-
 impl Emitter<'_> {
     /// The outcome of every number on `arch`, as ranges `(first number,
     /// target)` sorted by first number, starting at 0, neighbours different.
-    fn ranges(&mut self, arch: Arch) -> Vec<(u32, Target)> {
-        arch.numbers_into(&mut self.numbers);
+    fn ranges(&self, arch: Arch, out: &mut Vec<(u32, Target)>) {
         let base = if arch == Arch::X32 { X32_BIT } else { 0 };
-        let number = |numbers: &[Option<u32>], n: u16| {
-            // A name this ABI lacks (i386's socketcall on x86_64) is skipped.
-            let nr = numbers[usize::from(n)]? - base;
-            (nr < NR_LIMIT).then_some(nr as usize)
-        };
-        // The rules of each number, in rule order: a counting sort, the
-        // rules of `nr` at `rules[ends[nr]..ends[nr + 1]]`.
-        let mut ends = [0u16; NR_LIMIT as usize + 1];
-        for &(_, n) in &self.names {
-            if let Some(nr) = number(&self.numbers, n) {
-                ends[nr + 1] += 1;
-            }
-        }
-        for nr in 1..ends.len() {
-            ends[nr] += ends[nr - 1];
-        }
-        let mut rules = std::mem::take(&mut self.rules);
-        rules.clear();
-        rules.resize(usize::from(ends[NR_LIMIT as usize]), 0);
-        let mut next = ends;
-        for &(rule, n) in &self.names {
-            if let Some(nr) = number(&self.numbers, n) {
-                rules[usize::from(next[nr])] = rule;
-                next[nr] += 1;
-            }
-        }
-        let default = Target::Ret(self.profile.default_action);
-        let mut out = Vec::with_capacity(128);
+        let default = Target::ret(self.profile.default_action);
+        out.clear();
         out.push((0, default));
-        // The first of a run of numbers without rules.
-        let mut gap = None;
-        for (nr, w) in ends.windows(2).enumerate() {
-            if w[0] == w[1] {
-                gap = gap.or(Some(nr as u32));
-                continue;
+        // The first number not covered yet: a gap before `nr` (a number
+        // this ABI lacks) gets the default.
+        let mut next = 0;
+        arch.each_number(|nr, i| {
+            if nr != next {
+                push_range(out, base + next, default);
             }
-            if let Some(g) = gap.take() {
-                push_range(&mut out, base + g, default);
-            }
-            let of_nr = &rules[usize::from(w[0])..usize::from(w[1])];
-            let t = self.chain(of_nr.iter().map(|&r| r as usize));
-            push_range(&mut out, base + nr as u32, t);
-        }
-        push_range(&mut out, base + gap.unwrap_or(NR_LIMIT), default);
-        self.rules = rules;
-        out
+            push_range(out, base + nr, self.targets[i]);
+            next = nr + 1;
+        });
+        push_range(out, base + next, default);
     }
 
-    /// The rules of one number, cut at the first without conditions (it
-    /// always matches): a plain return when nothing is left to check.
-    fn chain(&mut self, rules: impl Iterator<Item = usize>) -> Target {
-        let p = self.profile;
-        let mut fallback = p.default_action;
-        let mut kept = Vec::new();
-        for r in rules {
-            if p.rules[r].args.is_empty() {
-                fallback = p.rules[r].action;
-                break;
-            }
-            kept.push(r);
-        }
-        if kept.is_empty() {
-            return Target::Ret(fallback);
-        }
-        let chain = (kept, fallback);
+    /// The chain of `rules` (with conditions, tried in this order), then
+    /// `fallback`: one per distinct pair.
+    fn chain(&mut self, rules: Vec<usize>, fallback: u32) -> Target {
+        let chain = (rules, fallback);
         let i = match self.chains.iter().position(|c| *c == chain) {
             Some(i) => i,
             None => {
@@ -371,7 +384,7 @@ impl Emitter<'_> {
                 self.chains.len() - 1
             }
         };
-        Target::Chain(i)
+        Target::chain(i)
     }
 }
 

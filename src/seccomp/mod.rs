@@ -65,21 +65,22 @@ pub struct Cond {
 /// One `syscalls[]` entry: its conditions are ANDed; entries are tried in
 /// order and the first that matches decides.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub names: Vec<String>,
+pub struct Rule<'a> {
+    /// Borrowed from the JSON: a profile lists hundreds.
+    pub names: Vec<&'a str>,
     /// A `SECCOMP_RET_*` value with its data.
     pub action: u32,
     pub args: Vec<Cond>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Profile {
+pub struct Profile<'a> {
     pub default_action: u32,
     /// Listed architectures (the native one is always included).
     pub architectures: Vec<Arch>,
     /// `SECCOMP_FILTER_FLAG_*` bits.
     pub flags: u32,
-    pub rules: Vec<Rule>,
+    pub rules: Vec<Rule<'a>>,
     /// Where the user-notification descriptor goes (a profile with
     /// SCMP_ACT_NOTIFY rules).
     pub listener: Option<Listener>,
@@ -127,13 +128,18 @@ const NEW_LISTENER: u32 = raw::SECCOMP_FILTER_FLAG_NEW_LISTENER;
 /// Parse and compile for the running architecture: what a config front end
 /// keeps.
 pub fn load(v: &Value, field: &str) -> std::result::Result<Arc<Program>, Vec<String>> {
-    let p = parse_profile(v, field)?;
     let t = std::time::Instant::now();
-    let prog = compile(&p, Arch::native()).map_err(|e| vec![format!("{field}: {e}")])?;
+    let p = parse_profile(v, field)?;
+    let read = t.elapsed().as_micros();
+    let t = std::time::Instant::now();
+    let mut unknown = Vec::new();
+    let prog = compile::compile_noting(&p, Arch::native(), &mut unknown);
     let us = t.elapsed().as_micros();
+    compile::log_unknown(&unknown);
+    let prog = prog.map_err(|e| vec![format!("{field}: {e}")])?;
     let n = prog.insns.len();
     crate::log::debug(&format_args!(
-        "seccomp: {n} instructions compiled in {us} µs"
+        "seccomp: {n} instructions compiled in {us} µs (the profile read in {read} µs)"
     ));
 
     Ok(Arc::new(prog))

@@ -38,7 +38,7 @@ impl Errors {
 }
 
 /// Read an OCI seccomp object found at `field` (`linux.seccomp`).
-pub fn parse_profile(v: &Value, field: &str) -> Result<Profile, Vec<String>> {
+pub fn parse_profile<'v>(v: &'v Value, field: &str) -> Result<Profile<'v>, Vec<String>> {
     let mut e = Errors(Vec::new());
     let p = profile(v, field, &mut e);
     match p {
@@ -75,7 +75,7 @@ fn list<'v>(v: &'v Value, path: &str, e: &mut Errors) -> &'v [Value] {
     }
 }
 
-fn profile(v: &Value, path: &str, e: &mut Errors) -> Option<Profile> {
+fn profile<'v>(v: &'v Value, path: &str, e: &mut Errors) -> Option<Profile<'v>> {
     let o = object(v, path, e)?;
     let default_action = action(o, "defaultAction", "defaultErrnoRet", path, e);
     let mut architectures = vec![Arch::native()];
@@ -160,13 +160,13 @@ fn listener(o: &Map<String, Value>, path: &str, notify: bool, e: &mut Errors) ->
     }
 }
 
-fn rule(v: &Value, path: &str, e: &mut Errors) -> Option<Rule> {
+fn rule<'v>(v: &'v Value, path: &str, e: &mut Errors) -> Option<Rule<'v>> {
     let o = object(v, path, e)?;
     let names_path = key(path, "names");
     let mut names = Vec::new();
     for (i, n) in list(get(o, "names"), &names_path, e).iter().enumerate() {
         match n.as_str().filter(|s| !s.is_empty()) {
-            Some(s) => names.push(s.to_string()),
+            Some(s) => names.push(s),
             None => e.bad(&format_args!("{names_path}[{i}]"), "a syscall name", n),
         }
     }
@@ -174,7 +174,7 @@ fn rule(v: &Value, path: &str, e: &mut Errors) -> Option<Rule> {
         e.bad(&names_path, "a list of syscall names", get(o, "names"));
     }
     let action = action(o, "action", "errnoRet", path, e);
-    if action == ret::USER_NOTIF && names.iter().any(|n| n == "sendmsg") {
+    if action == ret::USER_NOTIF && names.contains(&"sendmsg") {
         // nsinit hands the descriptor over with sendmsg, after the install.
         let what = "an action other than SCMP_ACT_NOTIFY for sendmsg";
         e.bad(&key(path, "action"), what, get(o, "action"));
