@@ -4,11 +4,11 @@
 //! Parent: check host → record "creating" → cgroups → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
 //! (release) → record "running" and the state.json marker while the child
-//! builds its root (after SYNC 2 when the child still changes namespaces),
-//! and then at once SYNC 3 (start) when all is recorded and nothing parks →
-//! SYNC 1c (the pty master) → SYNC 2 (ready, parked before exec) → SYNC 3
-//! (start) otherwise → SYNC 4 (exec'd or error) → unlock → supervise → lock
-//! → teardown.
+//! builds its root (after SYNC 2 when the child still changes namespaces) →
+//! SYNC 1c (the pty master) → SYNC 2a (the seccomp listener) → SYNC 3
+//! (start) ahead of "ready" when all is recorded and nothing parks → SYNC 2
+//! (ready, parked before exec) → SYNC 3 otherwise → SYNC 4 (exec'd or error)
+//! → unlock → supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
 //! → network inside → rootfs (with the pty of its devpts on /dev/console) and
 //! root switch → console, master to the parent (SYNC 1c) → container.json
@@ -338,12 +338,6 @@ fn parent_steps(
     if let Some(hooks) = hooks::at_create(req.hooks) {
         hooks::runtime_side(sock, hooks, st, raw_pid)?; // SYNC 1h
     }
-    // Why now when all is recorded: the child finds the go waiting when it is
-    // ready, instead of sleeping through a round trip between two CPUs.
-    let early_start = settled && matches!(park, Park::Channel);
-    if early_start {
-        sync::send_start(sock)?; // SYNC 3
-    }
     if cfg.tty && pty.is_none() {
         let master = sync::recv_console(sock)?; // SYNC 1c
         *pty = Some(Pty {
@@ -360,6 +354,13 @@ fn parent_steps(
         let fd = sync::recv_seccomp(sock)?; // SYNC 2a
         let state = crate::seccomp::process_state(st, Status::Creating.as_str(), raw_pid);
         crate::seccomp::send_listener(l, &fd, raw_pid, state)?;
+    }
+    // Why before "ready" when all is recorded and nothing of the parent's
+    // can fail any more: the child finds the go waiting when it is ready,
+    // instead of sleeping through a round trip between two CPUs.
+    let early_start = settled && matches!(park, Park::Channel);
+    if early_start {
+        sync::send_start(sock)?; // SYNC 3
     }
     sync::wait_ready(sock)?; // SYNC 2
     // Why before the start: the record and the marker are in place before
