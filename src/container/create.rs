@@ -232,6 +232,7 @@ fn start(
     let flags = cfg.namespaces.clone_flags() & !(Ns::Cgroup.clone_flag() | Ns::Time.clone_flag());
     // Why decided here: in the child, geteuid() reads 0 once the maps exist.
     let maps_by_user = rootless::rootless() && cfg.namespaces.contains(Ns::User);
+    let self_maps = rootless::self_maps(cfg);
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
     // Why the parent: a joined pid namespace holds only the children of the
     // process that joins it, so PID 1 is cloned into it.
@@ -263,6 +264,7 @@ fn start(
                     sigfd,
                     pty,
                     maps_by_user,
+                    self_maps,
                 },
                 protect.as_deref(),
                 mask,
@@ -301,7 +303,7 @@ fn parent_steps(
     pty: &mut Option<Pty>,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
-    if cfg.namespaces.contains(Ns::User) {
+    if cfg.namespaces.contains(Ns::User) && !rootless::self_maps(cfg) {
         rootless::write_id_maps(raw_pid, &cfg.uid_mappings, &cfg.gid_mappings)?;
     }
     let net = network::setup_host(&cfg.networks, raw_pid)?;
@@ -437,10 +439,13 @@ struct ChildFds {
     parent_sock: OwnedFd,
     sigfd: OwnedFd,
     pty: Option<Pty>,
-    /// Rootless: the parent (or newuidmap) writes the id maps as the user,
-    /// so the child stays dumpable until SYNC 1 (its /proc files are the
-    /// user's only then).
+    /// Rootless: the id maps are written as the user (by the child itself
+    /// when it maps only the user's ids, else by newuidmap), so the child
+    /// stays dumpable until then (its /proc files are the user's only then).
     maps_by_user: bool,
+    /// The child writes its own maps ([`rootless::self_maps`], decided
+    /// before clone: in the child the user's ids read as unmapped).
+    self_maps: bool,
 }
 
 /// The cloned child: run the steps, report a failure, never return.
@@ -459,6 +464,7 @@ fn child_main(
         sigfd,
         pty,
         maps_by_user,
+        self_maps,
     } = fds;
     drop(parent_sock);
     drop(sigfd);
@@ -474,7 +480,14 @@ fn child_main(
         req.process.preserve_fds,
         maps_by_user,
     );
-    let steps = hidden.and_then(|()| child_steps(cfg, req, &sock, slave, protect, cg, fifo));
+    let steps = hidden.and_then(|()| {
+        let steps = ChildSteps {
+            cg,
+            fifo,
+            self_maps,
+        };
+        child_steps(cfg, req, &sock, slave, protect, steps)
+    });
     let prepared = match steps {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -534,6 +547,13 @@ fn hide_host(
     sys::close_fds_except(&keep).ctx(|| "close inherited descriptors")
 }
 
+/// How the child's steps go: decided by the parent or at clone.
+struct ChildSteps<'a> {
+    cg: Entered,
+    fifo: Option<&'a OwnedFd>,
+    self_maps: bool,
+}
+
 /// The child's steps, in order.
 fn child_steps(
     cfg: &Config,
@@ -541,18 +561,28 @@ fn child_steps(
     sock: &OwnedFd,
     slave: Option<OwnedFd>,
     protect: Option<&str>,
-    cg: Entered,
-    fifo: Option<&OwnedFd>,
+    how: ChildSteps<'_>,
 ) -> Result<process::Prepared> {
+    let ChildSteps {
+        cg,
+        fifo,
+        self_maps,
+    } = how;
     // If nsinit dies, the container dies with it.
     sys::set_parent_death_signal(g::SIGKILL as i32).ctx(|| "prctl PR_SET_PDEATHSIG")?;
     // Why the release can wait: the child is in its cgroups already, and
-    // without id maps to write or a veth to receive it can build its root
-    // while the parent finishes. It still waits for SYNC 1 before running
-    // anything of the user's. When the parent must move it, it waits first.
+    // without id maps for the parent to write (rootless with only the user's
+    // own ids: it writes them itself) or a veth to receive it can build its
+    // root while the parent finishes. It still waits for SYNC 1 before
+    // running anything of the user's. When the parent must move it, it
+    // waits first.
     let spec = &req.process;
     let hooks = hooks::at_create(req.hooks);
-    let early = needs_early_release(cfg) || cg == Entered::ByParent || hooks.is_some();
+    if self_maps {
+        rootless::write_self_maps(&cfg.uid_mappings, &cfg.gid_mappings)?;
+        sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
+    }
+    let early = needs_early_release(cfg, self_maps) || cg == Entered::ByParent || hooks.is_some();
     let net = if early {
         let net = sync::wait_release(sock)?;
         sys::set_non_dumpable().ctx(|| "prctl PR_SET_DUMPABLE 0")?;
@@ -686,8 +716,9 @@ fn protect_config(path: &str) -> Result<()> {
 
 /// The child must wait for SYNC 1 before any setup when the parent writes its
 /// id maps (it is nobody until then) or hands it a veth.
-fn needs_early_release(cfg: &Config) -> bool {
-    cfg.namespaces.contains(Ns::User) || cfg.networks.iter().any(|n| matches!(n, Network::Veth(_)))
+fn needs_early_release(cfg: &Config, self_maps: bool) -> bool {
+    let veth = cfg.networks.iter().any(|n| matches!(n, Network::Veth(_)));
+    veth || (cfg.namespaces.contains(Ns::User) && !self_maps)
 }
 
 /// In a new user namespace, become its root (the maps are written by now).

@@ -65,10 +65,30 @@ fn only_own(maps: &[IdMap], own: u32) -> bool {
     matches!(maps, [m] if m.host_id == own && m.size == 1)
 }
 
-/// Write the user namespace's uid_map and gid_map of `pid`. As root: the
-/// files, directly. Rootless: directly when only the caller's own ids are
-/// mapped (setgroups denied first), otherwise through newuidmap/newgidmap.
-/// Validation requires both maps: nothing maps the host's root by default.
+/// Rootless with only the caller's own uid and gid mapped: the child writes
+/// its maps itself, as `unshare -r` does (the kernel allows one line that
+/// maps the writer's own id), instead of waiting for the parent to.
+pub fn self_maps(cfg: &Config) -> bool {
+    rootless()
+        && cfg.namespaces.contains(Ns::User)
+        && only_own(&cfg.uid_mappings, rustix::process::geteuid().as_raw())
+        && only_own(&cfg.gid_mappings, rustix::process::getegid().as_raw())
+}
+
+/// The child's own maps (see [`self_maps`]): setgroups denied first, then
+/// uid_map and gid_map of `/proc/self`, while it is still dumpable (its
+/// /proc files are the user's only then).
+pub fn write_self_maps(uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
+    std::fs::write("/proc/self/setgroups", "deny").ctx(|| "write /proc/self/setgroups")?;
+    write_map("self", "uid_map", uids)?;
+    write_map("self", "gid_map", gids)
+}
+
+/// Write the user namespace's uid_map and gid_map of `pid` (the parent's
+/// part). As root: the files, directly. Rootless with more than the caller's
+/// own ids: through newuidmap/newgidmap (the own ids alone: the child, see
+/// [`self_maps`]). Validation requires both maps: nothing maps the host's
+/// root by default.
 pub fn write_id_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
     for (file, maps) in [("uid_map", uids), ("gid_map", gids)] {
         if maps.is_empty() {
@@ -78,26 +98,15 @@ pub fn write_id_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> Result<()> {
         }
     }
     if !rootless() {
-        write_map(pid, "uid_map", uids)?;
-        return write_map(pid, "gid_map", gids);
-    }
-    let (uid, gid) = (
-        rustix::process::geteuid().as_raw(),
-        rustix::process::getegid().as_raw(),
-    );
-    if only_own(uids, uid) && only_own(gids, gid) {
-        // Why first: the kernel lets an unprivileged process write gid_map
-        // only once setgroups(2) can no longer drop a group it holds.
-        let path = format!("/proc/{pid}/setgroups");
-        std::fs::write(&path, "deny").ctx(|| format!("write {path}"))?;
-        write_map(pid, "uid_map", uids)?;
-        return write_map(pid, "gid_map", gids);
+        write_map(&pid.to_string(), "uid_map", uids)?;
+        return write_map(&pid.to_string(), "gid_map", gids);
     }
     run_helper("newuidmap", "uid", "/etc/subuid", pid, uids)?;
     run_helper("newgidmap", "gid", "/etc/subgid", pid, gids)
 }
 
-fn write_map(pid: i32, file: &str, maps: &[IdMap]) -> Result<()> {
+/// Write `/proc/<pid>/<file>` (`pid` a number or `self`).
+fn write_map(pid: &str, file: &str, maps: &[IdMap]) -> Result<()> {
     let text: String = maps
         .iter()
         .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
