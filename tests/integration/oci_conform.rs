@@ -1,0 +1,42 @@
+//! `nsinit-oci` as a runc user or engine (and the runtime-tools validation
+//! suite) sees it: unknown capability names refused, `kill` signal
+//! spellings, `ps` with ps(1) arguments, `events --stats` in runc's shape,
+//! answers about unknown, created and paused containers.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{can_run, err, out, require, wait_until};
+use crate::oci::{Bundle, config, exists};
+
+/// A looping PID 1 that appends a line to /got for every SIGUSR1.
+const USR1_COUNTER: &str = "trap 'echo x >> /got' USR1; : > /ready; while :; do sleep 0.05; done";
+
+fn lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}
+
+#[test]
+fn an_unknown_capability_name_is_an_error() {
+    if !can_run() {
+        return;
+    }
+    // runtime-spec: "Any value which cannot be mapped to a relevant kernel
+    // interface MUST cause an error" (runtime-tools process_capabilities_fail).
+    let b = Bundle::new("capname", &["true"]);
+    let mut c = config(&["true"]);
+    c["process"]["capabilities"]["bounding"]
+        .as_array_mut()
+        .unwrap()
+        .push("CAP_TEST".into());
+    b.write_config(&c);
+    let o = b.run(&["create", "--bundle", b.dir.to_str().unwrap(), "capname1"]);
+    assert!(!o.status.success(), "created with CAP_TEST: {}", out(&o));
+    assert!(
+        err(&o).contains("process.capabilities.bounding[3]") && err(&o).contains("CAP_TEST"),
+        "the error names the field and the value: {}",
+        err(&o)
+    );
+    assert!(!b.run(&["state", "capname1"]).status.success());
+}
