@@ -632,7 +632,7 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
 fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
     let id = o.id()?;
     let sig = match o.args.get(1).map(String::as_str).or(o.value("signal")) {
-        Some(s) => crate::applet::nsinit::parse_signal(s)?,
+        Some(s) => parse_signal(s)?,
         None => 15,
     };
     let (_record, st) = find(g, id)?;
@@ -653,6 +653,16 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         st.cgroup()?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A signal as runc's `kill` takes it: a number (0 probes, as kill(2)) or a
+/// name with or without SIG, in any case (`KILL`, `SIGKILL`, `sigkill`).
+fn parse_signal(s: &str) -> Result<i32> {
+    match s {
+        "0" => Ok(0),
+        _ => crate::applet::nsinit::parse_signal(&s.to_ascii_uppercase())
+            .map_err(|_| Error::new(format!("kill: unknown signal {s:?}")).with_code(2)),
+    }
 }
 
 /// `kill --all`: `sig` to every process in the container's cgroups.

@@ -40,3 +40,49 @@ fn an_unknown_capability_name_is_an_error() {
     );
     assert!(!b.run(&["state", "capname1"]).status.success());
 }
+
+#[test]
+fn kill_takes_signal_names_in_any_case_with_or_without_sig_and_signal_0() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("killsig", &["sh", "-c", USR1_COUNTER]);
+    b.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "ks1",
+    ]);
+    let (ready, got) = (b.rootfs().join("ready"), b.rootfs().join("got"));
+    wait_until(Duration::from_secs(10), "the trap is set", || {
+        ready.exists()
+    });
+    // Signal 0 probes (kill(2)): success, and nothing is delivered.
+    b.ok(&["kill", "ks1", "0"]);
+    for (n, sig) in ["sigusr1", "Usr1", "SIGUSR1", "10"].iter().enumerate() {
+        b.ok(&["kill", "ks1", sig]);
+        wait_until(
+            Duration::from_secs(10),
+            &format!("SIGUSR1 as {sig}"),
+            || lines(&got) == n + 1,
+        );
+    }
+    let o = b.run(&["kill", "ks1", "sigbogus"]);
+    assert!(
+        !o.status.success() && err(&o).contains("sigbogus"),
+        "{}",
+        err(&o)
+    );
+    b.ok(&["kill", "ks1", "kill"]);
+    wait_until(Duration::from_secs(10), "stopped", || {
+        b.status("ks1") == "stopped"
+    });
+    // Probing a stopped container answers as runc: not running.
+    let o = b.run(&["kill", "ks1", "0"]);
+    assert!(
+        !o.status.success() && err(&o).contains("not running"),
+        "{}",
+        err(&o)
+    );
+}
