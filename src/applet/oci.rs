@@ -26,10 +26,12 @@ use crate::oci::{run_hooks, state_doc};
 use crate::{log, oci};
 
 mod handoff;
+mod ps;
 mod query;
 mod update;
 use handoff::{send_console, write_pid_file};
-use query::{events, freeze, list, ps, show_state, spec};
+use ps::ps;
+use query::{events, freeze, list, show_state, spec};
 
 const USAGE: &str = "\
 usage: nsinit-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARGS...]
@@ -52,7 +54,7 @@ commands:
   delete ID [--force]      remove a stopped container (--force kills first)
   state ID                 the OCI state document
   list [--format table|json] [-q]
-  ps ID [--format table|json]
+  ps ID [--format table|json] [PS ARGS...]   ps(1) (default -ef) of its processes
   pause ID | resume ID
   events ID [--stats] [--interval SECS]
   update ID                change cgroup limits: [-r|--resources FILE|-]
@@ -134,9 +136,11 @@ const VALUED: &[(&str, char)] = &[
 ];
 
 /// Parse a command's options and operands, in any order; after the first
-/// operand of `exec` the rest is the command.
+/// operand of `exec` the rest is the command, after `ps`'s ID the rest is
+/// ps(1)'s arguments (runc's `ps ID -ef`; a leading `--` is dropped).
 fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
     let exec = cmd == "exec";
+    let ps = cmd == "ps";
     let mut o = Opts::default();
     let err = |e| usage_error(e, USAGE);
     while let Some(a) = p.next().map_err(err)? {
@@ -157,6 +161,15 @@ fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
             },
             Value(v) => {
                 o.args.push(string(v.clone(), "argument")?);
+                if ps {
+                    let rest = p.raw_args().map_err(err)?;
+                    for (i, a) in rest.enumerate() {
+                        if i > 0 || a != "--" {
+                            o.args.push(string(a, "argument")?);
+                        }
+                    }
+                    break;
+                }
                 if exec && o.args.len() == 1 {
                     // The ID; what follows its first non-option operand is the command.
                     continue;

@@ -86,3 +86,59 @@ fn kill_takes_signal_names_in_any_case_with_or_without_sig_and_signal_0() {
         err(&o)
     );
 }
+
+#[test]
+fn ps_passes_its_arguments_to_ps_and_keeps_only_the_containers_lines() {
+    if !can_run() || !require("ps") {
+        return;
+    }
+    let b = Bundle::new("ps", &["sleep", "1000"]);
+    b.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "ps1",
+    ]);
+    let pid = b.state("ps1")["pid"].as_i64().unwrap();
+    // Default: ps -ef (runc's), its header, then the container's lines only.
+    let table = b.ok(&["ps", "ps1"]);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 2, "header + sleep: {table}");
+    assert!(
+        rows[0].contains("PID") && rows[0].contains("CMD"),
+        "{table}"
+    );
+    assert!(
+        rows[1].contains("sleep 1000") && rows[1].contains(&pid.to_string()),
+        "{table}"
+    );
+    // ps(1)'s own options after the ID, with or without `--`.
+    for args in [
+        &["ps", "ps1", "-o", "pid,args"][..],
+        &["ps", "ps1", "--", "-o", "pid,args"],
+    ] {
+        let t = b.ok(args);
+        let rows: Vec<&str> = t.lines().collect();
+        assert_eq!(rows.len(), 2, "{args:?}: {t}");
+        assert_eq!(
+            rows[0].split_whitespace().collect::<Vec<_>>(),
+            ["PID", "COMMAND"]
+        );
+        assert_eq!(
+            rows[1].split_whitespace().collect::<Vec<_>>(),
+            [pid.to_string().as_str(), "sleep", "1000"],
+            "{t}"
+        );
+    }
+    let o = b.run(&["ps", "ps1", "-o", "comm"]);
+    assert!(
+        !o.status.success() && err(&o).contains("no PID column"),
+        "{}",
+        err(&o)
+    );
+    let json: Value = serde_json::from_str(&b.ok(&["ps", "--format", "json", "ps1"])).unwrap();
+    assert_eq!(json, serde_json::json!([pid]));
+    let o = b.run(&["ps", "--format", "yaml", "ps1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}

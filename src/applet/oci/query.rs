@@ -1,4 +1,4 @@
-//! `nsinit-oci`'s read-mostly commands: state, list, ps, pause/resume,
+//! `nsinit-oci`'s read-mostly commands: state, list, pause/resume,
 //! events, spec.
 
 use super::*;
@@ -68,21 +68,6 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
         }
         crate::cli::out(&text);
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
-    let (_record, st) = find(g, o.id()?)?;
-    let pids = st.pids();
-    if o.value("format") == Some("json") {
-        crate::cli::out_json(&serde_json::json!(pids));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut text = String::from("PID CMD\n");
-    for pid in pids {
-        text.push_str(&format!("{pid} {}\n", crate::cli::cmdline(pid)));
-    }
-    crate::cli::out(&text);
     Ok(ExitCode::SUCCESS)
 }
 
