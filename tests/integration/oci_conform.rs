@@ -142,3 +142,52 @@ fn ps_passes_its_arguments_to_ps_and_keeps_only_the_containers_lines() {
     let o = b.run(&["ps", "--format", "yaml", "ps1"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
 }
+
+#[test]
+fn events_stats_has_runcs_shape_and_a_stopped_container_is_an_error() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("events", &["sleep", "1000"]);
+    b.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "ev1",
+    ]);
+    let text = b.ok(&["events", "--stats", "ev1"]);
+    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
+    let e: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (e["type"].as_str(), e["id"].as_str()),
+        (Some("stats"), Some("ev1"))
+    );
+    // runc's types.Stats (what readers of `runc events` decode).
+    let d = &e["data"];
+    assert!(d["cpu"]["usage"]["total"].is_u64(), "{d}");
+    assert!(d["cpu"]["usage"]["kernel"].is_u64(), "{d}");
+    assert!(d["memory"]["usage"]["usage"].as_u64() > Some(0), "{d}");
+    assert!(d["memory"]["usage"]["limit"].is_u64(), "{d}");
+    assert_eq!(d["pids"]["current"], 1, "{d}");
+    for key in ["ioServiceBytesRecursive", "ioServicedRecursive"] {
+        let ops: Vec<&str> = d["blkio"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["op"].as_str().unwrap())
+            .collect();
+        assert_eq!(ops, ["Read", "Write"], "{d}");
+    }
+    b.ok(&["kill", "ev1", "KILL"]);
+    wait_until(Duration::from_secs(10), "stopped", || {
+        b.status("ev1") == "stopped"
+    });
+    let o = b.run(&["events", "--stats", "ev1"]);
+    assert!(
+        !o.status.success() && err(&o).contains("is not running"),
+        "runc: container with id ev1 is not running: {} / {}",
+        out(&o),
+        err(&o)
+    );
+}
