@@ -191,3 +191,46 @@ fn events_stats_has_runcs_shape_and_a_stopped_container_is_an_error() {
         err(&o)
     );
 }
+
+#[test]
+fn unknown_containers_fail_and_force_delete_removes_created_and_paused_ones() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("forcedel", &["sleep", "1000"]);
+    for verb in [
+        &["state", "nope"][..],
+        &["kill", "nope", "KILL"],
+        &["delete", "nope"],
+    ] {
+        let o = b.run(verb);
+        assert!(
+            !o.status.success() && err(&o).contains("does not exist"),
+            "{verb:?}: {}",
+            err(&o)
+        );
+    }
+    b.ok(&["delete", "--force", "nope"]);
+    let bundle = b.dir.to_str().unwrap();
+    b.ok(&["create", "--bundle", bundle, "fd-created"]);
+    b.ok(&["run", "--detach", "--bundle", bundle, "fd-paused"]);
+    b.ok(&["pause", "fd-paused"]);
+    assert_eq!(b.status("fd-paused"), "paused");
+    for id in ["fd-created", "fd-paused"] {
+        let pid = b.state(id)["pid"].as_i64().unwrap();
+        let o = b.run(&["delete", id]);
+        assert!(
+            !o.status.success() && err(&o).contains("not stopped"),
+            "{}",
+            err(&o)
+        );
+        b.ok(&["delete", "--force", id]);
+        assert!(!exists(pid), "{id}: its PID 1 is gone");
+        let o = b.run(&["state", id]);
+        assert!(
+            !o.status.success() && err(&o).contains("does not exist"),
+            "{}",
+            err(&o)
+        );
+    }
+}
