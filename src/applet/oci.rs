@@ -609,7 +609,13 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
     }
     spec.env.extend(o.all("env"));
     if let Some(u) = o.value("user") {
-        spec.user = Some(u.to_string());
+        exec_user(&mut spec, u)?;
+    }
+    for g in o.all("additional-gids") {
+        let gid = g.parse().map_err(|_| {
+            Error::new(format!("--additional-gids {g:?}: not a number")).with_code(2)
+        })?;
+        spec.additional_gids.push(gid);
     }
     spec.no_new_privileges |= o.flag("no-new-privs");
     spec.preserve_fds = parse_u32(o, "preserve-fds")?;
@@ -640,6 +646,27 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `exec --user`: runc's `UID[:GID]` replaces the process's numeric ids
+/// (the GID stays when only the UID is given); anything else is a name
+/// looked up in the container, as `nsinit exec --user` does.
+fn exec_user(spec: &mut crate::container::process::ProcessSpec, u: &str) -> Result<()> {
+    let (uid, gid) = u.split_once(':').map_or((u, None), |(a, b)| (a, Some(b)));
+    let Ok(uid) = uid.parse::<u32>() else {
+        spec.user = Some(u.to_string());
+        spec.ids = None;
+        return Ok(());
+    };
+    let gid = match gid {
+        Some(g) => g.parse().map_err(|_| {
+            Error::new(format!("--user {u:?}: GID {g:?} is not a number")).with_code(2)
+        })?,
+        None => spec.ids.map_or(0, |(_, g)| g),
+    };
+    spec.ids = Some((uid, gid));
+    spec.user = None;
+    Ok(())
 }
 
 fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {

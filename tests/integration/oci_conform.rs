@@ -234,3 +234,45 @@ fn unknown_containers_fail_and_force_delete_removes_created_and_paused_ones() {
         );
     }
 }
+
+#[test]
+fn exec_user_additional_gids_and_env_as_runc() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("execuser", &["sleep", "1000"]);
+    b.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "eu1",
+    ]);
+    // config.json's process.user is uid 0 gid 0: --user replaces it.
+    let id = |args: &[&str]| -> String {
+        let mut v = vec!["exec"];
+        v.extend_from_slice(args);
+        v.extend(["eu1", "sh", "-c", "echo $(id -u) $(id -g) $(id -G)"]);
+        b.ok(&v).trim().to_string()
+    };
+    assert_eq!(id(&["--user", "1:1"]), "1 1 1");
+    // UID only: the process's GID stays; -g adds groups (runc's spelling).
+    assert_eq!(
+        id(&["-u", "2", "-g", "5", "--additional-gids", "6"]),
+        "2 0 0 5 6"
+    );
+    let o = b.run(&["exec", "--user", "1:x", "eu1", "true"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    // --env replaces a variable of config.json (kept from regressing).
+    // (cat's own environment: what nsinit-oci passed, no shell between.)
+    let env = b.ok(&[
+        "exec",
+        "--env",
+        "PATH=/usr/bin:/bin:/nowhere",
+        "eu1",
+        "cat",
+        "/proc/self/environ",
+    ]);
+    let paths: Vec<&str> = env.split('\0').filter(|v| v.starts_with("PATH=")).collect();
+    assert_eq!(paths, ["PATH=/usr/bin:/bin:/nowhere"]);
+}
