@@ -26,10 +26,12 @@ use crate::oci::{run_hooks, state_doc};
 use crate::{log, oci};
 
 mod handoff;
+mod ps;
 mod query;
 mod update;
 use handoff::{send_console, write_pid_file};
-use query::{events, freeze, list, ps, show_state, spec};
+use ps::ps;
+use query::{events, freeze, list, show_state, spec};
 
 const USAGE: &str = "\
 usage: nsinit-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARGS...]
@@ -52,7 +54,7 @@ commands:
   delete ID [--force]      remove a stopped container (--force kills first)
   state ID                 the OCI state document
   list [--format table|json] [-q]
-  ps ID [--format table|json]
+  ps ID [--format table|json] [PS ARGS...]   ps(1) (default -ef) of its processes
   pause ID | resume ID
   events ID [--stats] [--interval SECS]
   update ID                change cgroup limits: [-r|--resources FILE|-]
@@ -134,9 +136,11 @@ const VALUED: &[(&str, char)] = &[
 ];
 
 /// Parse a command's options and operands, in any order; after the first
-/// operand of `exec` the rest is the command.
+/// operand of `exec` the rest is the command, after `ps`'s ID the rest is
+/// ps(1)'s arguments (runc's `ps ID -ef`; a leading `--` is dropped).
 fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
     let exec = cmd == "exec";
+    let ps = cmd == "ps";
     let mut o = Opts::default();
     let err = |e| usage_error(e, USAGE);
     while let Some(a) = p.next().map_err(err)? {
@@ -157,6 +161,15 @@ fn parse(mut p: lexopt::Parser, cmd: &str) -> Result<Opts> {
             },
             Value(v) => {
                 o.args.push(string(v.clone(), "argument")?);
+                if ps {
+                    let rest = p.raw_args().map_err(err)?;
+                    for (i, a) in rest.enumerate() {
+                        if i > 0 || a != "--" {
+                            o.args.push(string(a, "argument")?);
+                        }
+                    }
+                    break;
+                }
                 if exec && o.args.len() == 1 {
                     // The ID; what follows its first non-option operand is the command.
                     continue;
@@ -596,7 +609,13 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
     }
     spec.env.extend(o.all("env"));
     if let Some(u) = o.value("user") {
-        spec.user = Some(u.to_string());
+        exec_user(&mut spec, u)?;
+    }
+    for g in o.all("additional-gids") {
+        let gid = g.parse().map_err(|_| {
+            Error::new(format!("--additional-gids {g:?}: not a number")).with_code(2)
+        })?;
+        spec.additional_gids.push(gid);
     }
     spec.no_new_privileges |= o.flag("no-new-privs");
     spec.preserve_fds = parse_u32(o, "preserve-fds")?;
@@ -629,10 +648,31 @@ fn exec_cmd(g: &Global, o: &Opts) -> Result<ExitCode> {
     }
 }
 
+/// `exec --user`: runc's `UID[:GID]` replaces the process's numeric ids
+/// (the GID stays when only the UID is given); anything else is a name
+/// looked up in the container, as `nsinit exec --user` does.
+fn exec_user(spec: &mut crate::container::process::ProcessSpec, u: &str) -> Result<()> {
+    let (uid, gid) = u.split_once(':').map_or((u, None), |(a, b)| (a, Some(b)));
+    let Ok(uid) = uid.parse::<u32>() else {
+        spec.user = Some(u.to_string());
+        spec.ids = None;
+        return Ok(());
+    };
+    let gid = match gid {
+        Some(g) => g.parse().map_err(|_| {
+            Error::new(format!("--user {u:?}: GID {g:?} is not a number")).with_code(2)
+        })?,
+        None => spec.ids.map_or(0, |(_, g)| g),
+    };
+    spec.ids = Some((uid, gid));
+    spec.user = None;
+    Ok(())
+}
+
 fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
     let id = o.id()?;
     let sig = match o.args.get(1).map(String::as_str).or(o.value("signal")) {
-        Some(s) => crate::applet::nsinit::parse_signal(s)?,
+        Some(s) => parse_signal(s)?,
         None => 15,
     };
     let (_record, st) = find(g, id)?;
@@ -653,6 +693,16 @@ fn kill(g: &Global, o: &Opts) -> Result<ExitCode> {
         st.cgroup()?.thaw_for_kill()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A signal as runc's `kill` takes it: a number (0 probes, as kill(2)) or a
+/// name with or without SIG, in any case (`KILL`, `SIGKILL`, `sigkill`).
+fn parse_signal(s: &str) -> Result<i32> {
+    match s {
+        "0" => Ok(0),
+        _ => crate::applet::nsinit::parse_signal(&s.to_ascii_uppercase())
+            .map_err(|_| Error::new(format!("kill: unknown signal {s:?}")).with_code(2)),
+    }
 }
 
 /// `kill --all`: `sig` to every process in the container's cgroups.

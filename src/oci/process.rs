@@ -143,8 +143,9 @@ fn lower_user(v: &Value, path: &str, spec: &mut ProcessSpec, d: &mut Diag) {
     }
 }
 
-/// The five sets; an unknown name warns (granting less never weakens the
-/// container), then the kernel's relations are checked.
+/// The five sets; a name that maps to no kernel capability is an error
+/// (runtime-spec: "Any value which cannot be mapped to a relevant kernel
+/// interface MUST cause an error"), then the kernel's relations are checked.
 fn lower_caps(v: &Value, path: &str, d: &mut Diag) -> CapSets {
     let Some(m) = obj(v, path, d) else {
         return CapSets::default();
@@ -163,9 +164,9 @@ fn lower_caps(v: &Value, path: &str, d: &mut Diag) -> CapSets {
         for (i, name) in strings(m, path, set, d).iter().enumerate() {
             match capability_number(name).filter(|_| name.starts_with("CAP_")) {
                 Some(n) => *mask |= 1 << n,
-                None => d.warn(
+                None => d.error(
                     &format!("{here}[{i}]"),
-                    format_args!("unknown capability {name:?} (ignored)"),
+                    format_args!("unknown capability {name:?}"),
                 ),
             }
         }

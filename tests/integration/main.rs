@@ -14,6 +14,7 @@ mod join;
 mod joinsec;
 mod network;
 mod oci;
+mod oci_conform;
 mod oci_engines;
 mod oci_hooks;
 mod oci_nspath;

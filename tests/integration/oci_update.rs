@@ -74,7 +74,7 @@ fn update_changes_memory_and_pids_of_a_running_container() {
     );
     let stats: Value = serde_json::from_str(&b.ok(&["events", "--stats", id])).unwrap();
     assert_eq!(
-        stats["data"]["memory"]["limit"],
+        stats["data"]["memory"]["usage"]["limit"],
         json!(64u64 << 20),
         "{stats}"
     );

@@ -1,4 +1,4 @@
-//! `nsinit-oci`'s read-mostly commands: state, list, ps, pause/resume,
+//! `nsinit-oci`'s read-mostly commands: state, list, pause/resume,
 //! events, spec.
 
 use super::*;
@@ -71,21 +71,6 @@ pub(super) fn list(g: &Global, o: &Opts) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn ps(g: &Global, o: &Opts) -> Result<ExitCode> {
-    let (_record, st) = find(g, o.id()?)?;
-    let pids = st.pids();
-    if o.value("format") == Some("json") {
-        crate::cli::out_json(&serde_json::json!(pids));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut text = String::from("PID CMD\n");
-    for pid in pids {
-        text.push_str(&format!("{pid} {}\n", crate::cli::cmdline(pid)));
-    }
-    crate::cli::out(&text);
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(super) fn freeze(g: &Global, id: &str, pause: bool) -> Result<ExitCode> {
     let (_record, st) = find(g, id)?;
     let status = st.status();
@@ -110,16 +95,23 @@ pub(super) fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
         .value("interval")
         .map(|v| v.trim_end_matches('s').parse().unwrap_or(5))
         .unwrap_or(5);
+    let mut first = true;
     loop {
         let (record, st) = find(g, &id)?;
         drop(record);
         if st.status() == Status::Stopped {
+            if first {
+                // runc's words and exit status.
+                return Err(Error::new(format!("container with id {id} is not running")));
+            }
             return Ok(ExitCode::SUCCESS);
         }
-        let data = st.cgroup()?.stats()?;
+        first = false;
+        let data = runc_stats(&st.cgroup()?.stats()?);
+        let id_json = serde_json::Value::from(id.as_str());
         crate::cli::out(&format!(
-            "{}\n",
-            serde_json::json!({"type": "stats", "id": id, "data": data})
+            concat!(r#"{{"type":"stats","id":{},"data":{}}}"#, "\n"),
+            id_json, data
         ));
         if o.flag("stats") {
             return Ok(ExitCode::SUCCESS);
@@ -130,6 +122,46 @@ pub(super) fn events(g: &Global, o: &Opts) -> Result<ExitCode> {
         };
         let _ = rustix::thread::nanosleep(&t);
     }
+}
+
+/// nsinit's cgroup statistics as runc's `events` prints them (runc's
+/// types.Stats, what readers of `runc events` parse): JSON text. Block I/O
+/// is summed over devices (entries without major/minor); a counter the
+/// cgroup lacks is null; no memory limit reads as the largest u64, as runc
+/// reports cgroup v2's "max".
+fn runc_stats(s: &serde_json::Value) -> String {
+    let (c, m, p, b) = (&s["cpu"], &s["memory"], &s["pids"], &s["blkio"]);
+    let limit = match &m["limit"] {
+        serde_json::Value::Null => u64::MAX.to_string(),
+        l => l.to_string(),
+    };
+    let io = |read: &str, write: &str| {
+        format!(
+            r#"[{{"op":"Read","value":{}}},{{"op":"Write","value":{}}}]"#,
+            b[read], b[write]
+        )
+    };
+    format!(
+        concat!(
+            r#"{{"cpu":{{"usage":{{"total":{},"percpu":{},"kernel":{},"user":{}}},"#,
+            r#""throttling":{{}}}},"memory":{{"usage":{{"limit":{},"usage":{},"max":{},"#,
+            r#""failcnt":{}}}}},"pids":{{"current":{},"limit":{}}},"#,
+            r#""blkio":{{"ioServiceBytesRecursive":{},"ioServicedRecursive":{}}},"#,
+            r#""hugetlb":{{}},"intel_rdt":{{}},"network_interfaces":null}}"#
+        ),
+        c["usage_total"],
+        c["usage_per_cpu"],
+        c["usage_system"],
+        c["usage_user"],
+        limit,
+        m["usage"],
+        m["max_usage"],
+        m["failcnt"],
+        p["current"],
+        p["limit"],
+        io("read_bytes", "write_bytes"),
+        io("read_ops", "write_ops"),
+    )
 }
 
 pub(super) fn spec(o: &Opts) -> Result<ExitCode> {
