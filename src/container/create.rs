@@ -492,11 +492,6 @@ fn child_main(
         Ok(prepared) => prepared,
         Err(e) => {
             sync::report_error(&sock, &e);
-            // Parked on the fifo, nobody reads the channel any more: say it
-            // on the caller's stderr too.
-            if fifo.is_some() {
-                crate::log::error(&e);
-            }
             sys::exit_now(e.code())
         }
     };
@@ -684,15 +679,25 @@ fn wait_fifo(fifo: &OwnedFd, before_go: impl FnOnce() -> Result<()>) -> Result<(
         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
-    .ctx(|| "open the exec fifo")?;
+    .ctx(|| "open the exec fifo")
+    .inspect_err(say)?;
     if let Err(e) = before_go() {
         let mut text = e.to_string().into_bytes();
         text.truncate(512);
         let _ = rustix::io::write(&fd, &text);
         return Err(e);
     }
-    rustix::io::write(&fd, b"0").ctx(|| "write the exec fifo")?;
+    rustix::io::write(&fd, b"0")
+        .ctx(|| "write the exec fifo")
+        .inspect_err(say)?;
     Ok(())
+}
+
+/// Parked, nobody reads the sync channel any more (before "ready" the
+/// creator reports errors, after it `start` does): a failure of the fifo
+/// itself is said on the caller's stderr.
+fn say(e: &Error) {
+    crate::log::error(e);
 }
 
 /// Bind container.json (at `path`, inside the new root) read-only on itself.

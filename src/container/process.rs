@@ -307,30 +307,48 @@ fn set_identity(user: &ExecUser, caps: &CapSets) -> Result<()> {
 }
 
 /// Look `cmd` up in `path_var` like execvp: a name with a slash is used as is.
+///
+/// A command that cannot run fails here, before "ready" (so `create` fails,
+/// as with runc), not as exit status 127 or 126 after `start` succeeded.
 pub fn find_command(cmd: &str, path_var: &str) -> Result<String> {
     if cmd.contains('/') {
-        return Ok(cmd.to_string());
+        return match executable(cmd) {
+            Ok(()) => Ok(cmd.to_string()),
+            Err(e) => Err(not_runnable(cmd, e)),
+        };
     }
     let mut denied = false;
     for dir in path_var.split(':').filter(|d| !d.is_empty()) {
         let candidate = format!("{dir}/{cmd}");
-        match rustix::fs::access(candidate.as_str(), rustix::fs::Access::EXEC_OK) {
-            Ok(()) => match rustix::fs::stat(candidate.as_str()) {
-                Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
-                    return Ok(candidate);
-                }
-                _ => continue,
-            },
+        match executable(&candidate) {
+            Ok(()) => return Ok(candidate),
             Err(Errno::ACCESS) => denied = true,
             Err(_) => continue,
         }
     }
-    let (errno, code) = if denied {
-        (Errno::ACCESS, EXIT_CANNOT_EXEC)
-    } else {
-        (Errno::NOENT, EXIT_NOT_FOUND)
+    Err(not_runnable(
+        cmd,
+        if denied { Errno::ACCESS } else { Errno::NOENT },
+    ))
+}
+
+/// `path` is a regular file we may execute (`EACCES` for anything else).
+fn executable(path: &str) -> std::result::Result<(), Errno> {
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK)?;
+    match rustix::fs::stat(path) {
+        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => Ok(()),
+        Ok(_) => Err(Errno::ACCESS),
+        Err(e) => Err(e),
+    }
+}
+
+/// `exec "cmd": <errno>` with 127 (not found) or 126 (found, not runnable).
+fn not_runnable(cmd: &str, errno: Errno) -> Error {
+    let code = match errno {
+        Errno::NOENT | Errno::NOTDIR => EXIT_NOT_FOUND,
+        _ => EXIT_CANNOT_EXEC,
     };
-    Err(Error::sys(format!("exec {cmd:?}"), errno).with_code(code))
+    Error::sys(format!("exec {cmd:?}"), errno).with_code(code)
 }
 
 /// Restore the signal state a fresh process expects and execve. Returns only
@@ -402,7 +420,15 @@ mod tests {
     #[test]
     fn command_lookup_follows_path() {
         assert_eq!(find_command("sh", "/nonexistent:/bin").unwrap(), "/bin/sh");
-        assert_eq!(find_command("/x/y", "").unwrap(), "/x/y");
+        assert_eq!(find_command("/bin/sh", "").unwrap(), "/bin/sh");
+        let e = find_command("/x/y", "").unwrap_err();
+        assert_eq!(e.to_string(), "exec \"/x/y\": No such file or directory");
+        assert_eq!(e.code(), 127);
+        let e = find_command("/etc/passwd", "/bin").unwrap_err();
+        assert_eq!(e.to_string(), "exec \"/etc/passwd\": Permission denied");
+        assert_eq!(e.code(), 126);
+        let e = find_command("/", "").unwrap_err();
+        assert_eq!(e.code(), 126, "a directory is not a command");
         let e = find_command("nsinit-no-such-cmd", "/bin:/usr/bin").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -274,3 +274,28 @@ fn exec_user_additional_gids_and_env_as_runc() {
     let paths: Vec<&str> = env.split('\0').filter(|v| v.starts_with("PATH=")).collect();
     assert_eq!(paths, ["PATH=/usr/bin:/bin:/nowhere"]);
 }
+
+/// A command that cannot run fails `create` itself, with 127 (missing) or
+/// 126 (not executable), said once, and leaves no container behind: as runc,
+/// not a successful create and start of a container that then exits 127.
+#[test]
+fn a_command_that_cannot_run_fails_create_once() {
+    if !can_run() {
+        return;
+    }
+    for (args, code, why) in [
+        (["/nonexistent"], 127, "No such file or directory"),
+        (["/etc/passwd"], 126, "Permission denied"),
+        (["no-such-command"], 127, "No such file or directory"),
+    ] {
+        let b = Bundle::new("badcmd", &args);
+        let bundle = b.dir.to_str().unwrap();
+        let o = b.run(&["create", "--bundle", bundle, "badcmd"]);
+        let e = err(&o);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
+        let said = format!("exec {:?}: {why}", args[0]);
+        assert_eq!(e.matches(&said).count(), 1, "{args:?}: said once: {e}");
+        let o = b.run(&["state", "badcmd"]);
+        assert!(!o.status.success(), "{args:?}: a container is left");
+    }
+}
