@@ -330,7 +330,7 @@ fn parent_steps(
         Park::Fifo(_) => Status::Created,
         Park::Channel => Status::Running,
     };
-    let settled = namespaces_settled_at_clone(cfg);
+    let mut settled = namespaces_settled_at_clone(cfg);
     if settled {
         record_started(cfg, req, st, raw_pid)?;
     } else {
@@ -356,6 +356,12 @@ fn parent_steps(
         let fd = sync::recv_seccomp(sock)?; // SYNC 2a
         let state = crate::seccomp::process_state(st, Status::Creating.as_str(), raw_pid);
         crate::seccomp::send_listener(l, &fd, raw_pid, state)?;
+    }
+    // A cgroup namespace is the child's first step: usually taken by now,
+    // so the record need not wait for "ready".
+    if !settled && cgroup_ns_settled(cfg, raw_pid) {
+        record_started(cfg, req, st, raw_pid)?;
+        settled = true;
     }
     // Why before "ready" when all is recorded and nothing of the parent's
     // can fail any more: the child finds the go waiting when it is ready,
@@ -390,6 +396,22 @@ fn namespaces_settled_at_clone(cfg: &Config) -> bool {
             .networks
             .iter()
             .any(|n| matches!(n, Network::Netns { .. }))
+}
+
+/// Whether the only namespace the child still changes after clone is its
+/// cgroup namespace, and it has already unshared it (its
+/// `/proc/PID/ns/cgroup` is no longer ours; it unshares it once, early).
+fn cgroup_ns_settled(cfg: &Config, pid: i32) -> bool {
+    let only_cgroup_ns = cfg.ns_paths.is_empty()
+        && cfg.namespaces.contains(Ns::Cgroup)
+        && !cfg
+            .networks
+            .iter()
+            .any(|n| matches!(n, Network::Netns { .. }));
+    let ino = |p: &str| rustix::fs::stat(p).ok().map(|st| st.st_ino);
+    only_cgroup_ns
+        && ino(&format!("/proc/{pid}/ns/cgroup"))
+            .is_some_and(|theirs| Some(theirs) != ino("/proc/self/ns/cgroup"))
 }
 
 /// Record the started container: its namespaces, the state and, for a
