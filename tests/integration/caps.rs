@@ -152,7 +152,10 @@ fn joined_processes_get_the_same_sets() {
     assert_eq!(s, "setresuid=ok uid=0 euid=0 suid=0\n");
     let s = ok(&c.exec(&["-u", "daemon", "/mnt/setuid0"]));
     assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
-    let _ = init.kill();
+    // PID 1, not nsinit: nsinit then tears the container down.
+    let _ = Command::new("kill")
+        .args(["-9", &c.init_pid().to_string()])
+        .status();
     let _ = init.wait();
 }
 

@@ -387,6 +387,16 @@ impl Drop for Container {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+        // A test that killed nsinit itself leaves its record and cgroups
+        // for `destroy` (or the next exec here, which never comes).
+        let _ = Command::new(bin())
+            .arg("--root")
+            .arg(&self.dir)
+            .args(["destroy", "--force"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
