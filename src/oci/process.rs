@@ -143,9 +143,11 @@ fn lower_user(v: &Value, path: &str, spec: &mut ProcessSpec, d: &mut Diag) {
     }
 }
 
-/// The five sets; a name that maps to no kernel capability is an error
-/// (runtime-spec: "Any value which cannot be mapped to a relevant kernel
-/// interface MUST cause an error"), then the kernel's relations are checked.
+/// The five sets; a name that maps to no kernel capability is a warning
+/// and not granted (runtime-spec 1.1+: such a value "MUST be logged as a
+/// warning", runtimes "SHOULD NOT fail"; a config written for a newer
+/// kernel still runs, as with runc and crun), then the kernel's relations
+/// are checked.
 fn lower_caps(v: &Value, path: &str, d: &mut Diag) -> CapSets {
     let Some(m) = obj(v, path, d) else {
         return CapSets::default();
@@ -164,9 +166,9 @@ fn lower_caps(v: &Value, path: &str, d: &mut Diag) -> CapSets {
         for (i, name) in strings(m, path, set, d).iter().enumerate() {
             match capability_number(name).filter(|_| name.starts_with("CAP_")) {
                 Some(n) => *mask |= 1 << n,
-                None => d.error(
+                None => d.warn(
                     &format!("{here}[{i}]"),
-                    format_args!("unknown capability {name:?}"),
+                    format_args!("unknown capability {name:?} (ignored)"),
                 ),
             }
         }
