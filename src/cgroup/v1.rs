@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::fs;
-use crate::config::{Cgroups, THROTTLES};
+use crate::config::{BlkioDevice, Cgroups, THROTTLES};
 use crate::error::{Error, Result};
 
 /// memory: `memory.limit_in_bytes`, `memory.memsw.limit_in_bytes`,
@@ -47,7 +47,7 @@ pub fn set_memory(dir: &Path, cfg: &Cgroups) -> Result<()> {
         fs::write(dir, "memory.soft_limit_in_bytes", r)?;
     }
     if cfg.oom_kill_disable {
-        fs::write(dir, "memory.oom_control", 1)?;
+        fs::write(dir, "memory.oom_control", 1u64)?;
     }
     if let Some(s) = cfg.memory_swappiness {
         fs::write(dir, "memory.swappiness", s)?;
@@ -153,28 +153,35 @@ pub fn pids_max(limit: i64) -> String {
 /// `blkio.throttle.*_device` rules, one `MAJ:MIN RATE` per write.
 pub fn set_blkio(dir: &Path, cfg: &Cgroups) -> Result<()> {
     if let Some(w) = cfg.blkio_weight {
-        fs::write(dir, &weight_file(dir, "", "blkio_weight")?, w)?;
+        let files = ["blkio.weight", "blkio.bfq.weight"];
+        fs::write(dir, weight_file(dir, files, "blkio_weight")?, w)?;
     }
     if !cfg.blkio_weight_device.is_empty() {
-        let file = weight_file(dir, "_device", "blkio_weight_device")?;
-        fs::write_each(dir, &file, &cfg.blkio_weight_device)?;
+        let files = ["blkio.weight_device", "blkio.bfq.weight_device"];
+        let file = weight_file(dir, files, "blkio_weight_device")?;
+        fs::write_each(dir, file, &lines(&cfg.blkio_weight_device))?;
     }
     for ((_, file, _), list) in THROTTLES.iter().zip(&cfg.blkio_throttle) {
-        fs::write_each(dir, file, list)?;
+        fs::write_each(dir, file, &lines(list))?;
     }
     Ok(())
 }
 
-/// `blkio.weight<suffix>` or `blkio.bfq.weight<suffix>`, whichever exists.
-fn weight_file(dir: &Path, suffix: &str, field: &str) -> Result<String> {
-    ["blkio.weight", "blkio.bfq.weight"]
-        .map(|f| format!("{f}{suffix}"))
+/// `MAJ:MIN VALUE` lines.
+pub(super) fn lines(list: &[BlkioDevice]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
+/// The first of `files` (CFQ's, BFQ's) that exists.
+fn weight_file(dir: &Path, files: [&'static str; 2], field: &str) -> Result<&'static str> {
+    files
         .into_iter()
         .find(|f| fs::exists(dir, f))
         .ok_or_else(|| {
             Error::new(format!(
-                "{field}: neither blkio.weight{suffix} nor blkio.bfq.weight{suffix} exists in {} \
-                 (no CFQ or BFQ I/O scheduler)",
+                "{field}: neither {} nor {} exists in {} (no CFQ or BFQ I/O scheduler)",
+                files[0],
+                files[1],
                 dir.display()
             ))
         })
@@ -183,7 +190,7 @@ fn weight_file(dir: &Path, suffix: &str, field: &str) -> Result<String> {
 /// net_cls: `net_cls.classid`.
 pub fn set_net_cls(dir: &Path, cfg: &Cgroups) -> Result<()> {
     match cfg.net_cls_classid {
-        Some(id) => fs::write(dir, "net_cls.classid", id),
+        Some(id) => fs::write(dir, "net_cls.classid", u64::from(id)),
         None => Ok(()),
     }
 }
@@ -191,11 +198,8 @@ pub fn set_net_cls(dir: &Path, cfg: &Cgroups) -> Result<()> {
 /// net_prio: `net_prio.ifpriomap`, one `IFNAME PRIO` per write.
 pub fn set_net_prio(dir: &Path, cfg: &Cgroups) -> Result<()> {
     let map = cfg.net_prio_ifpriomap.iter();
-    fs::write_each(
-        dir,
-        "net_prio.ifpriomap",
-        map.map(|(n, p)| format!("{n} {p}")),
-    )
+    let map: Vec<String> = map.map(|(n, p)| format!("{n} {p}")).collect();
+    fs::write_each(dir, "net_prio.ifpriomap", &map)
 }
 
 /// hugetlb: `hugetlb.<size>.limit_in_bytes` per page size.
@@ -211,17 +215,18 @@ pub fn set_devices(dir: &Path, cfg: &Cgroups) -> Result<()> {
     }
     fs::write(dir, "devices.deny", "a")?;
     // One open, one write per rule (the kernel parses one rule per write).
-    fs::write_each(
-        dir,
-        "devices.allow",
-        cfg.allowed_devices.iter().map(|d| d.cgroup_rule()),
-    )
+    let rules: Vec<String> = cfg
+        .allowed_devices
+        .iter()
+        .map(|d| d.cgroup_rule())
+        .collect();
+    fs::write_each(dir, "devices.allow", &rules)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BlkioDevice, Device, DeviceKind};
+    use crate::config::{Device, DeviceKind};
     use std::path::PathBuf;
 
     struct TempDir(PathBuf);

@@ -188,11 +188,15 @@ pub fn set_io(dir: &Path, cfg: &Cgroups) -> Result<()> {
     }
     if !cfg.blkio_weight_device.is_empty() {
         let bfq = bfq()?;
-        let rules = cfg.blkio_weight_device.iter().map(|d| BlkioDevice {
-            value: weight(bfq, d.value),
-            ..*d
-        });
-        fs::write_each(dir, file(bfq), rules)?;
+        let rules: Vec<BlkioDevice> = cfg
+            .blkio_weight_device
+            .iter()
+            .map(|d| BlkioDevice {
+                value: weight(bfq, d.value),
+                ..*d
+            })
+            .collect();
+        fs::write_each(dir, file(bfq), &super::v1::lines(&rules))?;
     }
     let limits = THROTTLES
         .iter()
@@ -203,7 +207,7 @@ pub fn set_io(dir: &Path, cfg: &Cgroups) -> Result<()> {
                 n => format!("{}:{} {key}={n}", d.major, d.minor),
             })
         });
-    fs::write_each(dir, "io.max", limits)
+    fs::write_each(dir, "io.max", &limits.collect::<Vec<_>>())
 }
 
 /// hugetlb: `hugetlb.<size>.max` per page size.
