@@ -43,15 +43,10 @@ pub fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<()
 /// Write each of `values` to `dir/file` with its own `write()` on one open
 /// file (`O_WRONLY`, no `O_CREAT`): for files that take one entry per write,
 /// such as `devices.allow`. Nothing is opened when there are no values.
-pub fn write_each(
-    dir: &Path,
-    file: &str,
-    values: impl IntoIterator<Item = impl std::fmt::Display>,
-) -> Result<()> {
+pub fn write_each(dir: &Path, file: &str, values: &[String]) -> Result<()> {
     let path = dir.join(file);
     let mut f = None;
     for value in values {
-        let value = value.to_string();
         let what = || format!("write {value} to {}", path.display());
         let f = match &mut f {
             Some(f) => f,

@@ -107,7 +107,7 @@ fn set_fields(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
     fields.iter().filter(|f| f.1).map(|f| f.0).collect()
 }
 
-const GROUPS: [Group; 7] = [
+const GROUPS: [Group; 9] = [
     Group {
         v1: "memory",
         v2: "memory",
@@ -116,6 +116,9 @@ const GROUPS: [Group; 7] = [
                 ("memory", c.memory.is_some()),
                 ("memory_reservation", c.memory_reservation.is_some()),
                 ("memory_swap", c.memory_swap.is_some()),
+                ("memory_swappiness", c.memory_swappiness.is_some()),
+                ("oom_kill_disable", c.oom_kill_disable),
+                ("kernel_memory_tcp", c.kernel_memory_tcp.is_some()),
             ])
         },
         apply_v1: v1::set_memory,
@@ -156,7 +159,16 @@ const GROUPS: [Group; 7] = [
     Group {
         v1: "blkio",
         v2: "io",
-        requested: |c| set_fields(&[("blkio_weight", c.blkio_weight.is_some())]),
+        requested: |c| {
+            set_fields(&[
+                ("blkio_weight", c.blkio_weight.is_some()),
+                ("blkio_weight_device", !c.blkio_weight_device.is_empty()),
+                (
+                    "blkio_throttle",
+                    c.blkio_throttle.iter().any(|t| !t.is_empty()),
+                ),
+            ])
+        },
         apply_v1: v1::set_blkio,
         apply_v2: v2::set_io,
     },
@@ -166,6 +178,22 @@ const GROUPS: [Group; 7] = [
         requested: |c| set_fields(&[("hugetlb_limit", !c.hugetlb_limit.is_empty())]),
         apply_v1: v1::set_hugetlb,
         apply_v2: v2::set_hugetlb,
+    },
+    // v1 only: cgroup v2 never offers these, so asking for them there is
+    // an error naming them.
+    Group {
+        v1: "net_cls",
+        v2: "net_cls",
+        requested: |c| set_fields(&[("net_cls_classid", c.net_cls_classid.is_some())]),
+        apply_v1: v1::set_net_cls,
+        apply_v2: v1::set_net_cls,
+    },
+    Group {
+        v1: "net_prio",
+        v2: "net_prio",
+        requested: |c| set_fields(&[("net_prio_ifpriomap", !c.net_prio_ifpriomap.is_empty())]),
+        apply_v1: v1::set_net_prio,
+        apply_v2: v1::set_net_prio,
     },
     Group {
         v1: "devices",

@@ -25,6 +25,13 @@ impl CgroupManager {
                     layout = Some(Layout::detect().ctx(|| "cgroups")?);
                 }
                 if let Some(u) = layout.as_ref().and_then(|l| l.unified.as_ref()) {
+                    if !super::v2_offered(u)?.iter().any(|c| c == g.v2) {
+                        return Err(Error::new(format!(
+                            "cannot update {}: cgroup v2 has no {} controller",
+                            fields.join(", "),
+                            g.v2
+                        )));
+                    }
                     v2::enable_controllers(&u.mount_point, dir, &[g.v2])?;
                 }
                 (g.apply_v2)(dir, cfg).ctx(|| format!("update {}", fields.join(", ")))?;

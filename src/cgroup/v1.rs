@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::fs;
-use crate::config::Cgroups;
+use crate::config::{BlkioDevice, Cgroups, THROTTLES};
 use crate::error::{Error, Result};
 
 /// memory: `memory.limit_in_bytes`, `memory.memsw.limit_in_bytes`,
@@ -45,6 +45,24 @@ pub fn set_memory(dir: &Path, cfg: &Cgroups) -> Result<()> {
     }
     if let Some(r) = cfg.memory_reservation {
         fs::write(dir, "memory.soft_limit_in_bytes", r)?;
+    }
+    if cfg.oom_kill_disable {
+        fs::write(dir, "memory.oom_control", 1u64)?;
+    }
+    if let Some(s) = cfg.memory_swappiness {
+        fs::write(dir, "memory.swappiness", s)?;
+    }
+    if let Some(t) = cfg.kernel_memory_tcp {
+        // Kernels without v1 kernel memory accounting have no such file.
+        const TCP: &str = "memory.kmem.tcp.limit_in_bytes";
+        if fs::exists(dir, TCP) {
+            fs::write(dir, TCP, t)?;
+        } else {
+            crate::log::warn(&format_args!(
+                "kernel_memory_tcp ignored: {} does not exist",
+                dir.join(TCP).display()
+            ));
+        }
     }
     Ok(())
 }
@@ -130,23 +148,58 @@ pub fn pids_max(limit: i64) -> String {
     }
 }
 
-/// blkio: `blkio.weight` (CFQ), or `blkio.bfq.weight` when that is what the
-/// kernel offers (BFQ).
+/// blkio: `blkio.weight` and `blkio.weight_device` (CFQ), or their
+/// `blkio.bfq.` twins when that is what the kernel offers (BFQ); the
+/// `blkio.throttle.*_device` rules, one `MAJ:MIN RATE` per write.
 pub fn set_blkio(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    let Some(w) = cfg.blkio_weight else {
-        return Ok(());
-    };
-    match ["blkio.weight", "blkio.bfq.weight"]
+    if let Some(w) = cfg.blkio_weight {
+        let files = ["blkio.weight", "blkio.bfq.weight"];
+        fs::write(dir, weight_file(dir, files, "blkio_weight")?, w)?;
+    }
+    if !cfg.blkio_weight_device.is_empty() {
+        let files = ["blkio.weight_device", "blkio.bfq.weight_device"];
+        let file = weight_file(dir, files, "blkio_weight_device")?;
+        fs::write_each(dir, file, &lines(&cfg.blkio_weight_device))?;
+    }
+    for ((_, file, _), list) in THROTTLES.iter().zip(&cfg.blkio_throttle) {
+        fs::write_each(dir, file, &lines(list))?;
+    }
+    Ok(())
+}
+
+/// `MAJ:MIN VALUE` lines.
+pub(super) fn lines(list: &[BlkioDevice]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
+/// The first of `files` (CFQ's, BFQ's) that exists.
+fn weight_file(dir: &Path, files: [&'static str; 2], field: &str) -> Result<&'static str> {
+    files
         .into_iter()
         .find(|f| fs::exists(dir, f))
-    {
-        Some(file) => fs::write(dir, file, w),
-        None => Err(Error::new(format!(
-            "blkio_weight: neither blkio.weight nor blkio.bfq.weight exists in {} \
-             (no CFQ or BFQ I/O scheduler)",
-            dir.display()
-        ))),
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{field}: neither {} nor {} exists in {} (no CFQ or BFQ I/O scheduler)",
+                files[0],
+                files[1],
+                dir.display()
+            ))
+        })
+}
+
+/// net_cls: `net_cls.classid`.
+pub fn set_net_cls(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    match cfg.net_cls_classid {
+        Some(id) => fs::write(dir, "net_cls.classid", u64::from(id)),
+        None => Ok(()),
     }
+}
+
+/// net_prio: `net_prio.ifpriomap`, one `IFNAME PRIO` per write.
+pub fn set_net_prio(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    let map = cfg.net_prio_ifpriomap.iter();
+    let map: Vec<String> = map.map(|(n, p)| format!("{n} {p}")).collect();
+    fs::write_each(dir, "net_prio.ifpriomap", &map)
 }
 
 /// hugetlb: `hugetlb.<size>.limit_in_bytes` per page size.
@@ -162,11 +215,12 @@ pub fn set_devices(dir: &Path, cfg: &Cgroups) -> Result<()> {
     }
     fs::write(dir, "devices.deny", "a")?;
     // One open, one write per rule (the kernel parses one rule per write).
-    fs::write_each(
-        dir,
-        "devices.allow",
-        cfg.allowed_devices.iter().map(|d| d.cgroup_rule()),
-    )
+    let rules: Vec<String> = cfg
+        .allowed_devices
+        .iter()
+        .map(|d| d.cgroup_rule())
+        .collect();
+    fs::write_each(dir, "devices.allow", &rules)
 }
 
 #[cfg(test)]
@@ -395,6 +449,62 @@ mod tests {
         .to_string();
         assert!(
             err.starts_with("blkio_weight: neither blkio.weight nor blkio.bfq.weight"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn v1_memory_knobs_block_devices_and_network() {
+        let d = knobs(
+            "knobs",
+            &[
+                ("memory.oom_control", ""),
+                ("memory.swappiness", "60"),
+                ("blkio.bfq.weight_device", ""),
+                ("blkio.throttle.read_bps_device", ""),
+                ("blkio.throttle.write_iops_device", ""),
+                ("net_cls.classid", "0"),
+                ("net_prio.ifpriomap", ""),
+            ],
+        );
+        let dev = |minor, value| BlkioDevice {
+            major: 8,
+            minor,
+            value,
+        };
+        let cfg = Cgroups {
+            memory_swappiness: Some(0),
+            oom_kill_disable: true,
+            // No memory.kmem.tcp.limit_in_bytes here: a warning, not an error.
+            kernel_memory_tcp: Some(1 << 20),
+            blkio_weight_device: vec![dev(0, 300), dev(16, 200)],
+            blkio_throttle: [vec![dev(0, 1 << 20)], vec![], vec![], vec![dev(0, 0)]],
+            net_cls_classid: Some(0x100001),
+            net_prio_ifpriomap: vec![("lo".into(), 5), ("eth0".into(), 1)],
+            ..Default::default()
+        };
+        set_memory(&d.0, &cfg).unwrap();
+        set_blkio(&d.0, &cfg).unwrap();
+        set_net_cls(&d.0, &cfg).unwrap();
+        set_net_prio(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "memory.oom_control"), "1");
+        assert_eq!(get(&d, "memory.swappiness"), "0");
+        assert!(!d.0.join("memory.kmem.tcp.limit_in_bytes").exists());
+        // One rule per write (a plain file keeps them all, back to back).
+        assert_eq!(get(&d, "blkio.bfq.weight_device"), "8:0 3008:16 200");
+        assert_eq!(get(&d, "blkio.throttle.read_bps_device"), "8:0 1048576");
+        assert_eq!(get(&d, "blkio.throttle.write_iops_device"), "8:0 0");
+        assert_eq!(get(&d, "net_cls.classid"), "1048577");
+        assert_eq!(get(&d, "net_prio.ifpriomap"), "lo 5eth0 1");
+        std::fs::write(d.0.join("memory.kmem.tcp.limit_in_bytes"), "").unwrap();
+        set_memory(&d.0, &cfg).unwrap();
+        assert_eq!(get(&d, "memory.kmem.tcp.limit_in_bytes"), "1048576");
+        std::fs::remove_file(d.0.join("blkio.bfq.weight_device")).unwrap();
+        let err = set_blkio(&d.0, &cfg).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "blkio_weight_device: neither blkio.weight_device nor blkio.bfq.weight_device"
+            ),
             "{err}"
         );
     }

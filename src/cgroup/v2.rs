@@ -5,7 +5,7 @@ use std::ffi::CStr;
 use std::path::Path;
 
 use super::{bpf, fs};
-use crate::config::Cgroups;
+use crate::config::{BlkioDevice, Cgroups, THROTTLES};
 use crate::error::{Context, Error, Result};
 
 /// Enable `controllers` for the children of every level from `top` (the v2
@@ -53,6 +53,8 @@ pub fn enable_controllers(top: &Path, dir: &Path, controllers: &[&str]) -> Resul
 ///
 /// v2 limits swap alone, so `memory.swap.max = memory_swap - memory`
 /// (`memory_swap` is the v1-style memory+swap total); `-1` is `max`.
+/// `memory_swappiness`, `oom_kill_disable` and `kernel_memory_tcp` have no
+/// v2 file: ignored, as runc does (the OCI front end says so).
 pub fn set_memory(dir: &Path, cfg: &Cgroups) -> Result<()> {
     if let Some(swap) = cfg.memory_swap {
         let value = swap_max(cfg.memory, swap)?;
@@ -158,21 +160,54 @@ pub fn io_weight(blkio: u16) -> u64 {
 }
 
 /// io: `io.bfq.weight` (same scale as blkio) when BFQ is in use, else
-/// `io.weight` converted.
+/// `io.weight` converted, for the default and per device (`MAJ:MIN W`);
+/// the throttles in `io.max` (`MAJ:MIN rbps=N`, a rate of 0 is `max`).
 pub fn set_io(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    let Some(w) = cfg.blkio_weight else {
-        return Ok(());
-    };
-    if fs::exists(dir, "io.bfq.weight") {
-        fs::write(dir, "io.bfq.weight", w)
-    } else if fs::exists(dir, "io.weight") {
-        fs::write(dir, "io.weight", format!("default {}", io_weight(w)))
-    } else {
-        Err(Error::new(format!(
+    let bfq = || match fs::exists(dir, "io.bfq.weight") {
+        true => Ok(true),
+        false if fs::exists(dir, "io.weight") => Ok(false),
+        false => Err(Error::new(format!(
             "blkio_weight: neither io.weight nor io.bfq.weight exists in {}",
             dir.display()
-        )))
+        ))),
+    };
+    let weight = |bfq: bool, w: u64| if bfq { w } else { io_weight(w as u16) };
+    let file = |bfq: bool| if bfq { "io.bfq.weight" } else { "io.weight" };
+    if let Some(w) = cfg.blkio_weight {
+        let bfq = bfq()?;
+        let w = weight(bfq, u64::from(w));
+        fs::write(
+            dir,
+            file(bfq),
+            if bfq {
+                w.to_string()
+            } else {
+                format!("default {w}")
+            },
+        )?;
     }
+    if !cfg.blkio_weight_device.is_empty() {
+        let bfq = bfq()?;
+        let rules: Vec<BlkioDevice> = cfg
+            .blkio_weight_device
+            .iter()
+            .map(|d| BlkioDevice {
+                value: weight(bfq, d.value),
+                ..*d
+            })
+            .collect();
+        fs::write_each(dir, file(bfq), &super::v1::lines(&rules))?;
+    }
+    let limits = THROTTLES
+        .iter()
+        .zip(&cfg.blkio_throttle)
+        .flat_map(|((_, _, key), list)| {
+            list.iter().map(move |d| match d.value {
+                0 => format!("{}:{} {key}=max", d.major, d.minor),
+                n => format!("{}:{} {key}={n}", d.major, d.minor),
+            })
+        });
+    fs::write_each(dir, "io.max", &limits.collect::<Vec<_>>())
 }
 
 /// hugetlb: `hugetlb.<size>.max` per page size.
@@ -280,6 +315,47 @@ mod tests {
                 .to_string()
                 .contains("needs memory")
         );
+    }
+
+    #[test]
+    fn io_device_weights_and_throttles() {
+        let dir = std::env::temp_dir().join(format!("nsinit-v2-io-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["io.weight", "io.max"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let dev = |minor, value| BlkioDevice {
+            major: 254,
+            minor,
+            value,
+        };
+        let cfg = Cgroups {
+            blkio_weight_device: vec![dev(0, 1000)],
+            blkio_throttle: [
+                vec![dev(0, 1 << 20)],
+                vec![dev(0, 0)],
+                vec![],
+                vec![dev(16, 7)],
+            ],
+            ..Default::default()
+        };
+        set_io(&dir, &cfg).unwrap();
+        let get = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(
+            get("io.weight"),
+            "254:0 10000",
+            "converted to the io.weight scale"
+        );
+        assert_eq!(
+            get("io.max"),
+            "254:0 rbps=1048576254:0 wbps=max254:16 wiops=7"
+        );
+        // BFQ takes the blkio scale as it is.
+        std::fs::write(dir.join("io.bfq.weight"), "").unwrap();
+        set_io(&dir, &cfg).unwrap();
+        assert_eq!(get("io.bfq.weight"), "254:0 1000");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -148,6 +148,7 @@ pub(crate) fn resolve_cgroups(
         blkio_weight,
         hugetlb_limit,
         freezer,
+        ..Cgroups::default()
     }
 }
 

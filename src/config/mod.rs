@@ -340,7 +340,61 @@ pub struct Cgroups {
     pub hugetlb_limit: Vec<(String, u64)>,
     /// `FROZEN` / `THAWED` requested at start, if any.
     pub freezer: Option<String>,
+    /// `memory.swappiness` (0..=100); cgroup v1 only.
+    pub memory_swappiness: Option<u64>,
+    /// `memory.oom_control = 1`; cgroup v1 only.
+    pub oom_kill_disable: bool,
+    /// `memory.kmem.tcp.limit_in_bytes` (`-1` unlimited); cgroup v1 only.
+    pub kernel_memory_tcp: Option<i64>,
+    /// Per-device weights, blkio scale (10..=1000).
+    pub blkio_weight_device: Vec<BlkioDevice>,
+    /// Per-device throttles (bytes or I/Os per second, 0 = no limit), in
+    /// [`THROTTLES`] order.
+    pub blkio_throttle: [Vec<BlkioDevice>; 4],
+    /// `net_cls.classid`; cgroup v1 only.
+    pub net_cls_classid: Option<u32>,
+    /// `net_prio.ifpriomap`: interface → priority; cgroup v1 only.
+    pub net_prio_ifpriomap: Vec<(String, u32)>,
 }
+
+/// One per-device block I/O value: `MAJ:MIN VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BlkioDevice {
+    pub major: u32,
+    pub minor: u32,
+    pub value: u64,
+}
+
+impl std::fmt::Display for BlkioDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} {}", self.major, self.minor, self.value)
+    }
+}
+
+/// The throttles of [`Cgroups::blkio_throttle`]: the OCI `blockIO` key, the
+/// v1 file, the v2 `io.max` key.
+pub const THROTTLES: [(&str, &str, &str); 4] = [
+    (
+        "throttleReadBpsDevice",
+        "blkio.throttle.read_bps_device",
+        "rbps",
+    ),
+    (
+        "throttleWriteBpsDevice",
+        "blkio.throttle.write_bps_device",
+        "wbps",
+    ),
+    (
+        "throttleReadIOPSDevice",
+        "blkio.throttle.read_iops_device",
+        "riops",
+    ),
+    (
+        "throttleWriteIOPSDevice",
+        "blkio.throttle.write_iops_device",
+        "wiops",
+    ),
+];
 
 impl Cgroups {
     /// The cgroup path relative to the placement base: `parent/name`.

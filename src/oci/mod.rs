@@ -13,6 +13,7 @@ pub mod hooks;
 mod linux;
 mod process;
 mod read;
+mod resources;
 mod spec;
 mod state;
 

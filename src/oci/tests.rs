@@ -368,8 +368,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/resources/memory", json!({"swappiness": 10}))],
-            vec!["config.json: linux.resources.memory.swappiness: not supported by this build"],
+            vec![("/linux/resources/memory", json!({"swappiness": 101}))],
+            vec![
+                "config.json: linux.resources.memory.swappiness: must be between 0 and 100, got 101",
+            ],
         ),
         (
             vec![(
@@ -382,8 +384,10 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/resources/network", json!({"classID": 5}))],
-            vec!["config.json: linux.resources.network.classID: not supported by this build"],
+            vec![("/linux/resources/network", json!({"classID": -1}))],
+            vec![
+                "config.json: linux.resources.network.classID: expected a non-negative integer, got -1",
+            ],
         ),
         (
             vec![("/linux/resources/unified", json!({"memory.high": "1G"}))],
