@@ -233,9 +233,16 @@ pub fn bin() -> PathBuf {
 /// without gcc: `make test-vm`), else compiled with `gcc -static -O1`.
 pub fn attack_binary(name: &str, dst: &Path) {
     if let Some(dir) = std::env::var_os("NSINIT_ATTACK_DIR") {
+        // Why cp, not std::fs::copy: a descriptor open for writing in this
+        // (multi-threaded) process is inherited by every test's fork until
+        // its exec, and executing the file meanwhile fails with ETXTBSY.
         let src = Path::new(&dir).join(name);
-        std::fs::copy(&src, dst)
-            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src.display(), dst.display()));
+        let st = Command::new("cp")
+            .arg(&src)
+            .arg(dst)
+            .status()
+            .unwrap_or_else(|e| panic!("run cp: {e}"));
+        assert!(st.success(), "cp {} {}", src.display(), dst.display());
         return;
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/attack/{name}.c"));
