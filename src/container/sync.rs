@@ -109,6 +109,7 @@ pub fn recv(fd: impl AsFd) -> Result<Option<Msg>> {
 fn recv_with(fd: impl AsFd, flags: RecvFlags) -> Result<Option<Msg>> {
     use rustix::io::Errno;
     let mut page = [0u8; 4096];
+    let mut reset = false;
     let len = loop {
         match rustix::net::recv(
             &fd,
@@ -118,6 +119,10 @@ fn recv_with(fd: impl AsFd, flags: RecvFlags) -> Result<Option<Msg>> {
             Ok((_, 0)) => return Ok(None),
             Ok((_, len)) => break len,
             Err(Errno::INTR) => continue,
+            // A peer that exits with our messages unread leaves ECONNRESET,
+            // which the kernel reports (once) before what the peer sent
+            // first: a child's last words, its error.
+            Err(Errno::CONNRESET) if !reset => reset = true,
             Err(e) => return Err(e).ctx(|| "receive on the sync channel"),
         }
     };
@@ -355,6 +360,20 @@ pub fn wait_exec(fd: impl AsFd) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A child that fails before reading the parent's release closes with
+    /// it unread: the parent's next receive reports ECONNRESET once, then
+    /// the child's error, which must not be lost.
+    #[test]
+    fn an_error_sent_before_a_reset_is_still_read() {
+        let (parent, child) = sync_pair().unwrap();
+        release_child(&parent, &NetState::default()).unwrap();
+        report_error(&child, &Error::new("mount /dev/ptmx: no devpts").with_code(125));
+        drop(child);
+        let e = pending_error(&parent).expect("the child's error");
+        assert_eq!(e.to_string(), "mount /dev/ptmx: no devpts");
+        assert!(matches!(recv(&parent), Ok(None)), "then EOF");
+    }
 
     #[test]
     fn messages_round_trip() {
