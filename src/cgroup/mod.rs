@@ -583,6 +583,28 @@ fn create_at(cfg: &Cgroups, layout: &Layout) -> Result<CgroupManager> {
         }
     }
 
+    // `unified`: files of the v2 leaf, each of a controller it offers.
+    for (file, _) in &cfg.unified {
+        let ctl = file.split('.').next().unwrap_or_default();
+        if v2_dir.is_none() {
+            return Err(Error::new(format!(
+                "cannot apply unified {file:?}: cgroup v2 is not mounted"
+            )));
+        }
+        if ctl != "cgroup" {
+            if !offered.iter().any(|c| c == ctl) {
+                return Err(Error::new(format!(
+                    "cannot apply unified {file:?}: cgroup v2 offers no {ctl} controller \
+                     (it offers {:?})",
+                    offered.join(" ")
+                )));
+            }
+            if !v2_needed.contains(&ctl) {
+                v2_needed.push(ctl);
+            }
+        }
+    }
+
     // The levels of `parent` start below the caller's own cgroup (or the
     // hierarchy's top, for an absolute parent).
     let base_of = |h: &Hierarchy| {
@@ -676,6 +698,11 @@ fn apply(
         match target {
             Target::V1(dir) => (g.apply_v1)(dir, cfg)?,
             Target::V2(dir) => (g.apply_v2)(dir, cfg)?,
+        }
+    }
+    if let Some((_, dir)) = v2_dir {
+        for (file, value) in &cfg.unified {
+            fs::write(dir, file, value).ctx(|| format!("unified {file:?}"))?;
         }
     }
     Ok(owner)

@@ -43,6 +43,17 @@ impl CgroupManager {
                 )));
             }
         }
+        if let Some((file, _)) = cfg.unified.first()
+            && !self.paths.contains_key(UNIFIED)
+        {
+            return Err(Error::new(format!(
+                "cannot update unified {file:?}: the container has no cgroup v2 directory"
+            )));
+        }
+        for (file, value) in &cfg.unified {
+            let dir = &self.paths[UNIFIED];
+            super::fs::write(dir, file, value).ctx(|| format!("update unified {file:?}"))?;
+        }
         Ok(())
     }
 }

@@ -355,6 +355,9 @@ pub struct Cgroups {
     pub net_cls_classid: Option<u32>,
     /// `net_prio.ifpriomap`: interface → priority; cgroup v1 only.
     pub net_prio_ifpriomap: Vec<(String, u32)>,
+    /// OCI `unified`: cgroup v2 files of the leaf and their values, written
+    /// last (`memory.high` → `1G`); the file name's prefix is its controller.
+    pub unified: Vec<(String, String)>,
 }
 
 /// One per-device block I/O value: `MAJ:MIN VALUE`.

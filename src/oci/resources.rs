@@ -126,7 +126,40 @@ pub fn lower(v: &Value, path: &str, cg: &mut Cgroups, d: &mut Diag) {
             }
         }
     }
-    unsupported(r, path, &["rdma", "unified"], d);
+    cg.unified = unified(r.get("unified"), &at("unified"), d);
+    unsupported(r, path, &["rdma"], d);
+}
+
+/// `unified`: file name → value, for the container's cgroup v2 directory. A
+/// name must be a plain file of a controller (`memory.high`), never one
+/// that moves processes or makes subgroups.
+fn unified(v: Option<&Value>, path: &str, d: &mut Diag) -> Vec<(String, String)> {
+    let Some(m) = v.filter(|v| !v.is_null()).and_then(|v| obj(v, path, d)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let here = join(path, k);
+        let moves = [
+            "cgroup.procs",
+            "cgroup.threads",
+            "cgroup.subtree_control",
+            "cgroup.kill",
+        ];
+        if k.is_empty() || k.contains('/') || k.starts_with('.') || !k.contains('.') {
+            d.error(
+                &here,
+                "expected a cgroup v2 file name (controller.file, no '/')",
+            );
+        } else if moves.contains(&k.as_str()) {
+            d.error(&here, "a file that moves processes or enables controllers");
+        } else if let Some(s) = v.as_str() {
+            out.push((k.clone(), s.to_string()));
+        } else {
+            d.error(&here, "expected a string");
+        }
+    }
+    out
 }
 
 /// Ordered allow/deny rules folded into an allow-list: "deny all" resets it,

@@ -390,8 +390,14 @@ fn bad_configs_name_their_field() {
             ],
         ),
         (
-            vec![("/linux/resources/unified", json!({"memory.high": "1G"}))],
-            vec!["config.json: linux.resources.unified: not supported by this build"],
+            vec![(
+                "/linux/resources/unified",
+                json!({"memory.high": 1, "a/b.c": "1"}),
+            )],
+            vec![
+                "config.json: linux.resources.unified.a/b.c: expected a cgroup v2 file name (controller.file, no '/')",
+                "config.json: linux.resources.unified.memory.high: expected a string",
+            ],
         ),
         (
             vec![(

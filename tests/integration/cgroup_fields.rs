@@ -311,3 +311,66 @@ fn bad_values_are_refused_naming_the_field_and_leave_nothing() {
     let left = crate::common::cgroup_dirs_named(&id);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// `unified`: cgroup v2 files of the container's leaf, written last. A core
+/// file (`cgroup.max.depth`) works wherever a cgroup2 hierarchy is mounted
+/// (here the hybrid one, in make test-vm the only one); `memory.high` needs
+/// the v2 memory controller (in the VM), and says so where v2 lacks it
+/// (here). Names that are no plain v2 file, or that move processes, are
+/// refused naming the field.
+#[test]
+fn unified_writes_v2_files_of_the_leaf_and_refuses_the_rest() {
+    if !can_run() {
+        return;
+    }
+    let Some(unified) = Layout::detect().unwrap().unified else {
+        not_applicable("no cgroup2 hierarchy is mounted");
+        return;
+    };
+    let b = bundle("unified", json!({"unified": {"cgroup.max.depth": "3"}}));
+    let (o, pid) = run(&b, &id("unified"));
+    let pid = pid.unwrap_or_else(|| panic!("{}", err(&o)));
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = text.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+    let leaf = unified.dir_of(path).unwrap();
+    assert_eq!(read(&leaf, "cgroup.max.depth"), "3");
+
+    let memory_on_v2 = std::fs::read_to_string(unified.mount_point.join("cgroup.controllers"))
+        .unwrap()
+        .split_whitespace()
+        .any(|c| c == "memory");
+    let b = bundle(
+        "unified-mem",
+        json!({"unified": {"memory.high": "67108864"}}),
+    );
+    let (o, pid) = run(&b, &id("unified-mem"));
+    if memory_on_v2 {
+        let pid = pid.unwrap_or_else(|| panic!("{}", err(&o)));
+        assert_eq!(read(&cgroup_dir(pid, "memory"), "memory.high"), "67108864");
+    } else {
+        assert!(
+            !o.status.success()
+                && err(&o).contains("unified \"memory.high\"")
+                && err(&o).contains("no memory controller"),
+            "{}",
+            err(&o)
+        );
+    }
+
+    for (key, why) in [
+        ("../escape.max", "expected a cgroup v2 file name"),
+        ("nodot", "expected a cgroup v2 file name"),
+        ("cgroup.procs", "moves processes"),
+        ("cgroup.subtree_control", "moves processes"),
+    ] {
+        let b = bundle("unified-bad", json!({"unified": {key: "1"}}));
+        let (o, _) = run(&b, &id("unified-bad"));
+        let e = err(&o);
+        assert!(
+            !o.status.success()
+                && e.contains(&format!("linux.resources.unified.{key}"))
+                && e.contains(why),
+            "{key}: {e}"
+        );
+    }
+}
