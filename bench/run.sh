@@ -36,7 +36,7 @@ fi
 # Inside the private mount namespace: nothing here is seen by the host.
 if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
 	umount /sys/fs/cgroup/unified
-	mount -t tmpfs -o size=64k,mode=755 bench-no-cgroup2 /sys/fs/cgroup/unified
+	mount -t tmpfs -o size=4m,mode=755 bench-no-cgroup2 /sys/fs/cgroup/unified
 fi
 sh bench/rootless.sh || echo "bench: the rootless rows failed"
 sh bench/seccomp.sh || echo "bench: the seccomp rows failed" >&2
