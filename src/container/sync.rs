@@ -368,7 +368,10 @@ mod tests {
     fn an_error_sent_before_a_reset_is_still_read() {
         let (parent, child) = sync_pair().unwrap();
         release_child(&parent, &NetState::default()).unwrap();
-        report_error(&child, &Error::new("mount /dev/ptmx: no devpts").with_code(125));
+        report_error(
+            &child,
+            &Error::new("mount /dev/ptmx: no devpts").with_code(125),
+        );
         drop(child);
         let e = pending_error(&parent).expect("the child's error");
         assert_eq!(e.to_string(), "mount /dev/ptmx: no devpts");

@@ -1,13 +1,13 @@
 //! `hooks`: programs the runtime runs at points of the lifecycle, each with
 //! the container's state on its stdin.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, pipe_with};
-use rustix::process::{PidfdFlags, WaitOptions, pidfd_open, waitpid};
+use rustix::process::{Pid, PidfdFlags, WaitOptions, pidfd_open, waitpid};
 use rustix::stdio::dup2_stdin;
 
 use serde_json::Value;
@@ -121,6 +121,40 @@ fn hook(v: &Value, here: &str, d: &mut Diag) -> Option<Hook> {
     })
 }
 
+/// Which standard descriptor of a [`spawn`]ed program a pipe end becomes.
+pub enum Stdio<'a> {
+    In(&'a OwnedFd),
+    Out(&'a OwnedFd),
+}
+
+/// fork + execve `path` with nsinit's own helpers (std's `Command` costs
+/// 30 KiB): `pipe` as its stdin or stdout, default signal dispositions, an
+/// empty signal mask, and no descriptor but 0-2.
+pub fn spawn(
+    path: &CStr,
+    argv: &CStringArray,
+    envp: &CStringArray,
+    pipe: Stdio<'_>,
+) -> std::result::Result<Pid, rustix::io::Errno> {
+    match sys::clone_process(0)? {
+        None => {
+            let dup = match pipe {
+                Stdio::In(fd) => dup2_stdin(fd),
+                Stdio::Out(fd) => rustix::stdio::dup2_stdout(fd),
+            };
+            if dup.is_err() {
+                sys::exit_now(127);
+            }
+            let _ = sys::cloexec_from(3);
+            sys::reset_signal_dispositions();
+            let _ = sys::restore_signal_mask(SigSet::default());
+            sys::execve(path, argv, envp);
+            sys::exit_now(127)
+        }
+        Some(pid) => Ok(pid),
+    }
+}
+
 /// Run `h` with `state_json` on its stdin and wait for it (at most its
 /// timeout: then it is killed). Any exit but 0 is an error naming the hook's
 /// path; the caller prepends its kind and index (`hooks.poststart[1]: …`).
@@ -139,20 +173,7 @@ pub fn run_hook(h: &Hook, state_json: &[u8]) -> Result<()> {
     let argv = CStringArray::new(argv);
     let envp = CStringArray::new(h.env.iter().map(|e| cstr(e)).collect());
     let (rd, wr) = pipe_with(PipeFlags::CLOEXEC).ctx(|| format!("{}: pipe", what()))?;
-    let pid = match sys::clone_process(0).ctx(|| format!("{}: fork", what()))? {
-        None => {
-            // The child: stdin from the pipe, then the hook.
-            if dup2_stdin(&rd).is_err() {
-                sys::exit_now(127);
-            }
-            let _ = sys::cloexec_from(3);
-            sys::reset_signal_dispositions();
-            let _ = sys::restore_signal_mask(SigSet::default());
-            sys::execve(&path, &argv, &envp);
-            sys::exit_now(127)
-        }
-        Some(pid) => pid,
-    };
+    let pid = spawn(&path, &argv, &envp, Stdio::In(&rd)).ctx(|| format!("{}: fork", what()))?;
     drop(rd);
     let pidfd = pidfd_open(pid, PidfdFlags::empty());
     // A hook that does not read its stdin closes it: EPIPE is no error (and

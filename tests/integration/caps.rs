@@ -153,10 +153,7 @@ fn joined_processes_get_the_same_sets() {
     let s = ok(&c.exec(&["-u", "daemon", "/mnt/setuid0"]));
     assert_eq!(s, "setresuid=Operation not permitted uid=1 euid=1 suid=1\n");
     // PID 1, not nsinit: nsinit then tears the container down.
-    let _ = Command::new("kill")
-        .args(["-9", &c.init_pid().to_string()])
-        .status();
-    let _ = init.wait();
+    c.stop(&mut init);
 }
 
 #[test]

@@ -375,6 +375,15 @@ impl Container {
         serde_json::from_slice(&std::fs::read(self.dir.join("state.json")).unwrap()).unwrap()
     }
 
+    /// Stop the container from the host: SIGKILL its PID 1 (not nsinit, which
+    /// then tears it down) and wait for `nsinit` (the `spawn`ed supervisor).
+    pub fn stop(&self, nsinit: &mut Child) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.init_pid().to_string()])
+            .status();
+        let _ = nsinit.wait();
+    }
+
     pub fn init_pid(&self) -> i32 {
         self.state()["init_pid"].as_i64().unwrap() as i32
     }

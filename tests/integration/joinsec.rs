@@ -35,6 +35,21 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Option<Output> {
     None
 }
 
+/// `nsinit exec ARGS…` in `c` (a join, or a start), its output, bounded by
+/// 10 s (`None`: it hung and was killed).
+fn exec_bounded(c: &Container, args: &[&str]) -> Option<Output> {
+    let full: Vec<&str> = std::iter::once("exec")
+        .chain(args.iter().copied())
+        .collect();
+    let child = c
+        .cmd(&full)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_bounded(child, Duration::from_secs(10))
+}
+
 /// A writable copy of the busybox rootfs inside the container directory (so
 /// the container's drop removes it).
 fn rootfs_copy(c: &Container) -> PathBuf {
@@ -135,10 +150,7 @@ fn joining_processes_cannot_be_ptraced_or_read_from_inside() {
     )
     .expect("control join hung");
     ok(&o);
-    let _ = Command::new("kill")
-        .args(["-9", &c.init_pid().to_string()])
-        .status();
-    let _ = init.wait();
+    c.stop(&mut init);
 
     let results = results();
     let lines: Vec<&str> = results.lines().collect();
@@ -272,10 +284,7 @@ fn join_without_mount_namespace_sees_the_container_root() {
         s.contains("No such file"),
         "the host's /work is not there: {s}"
     );
-    let _ = Command::new("kill")
-        .args(["-9", &c.init_pid().to_string()])
-        .status();
-    let _ = init.wait();
+    c.stop(&mut init);
 }
 
 /// Rewrite /proc/sys/kernel/core_pattern with its own value from inside (a
@@ -400,15 +409,8 @@ fn a_fifo_or_endless_etc_passwd_does_not_stall_joins_or_starts() {
     wait_until(Duration::from_secs(10), "the trap is set", || {
         root.join("armed").exists()
     });
-    let joined = wait_bounded(
-        c.cmd(&["exec", "echo", "in"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        Duration::from_secs(10),
-    )
-    .expect("the join finishes: it does not block on the container's FIFO");
+    let joined = exec_bounded(&c, &["echo", "in"])
+        .expect("the join finishes: it does not block on the container's FIFO");
     assert_eq!(ok(&joined).trim(), "in");
     let e = err(&joined);
     assert!(
@@ -416,19 +418,8 @@ fn a_fifo_or_endless_etc_passwd_does_not_stall_joins_or_starts() {
             && e.contains("the container's /etc/group is not a regular file: ignored"),
         "{e}"
     );
-    let _ = Command::new("kill")
-        .args(["-9", &c.init_pid().to_string()])
-        .status();
-    let _ = init.wait();
-    let again = wait_bounded(
-        c.cmd(&["exec", "echo", "in"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        Duration::from_secs(10),
-    )
-    .expect("a start from that rootfs finishes");
+    c.stop(&mut init);
+    let again = exec_bounded(&c, &["echo", "in"]).expect("a start from that rootfs finishes");
     assert_eq!(ok(&again).trim(), "in");
 }
 
@@ -452,15 +443,7 @@ fn an_init_named_in_any_bytes_is_still_joined() {
     wait_until(Duration::from_secs(10), "PID 1 renamed itself", || {
         std::fs::read(format!("/proc/{pid}/comm")).is_ok_and(|n| n.starts_with(b"\xff) Z 1"))
     });
-    let joined = wait_bounded(
-        c.cmd(&["exec", "cat", "/tmp/marker"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        Duration::from_secs(10),
-    )
-    .expect("the join finishes");
+    let joined = exec_bounded(&c, &["cat", "/tmp/marker"]).expect("the join finishes");
     assert_eq!(
         ok(&joined).trim(),
         "original",

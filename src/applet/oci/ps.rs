@@ -7,7 +7,8 @@ use rustix::pipe::{PipeFlags, pipe_with};
 use rustix::process::{WaitOptions, waitpid};
 
 use super::*;
-use crate::sys::{self, CStringArray, SigSet};
+use crate::oci::hooks::Stdio;
+use crate::sys::CStringArray;
 
 /// runc's `ps`: `--format json` is the PID list; the table is the host's
 /// ps(1) with the arguments after the ID (default `-ef`): its header and
@@ -64,20 +65,8 @@ fn run_ps(args: &[String]) -> Result<String> {
     let env = std::env::vars().map(|(k, v)| cstr(&format!("{k}={v}")));
     let envp = CStringArray::new(env.collect());
     let (rd, wr) = pipe_with(PipeFlags::CLOEXEC).ctx(|| format!("{}: pipe", what()))?;
-    let pid = match sys::clone_process(0).ctx(|| format!("{}: fork", what()))? {
-        None => {
-            // The child: stdout into the pipe, then ps.
-            if rustix::stdio::dup2_stdout(&wr).is_err() {
-                sys::exit_now(127);
-            }
-            let _ = sys::cloexec_from(3);
-            sys::reset_signal_dispositions();
-            let _ = sys::restore_signal_mask(SigSet::default());
-            sys::execve(&path, &argv, &envp);
-            sys::exit_now(127)
-        }
-        Some(pid) => pid,
-    };
+    let pid = crate::oci::hooks::spawn(&path, &argv, &envp, Stdio::Out(&wr))
+        .ctx(|| format!("{}: fork", what()))?;
     drop(wr);
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
