@@ -314,7 +314,7 @@ pub fn find_command(cmd: &str, path_var: &str) -> Result<String> {
     if cmd.contains('/') {
         return match executable(cmd) {
             Ok(()) => Ok(cmd.to_string()),
-            Err(e) => Err(not_runnable(cmd, e)),
+            Err(e) => Err(not_runnable(cmd, e, false)),
         };
     }
     let mut denied = false;
@@ -326,10 +326,8 @@ pub fn find_command(cmd: &str, path_var: &str) -> Result<String> {
             Err(_) => continue,
         }
     }
-    Err(not_runnable(
-        cmd,
-        if denied { Errno::ACCESS } else { Errno::NOENT },
-    ))
+    let errno = if denied { Errno::ACCESS } else { Errno::NOENT };
+    Err(not_runnable(cmd, errno, true))
 }
 
 /// `path` is a regular file we may execute (`EACCES` for anything else).
@@ -342,13 +340,21 @@ fn executable(path: &str) -> std::result::Result<(), Errno> {
     }
 }
 
-/// `exec "cmd": <errno>` with 127 (not found) or 126 (found, not runnable).
-fn not_runnable(cmd: &str, errno: Errno) -> Error {
-    let code = match errno {
-        Errno::NOENT | Errno::NOTDIR => EXIT_NOT_FOUND,
-        _ => EXIT_CANNOT_EXEC,
+/// Why `cmd` cannot run, in runc's words, which engines read: docker and
+/// podman turn "no such file or directory" and "executable file not found"
+/// into exit status 127 and "permission denied" into 126, as nsinit does.
+fn not_runnable(cmd: &str, errno: Errno, searched: bool) -> Error {
+    let (why, code) = match errno {
+        Errno::NOENT if searched => ("executable file not found in $PATH".into(), EXIT_NOT_FOUND),
+        Errno::NOENT => (
+            format!("stat {cmd}: no such file or directory"),
+            EXIT_NOT_FOUND,
+        ),
+        Errno::NOTDIR => (format!("stat {cmd}: not a directory"), EXIT_NOT_FOUND),
+        Errno::ACCESS => ("permission denied".into(), EXIT_CANNOT_EXEC),
+        e => (e.to_string().to_lowercase(), EXIT_CANNOT_EXEC),
     };
-    Error::sys(format!("exec {cmd:?}"), errno).with_code(code)
+    Error::new(format!("exec: {cmd:?}: {why}")).with_code(code)
 }
 
 /// Restore the signal state a fresh process expects and execve. Returns only
@@ -422,17 +428,20 @@ mod tests {
         assert_eq!(find_command("sh", "/nonexistent:/bin").unwrap(), "/bin/sh");
         assert_eq!(find_command("/bin/sh", "").unwrap(), "/bin/sh");
         let e = find_command("/x/y", "").unwrap_err();
-        assert_eq!(e.to_string(), "exec \"/x/y\": No such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "exec: \"/x/y\": stat /x/y: no such file or directory"
+        );
         assert_eq!(e.code(), 127);
         let e = find_command("/etc/passwd", "/bin").unwrap_err();
-        assert_eq!(e.to_string(), "exec \"/etc/passwd\": Permission denied");
+        assert_eq!(e.to_string(), "exec: \"/etc/passwd\": permission denied");
         assert_eq!(e.code(), 126);
         let e = find_command("/", "").unwrap_err();
         assert_eq!(e.code(), 126, "a directory is not a command");
         let e = find_command("nsinit-no-such-cmd", "/bin:/usr/bin").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "exec \"nsinit-no-such-cmd\": No such file or directory"
+            "exec: \"nsinit-no-such-cmd\": executable file not found in $PATH"
         );
         assert_eq!(e.code(), 127);
     }

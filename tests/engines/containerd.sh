@@ -87,8 +87,8 @@ containerd_scenarios() {
 
 	check "ctr run --rm" "hi uid=0(root)" "$(cr run --rm $RUNOPTS $I c1 sh -c 'echo hi; id' 2>&1 | tr '\n' ' ')"
 	code "ctr run exit code 3" 3 cr run --rm $RUNOPTS $I c2 sh -c 'exit 3'
-	# A missing executable: nsinit-oci's PID 1 exits 127 after start; runc
-	# refuses at create ("exec: ... no such file or directory").
+	# A missing executable: refused at create, in runc's words ("exec: ...
+	# no such file or directory"), which ctr passes on.
 	out=$(cr run --rm $RUNOPTS $I c3 /nonexistent 2>&1)
 	rc=$?
 	case "$rc $out" in

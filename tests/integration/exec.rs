@@ -178,13 +178,16 @@ fn exit_codes_are_propagated() {
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(
         err(&o),
-        "nsinit: exec \"/bin/nope\": No such file or directory\n"
+        "nsinit: exec: \"/bin/nope\": stat /bin/nope: no such file or directory\n"
     );
     let o = c.exec(&["nope-not-in-path"]);
     assert_eq!(o.status.code(), Some(127));
     let o = c.exec(&["/etc/passwd"]);
     assert_eq!(o.status.code(), Some(126), "{}", err(&o));
-    assert_eq!(err(&o), "nsinit: exec \"/etc/passwd\": Permission denied\n");
+    assert_eq!(
+        err(&o),
+        "nsinit: exec: \"/etc/passwd\": permission denied\n"
+    );
     assert!(!c.dir.join("state.json").exists());
     // Death by signal: 128+9.
     let child = c.spawn(&["sleep", "1000"]);

@@ -672,7 +672,7 @@ fn container_init_status_traps_and_zombies() {
     let o = c.exec(&["/bin/nope"]);
     assert_eq!(o.status.code(), Some(127));
     assert!(
-        err(&o).contains("exec \"/bin/nope\": No such file or directory"),
+        err(&o).contains("exec: \"/bin/nope\": stat /bin/nope: no such file or directory"),
         "{}",
         err(&o)
     );

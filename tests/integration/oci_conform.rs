@@ -285,17 +285,26 @@ fn a_command_that_cannot_run_fails_create_once() {
     if !can_run() {
         return;
     }
+    // runc's words, which docker and podman turn into 127 and 126.
     for (args, code, why) in [
-        (["/nonexistent"], 127, "No such file or directory"),
-        (["/etc/passwd"], 126, "Permission denied"),
-        (["no-such-command"], 127, "No such file or directory"),
+        (
+            ["/nonexistent"],
+            127,
+            "stat /nonexistent: no such file or directory",
+        ),
+        (["/etc/passwd"], 126, "permission denied"),
+        (
+            ["no-such-command"],
+            127,
+            "executable file not found in $PATH",
+        ),
     ] {
         let b = Bundle::new("badcmd", &args);
         let bundle = b.dir.to_str().unwrap();
         let o = b.run(&["create", "--bundle", bundle, "badcmd"]);
         let e = err(&o);
         assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
-        let said = format!("exec {:?}: {why}", args[0]);
+        let said = format!("exec: {:?}: {why}", args[0]);
         assert_eq!(e.matches(&said).count(), 1, "{args:?}: said once: {e}");
         let o = b.run(&["state", "badcmd"]);
         assert!(!o.status.success(), "{args:?}: a container is left");
