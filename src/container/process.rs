@@ -352,7 +352,7 @@ fn not_runnable(cmd: &str, errno: Errno, searched: bool) -> Error {
         ),
         Errno::NOTDIR => (format!("stat {cmd}: not a directory"), EXIT_NOT_FOUND),
         Errno::ACCESS => ("permission denied".into(), EXIT_CANNOT_EXEC),
-        e => (e.to_string().to_lowercase(), EXIT_CANNOT_EXEC),
+        e => (e.to_string().to_ascii_lowercase(), EXIT_CANNOT_EXEC),
     };
     Error::new(format!("exec: {cmd:?}: {why}")).with_code(code)
 }
