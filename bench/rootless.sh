@@ -5,7 +5,7 @@
 # vs the floor `unshare -U -r -fmpiun --mount-proc /bin/true`, all run as
 # the user `nsinit-test` (created if missing) through setpriv.
 # Run by bench/run.sh (as root); prints medians and ratios, writes
-# target/bench/rootless.json. Environment: BENCH_RUNS (200) BENCH_WARMUP (10)
+# target/bench/rootless.json. Environment: BENCH_RUNS (200) BENCH_ROUNDS (10) BENCH_WARMUP (10)
 # NSINIT_BIN NSINIT_ROOTFS. The user's $XDG_RUNTIME_DIR is a tmpfs, as logind
 # makes it.
 set -eu
@@ -57,12 +57,33 @@ fi
 # Each command must work before it is timed.
 $as_user "$BIN" --root "$work/dir" exec /bin/true 2>/dev/null || { echo "bench rootless: nsinit exec as $USER_NAME failed" >&2; exit 1; }
 mkdir -p target/bench
-hyperfine -N --style basic --runs "$RUNS" --warmup "$WARMUP" --export-json "$OUT" "$@" >/dev/null
-python3 -B - "$OUT" <<'EOF'
-import json, sys
-r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+# In rounds (BENCH_ROUNDS, 10), each timing every row for RUNS/ROUNDS runs:
+# a slow drift of the machine then weighs on every row alike instead of on
+# whichever row hyperfine was timing (single blocks drifted ±15 %).
+ROUNDS=${BENCH_ROUNDS:-10}
+per=$(((RUNS + ROUNDS - 1) / ROUNDS))
+i=0
+while [ "$i" -lt "$ROUNDS" ]; do
+	hyperfine -N --style basic --runs "$per" --warmup "$WARMUP" \
+		--export-json "$OUT.$i" "$@" >/dev/null
+	i=$((i + 1))
+done
+python3 -B - "$OUT" "$ROUNDS" <<'EOF'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for i in range(rounds):
+    for x in json.load(open(f"{out}.{i}"))["results"]:
+        times.setdefault(x["command"], []).extend(x["times"])
+r = {k: statistics.median(v) for k, v in times.items()}
+json.dump({"rounds": rounds, "medians": r, "times": times}, open(out, "w"))
 n = r["nsinit"]
-print("rootless start→exit (as an unprivileged user), medians:")
+print(f"rootless start→exit (as an unprivileged user), medians of {rounds} interleaved rounds:")
 for k, v in r.items():
     print(f"  {k:<10} {v * 1000:8.3f} ms   nsinit/{k} = {n / v:5.2f}x")
 EOF
+i=0
+while [ "$i" -lt "$ROUNDS" ]; do
+	rm -f "$OUT.$i"
+	i=$((i + 1))
+done
