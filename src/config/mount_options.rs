@@ -28,9 +28,9 @@ pub const UNBINDABLE: u64 = g::MS_UNBINDABLE as u64;
 
 /// `MOUNT_ATTR_*` bits of mount_setattr(2), for the recursive options.
 pub const ATTR_RDONLY: u64 = g::MOUNT_ATTR_RDONLY as u64;
-const ATTR_NOSUID: u64 = g::MOUNT_ATTR_NOSUID as u64;
-const ATTR_NODEV: u64 = g::MOUNT_ATTR_NODEV as u64;
-const ATTR_NOEXEC: u64 = g::MOUNT_ATTR_NOEXEC as u64;
+pub const ATTR_NOSUID: u64 = g::MOUNT_ATTR_NOSUID as u64;
+pub const ATTR_NODEV: u64 = g::MOUNT_ATTR_NODEV as u64;
+pub const ATTR_NOEXEC: u64 = g::MOUNT_ATTR_NOEXEC as u64;
 const ATTR_NODIRATIME: u64 = g::MOUNT_ATTR_NODIRATIME as u64;
 const ATTR_NOSYMFOLLOW: u64 = g::MOUNT_ATTR_NOSYMFOLLOW as u64;
 const ATTR_NOATIME: u64 = g::MOUNT_ATTR_NOATIME as u64;

@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::config::mount_options::{ATTR_RDONLY, RecAttr};
+use crate::config::mount_options::{ATTR_NODEV, ATTR_NOEXEC, ATTR_NOSUID, ATTR_RDONLY, RecAttr};
 use crate::config::{Config, Mount, Ns};
 use crate::console::Pty;
 use crate::error::{Context, Error, Result};
@@ -116,6 +116,7 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
     let cgroupns = has(Ns::Cgroup);
     for m in &cfg.mount.mounts {
         let dst = m.destination.as_str();
+        let host_sys = std::cell::Cell::new(false);
         if m.is_bind() {
             let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
             let meta =
@@ -142,28 +143,29 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
         } else {
             let what = format!("mount {}", m.fstype);
-            let host_sys = std::cell::Cell::new(false);
             let mount = |t: &CStr| mount_filesystem(m, t, userns, &host_sys);
             mount_in_root(root, dst, true, mount, &what)?;
-            if host_sys.get() {
-                // The descriptor names what is under the bind: reopen the path.
-                let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
-                let t = fd_path(&fd);
-                remount_readonly(&t, DEFAULT_FLAGS)
-                    .and_then(
-                        |()| match crate::sys::mount_setattr_recursive(&t, ATTR_RDONLY, 0) {
-                            Err(Errno::NOSYS) => Ok(()),
-                            r => r,
-                        },
-                    )
-                    .ctx(|| format!("make the host's /sys read-only on {dst}"))?;
-            }
         }
-        if !m.recursive.is_empty() {
+        // The host's /sys bound for a sysfs: read-only, nosuid, nodev and
+        // noexec all the way down, through the recursive options' path.
+        let mut rec = m.recursive;
+        if host_sys.get() {
+            let attrs = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC;
+            rec = RecAttr {
+                set: rec.set | attrs,
+                clear: rec.clear & !attrs,
+            };
+        }
+        if !rec.is_empty() {
+            // The descriptor names what is under the mount: reopen the path.
             let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
-            let RecAttr { set, clear } = m.recursive;
-            crate::sys::mount_setattr_recursive(&fd_path(&fd), set, clear)
-                .ctx(|| format!("set the recursive mount options of {dst}"))?;
+            let t = fd_path(&fd);
+            match crate::sys::mount_setattr_recursive(&t, rec.set, rec.clear) {
+                // Before Linux 5.12: the bound /sys's top, at least.
+                Err(Errno::NOSYS) if host_sys.get() => remount_readonly(&t, DEFAULT_FLAGS),
+                r => r,
+            }
+            .ctx(|| format!("set the recursive mount options of {dst}"))?;
         }
         if m.propagation != 0 {
             let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
