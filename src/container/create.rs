@@ -320,7 +320,7 @@ fn parent_steps(
     // an inode allocation).
     req.record.save_config(&req.config_text)?;
     // Why here: the child builds its root meanwhile, so recording costs the
-    // start nothing when its namespaces are the ones it was cloned into.
+    // start nothing once its namespaces are final.
     // The lock keeps every reader out until the command runs; a failure
     // from here on is torn down from what is recorded now.
     st.init_pid = raw_pid;
@@ -330,7 +330,7 @@ fn parent_steps(
         Park::Fifo(_) => Status::Created,
         Park::Channel => Status::Running,
     };
-    let mut settled = namespaces_settled_at_clone(cfg);
+    let mut settled = namespaces_settled(cfg, raw_pid);
     if settled {
         record_started(cfg, req, st, raw_pid)?;
     } else {
@@ -357,9 +357,10 @@ fn parent_steps(
         let state = crate::seccomp::process_state(st, Status::Creating.as_str(), raw_pid);
         crate::seccomp::send_listener(l, &fd, raw_pid, state)?;
     }
-    // A cgroup namespace is the child's first step: usually taken by now,
-    // so the record need not wait for "ready".
-    if !settled && cgroup_ns_settled(cfg, raw_pid) {
+    // A cgroup namespace is the child's first step: when it was not yet
+    // taken above, it usually is by now, so the record need not wait for
+    // "ready".
+    if !settled && namespaces_settled(cfg, raw_pid) {
         record_started(cfg, req, st, raw_pid)?;
         settled = true;
     }
@@ -386,32 +387,22 @@ fn parent_steps(
     sync::wait_exec(sock) // SYNC 4
 }
 
-/// Whether the container process's namespaces are final at clone: the
-/// child joins or unshares none later (no namespace paths, no netns
-/// network, no cgroup namespace, which it unshares once in its cgroups).
-fn namespaces_settled_at_clone(cfg: &Config) -> bool {
-    cfg.ns_paths.is_empty()
-        && !cfg.namespaces.contains(Ns::Cgroup)
-        && !cfg
-            .networks
-            .iter()
-            .any(|n| matches!(n, Network::Netns { .. }))
-}
-
-/// Whether the only namespace the child still changes after clone is its
-/// cgroup namespace, and it has already unshared it (its
-/// `/proc/PID/ns/cgroup` is no longer ours; it unshares it once, early).
-fn cgroup_ns_settled(cfg: &Config, pid: i32) -> bool {
-    let only_cgroup_ns = cfg.ns_paths.is_empty()
-        && cfg.namespaces.contains(Ns::Cgroup)
-        && !cfg
+/// Whether the container process's namespaces are final: the child joins
+/// none later (no namespace paths, no netns network), and a cgroup
+/// namespace, which it unshares once as its first step in its cgroups, is
+/// unshared already (its `/proc/PID/ns/cgroup` is no longer ours).
+fn namespaces_settled(cfg: &Config, pid: i32) -> bool {
+    let joins_later = !cfg.ns_paths.is_empty()
+        || cfg
             .networks
             .iter()
             .any(|n| matches!(n, Network::Netns { .. }));
+    if joins_later || !cfg.namespaces.contains(Ns::Cgroup) {
+        return !joins_later;
+    }
     let ino = |p: &str| rustix::fs::stat(p).ok().map(|st| st.st_ino);
-    only_cgroup_ns
-        && ino(&format!("/proc/{pid}/ns/cgroup"))
-            .is_some_and(|theirs| Some(theirs) != ino("/proc/self/ns/cgroup"))
+    ino(&format!("/proc/{pid}/ns/cgroup"))
+        .is_some_and(|theirs| Some(theirs) != ino("/proc/self/ns/cgroup"))
 }
 
 /// Record the started container: its namespaces, the state and, for a
