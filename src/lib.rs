@@ -15,6 +15,7 @@ pub mod log;
 pub mod network;
 pub mod oci;
 pub mod rootfs;
+pub mod sched;
 pub mod seccomp;
 pub mod sys;
 pub mod user;

@@ -332,6 +332,10 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
         cfg.mount.no_pivot_root = true;
     }
     let mut process = b.process;
+    // execCPUAffinity is not for the init (runtime-spec): it runs on what
+    // its cgroup allows, whatever the caller was pinned to.
+    process.affinity = Some(crate::sched::all_cpus());
+    process.initial_affinity = None;
     process.no_new_keyring |= o.flag("no-new-keyring");
     process.preserve_fds = parse_u32(o, "preserve-fds")?;
     let console = o.value("console-socket");

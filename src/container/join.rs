@@ -168,6 +168,11 @@ pub fn join_container_as(
             "the container exited while joining: {why}"
         )));
     }
+    // Where the runtime runs until the process is in the container's
+    // cgroups (OCI `execCPUAffinity.initial`); the process leaves it there.
+    if let Some(cpus) = &spec.initial_affinity {
+        crate::sched::set_affinity(cpus, "process.execCPUAffinity.initial")?;
+    }
     let plan = JoinPlan {
         target: st.init_pid,
         namespaces,

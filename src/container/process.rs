@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
+use rustix::thread::CpuSet;
 
 use crate::caps::{self, CapSets};
 use crate::config::Rlimit;
 use crate::error::{Context, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::sched::{self, IoPriority, Scheduler};
 use crate::seccomp::{self, Program};
 use crate::sys::{self, CStringArray, SigSet};
 use crate::user::{ExecUser, resolve_user};
@@ -52,6 +54,17 @@ pub struct ProcessSpec {
     /// OCI `process.consoleSize` (height, width): the first size of the
     /// terminal it gets (before the caller's, when that is a terminal).
     pub console_size: Option<(u16, u16)>,
+    /// OCI `process.scheduler`, set before the identity switch.
+    pub scheduler: Option<Scheduler>,
+    /// OCI `process.ioPriority`, set before the identity switch.
+    pub io_priority: Option<IoPriority>,
+    /// The CPUs the command runs on, set inside the container's cgroups
+    /// (OCI `execCPUAffinity.final`, else every CPU the cgroup allows).
+    /// `None`: inherited from the caller.
+    pub affinity: Option<CpuSet>,
+    /// OCI `execCPUAffinity.initial`: where the runtime itself runs before
+    /// it moves a joined process into the container's cgroups.
+    pub initial_affinity: Option<CpuSet>,
 }
 
 /// A command ready for execve.
@@ -97,6 +110,18 @@ pub fn finalize(
     if let Some(adj) = spec.oom_score_adj {
         // Why before the user switch: lowering the score needs CAP_SYS_RESOURCE.
         write_oom_score_adj(adj)?;
+    }
+    // Why before the user switch: raising a priority or a real-time policy
+    // needs CAP_SYS_NICE (an RT I/O class, CAP_SYS_ADMIN). Affinity first:
+    // SCHED_DEADLINE wants every CPU of its root domain.
+    if let Some(cpus) = &spec.affinity {
+        sched::set_affinity(cpus, "process.execCPUAffinity.final")?;
+    }
+    if let Some(s) = &spec.scheduler {
+        s.apply()?;
+    }
+    if let Some(io) = &spec.io_priority {
+        io.apply()?;
     }
     if let Some(mask) = spec.umask {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask & 0o777));

@@ -2,13 +2,14 @@
 
 use serde_json::Value;
 
-use super::read::{get, known_keys, obj, opt_str, strings, unsupported};
+use super::read::{get, known_keys, obj, opt_str, strings};
 use crate::caps::CapSets;
 use crate::config::json::{Diag, join};
 use crate::config::process::RLIMIT_NAMES;
 use crate::config::validate::{lsm_active, lsm_unsupported};
 use crate::config::{Config, Rlimit, capability_number};
 use crate::container::process::ProcessSpec;
+use crate::sched::{self, IoPriority, Scheduler};
 
 /// The lowered `process` with what belongs to the container's terminal.
 pub struct Lowered {
@@ -36,7 +37,7 @@ const KEYS: &[&str] = &[
 ];
 
 /// Lower the `process` object at `path` ("" for a `--process` file).
-pub fn lower(v: &Value, path: &str, _cfg: &Config, d: &mut Diag) -> Option<Lowered> {
+pub fn lower(v: &Value, path: &str, cfg: &Config, d: &mut Diag) -> Option<Lowered> {
     let p = obj(v, path, d)?;
     known_keys(p, path, KEYS, d);
     let at = |k: &str| join(path, k);
@@ -107,7 +108,36 @@ pub fn lower(v: &Value, path: &str, _cfg: &Config, d: &mut Diag) -> Option<Lower
             d.error(&at(key), lsm_unsupported(&v, lsm, active));
         }
     }
-    unsupported(p, path, &["scheduler", "ioPriority", "execCPUAffinity"], d);
+    if let Some(v) = p.get("scheduler").filter(|v| !v.is_null()) {
+        spec.scheduler = lower_scheduler(v, &at("scheduler"), cfg, d);
+    }
+    if let Some(v) = p.get("ioPriority").filter(|v| !v.is_null()) {
+        spec.io_priority = lower_io_priority(v, &at("ioPriority"), d);
+    }
+    // Outside the container's cgroup it runs where the caller runs; inside,
+    // on `final` or on every CPU its cpuset allows (runc resets it too).
+    spec.affinity = Some(sched::all_cpus());
+    if let Some(v) = p.get("execCPUAffinity").filter(|v| !v.is_null()) {
+        let here = at("execCPUAffinity");
+        if let Some(m) = obj(v, &here, d) {
+            known_keys(m, &here, &["initial", "final"], d);
+            let mut cpus = |key: &str| {
+                let list = opt_str(m, &here, key, d).filter(|s| !s.is_empty())?;
+                let set = sched::parse_cpus(&list);
+                if set.is_none() {
+                    d.error(
+                        &join(&here, key),
+                        format_args!("expected a CPU list like \"0-3,7\", got {list:?}"),
+                    );
+                }
+                set
+            };
+            spec.initial_affinity = cpus("initial");
+            if let Some(f) = cpus("final") {
+                spec.affinity = Some(f);
+            }
+        }
+    }
     if p.get("commandLine").is_some_and(|v| !v.is_null()) {
         d.warn(&at("commandLine"), "ignored (Windows only)");
     }
@@ -244,4 +274,147 @@ fn lower_rlimits(v: &Value, path: &str, d: &mut Diag) -> Vec<Rlimit> {
         }
     }
     out
+}
+
+/// `process.scheduler`, checked as runc checks it: the kernel would refuse
+/// the same settings with a bare EINVAL or EPERM.
+fn lower_scheduler(v: &Value, path: &str, cfg: &Config, d: &mut Diag) -> Option<Scheduler> {
+    let m = obj(v, path, d)?;
+    let keys = [
+        "policy", "nice", "priority", "flags", "runtime", "deadline", "period",
+    ];
+    known_keys(m, path, &keys, d);
+    let at = |k: &str| join(path, k);
+    let name = opt_str(m, path, "policy", d);
+    let policy = match name.as_deref() {
+        None => {
+            d.error(&at("policy"), "required (e.g. \"SCHED_BATCH\")");
+            None
+        }
+        Some("SCHED_ISO") => {
+            d.error(&at("policy"), "SCHED_ISO is not implemented by Linux");
+            None
+        }
+        Some(n) => {
+            let p = sched::POLICIES.iter().find(|(k, _)| *k == n).map(|p| p.1);
+            if p.is_none() {
+                let names: Vec<&str> = sched::POLICIES.iter().map(|p| p.0).collect();
+                d.error(
+                    &at("policy"),
+                    format_args!(
+                        "unknown policy {n:?} (expected one of {})",
+                        names.join(", ")
+                    ),
+                );
+            }
+            p
+        }
+    };
+    let nice = get::<i64>(m, path, "nice", d).unwrap_or(0);
+    if !(-20..=19).contains(&nice) {
+        d.error(
+            &at("nice"),
+            format_args!("must be between -20 and 19, got {nice}"),
+        );
+    }
+    let priority = get::<u32>(m, path, "priority", d).unwrap_or(0);
+    let mut flags = 0;
+    for (i, f) in strings(m, path, "flags", d).iter().enumerate() {
+        match sched::FLAGS.iter().find(|(k, _)| k == f) {
+            Some((_, bit)) => flags |= bit,
+            None => d.error(
+                &format!("{}[{i}]", at("flags")),
+                format_args!("unknown flag {f:?} (expected SCHED_FLAG_RESET_ON_FORK…)"),
+            ),
+        }
+    }
+    let [runtime, deadline, period] =
+        ["runtime", "deadline", "period"].map(|k| get::<u64>(m, path, k, d).unwrap_or(0));
+    let policy = policy?;
+    let realtime = matches!(policy, sched::SCHED_FIFO | sched::SCHED_RR);
+    if realtime && !(1..=99).contains(&priority) {
+        d.error(
+            &at("priority"),
+            format_args!(
+                "must be between 1 and 99 for {}, got {priority}",
+                name.unwrap_or_default()
+            ),
+        );
+    } else if !realtime && priority != 0 {
+        d.error(
+            &at("priority"),
+            "can only be set for SCHED_FIFO or SCHED_RR",
+        );
+    }
+    if policy == sched::SCHED_DEADLINE {
+        if runtime == 0 || deadline == 0 {
+            d.error(path, "SCHED_DEADLINE requires runtime and deadline");
+        }
+        let cpus = cfg.cgroups.as_ref().and_then(|c| c.cpuset_cpus.as_deref());
+        if cpus.is_some() {
+            // sched_setattr answers EPERM when the task cannot run on
+            // every CPU of its root domain.
+            d.error(
+                &at("policy"),
+                "SCHED_DEADLINE cannot be used together with linux.resources.cpu.cpus",
+            );
+        }
+    } else if runtime != 0 || deadline != 0 || period != 0 {
+        d.error(
+            path,
+            "runtime, deadline and period can only be set for SCHED_DEADLINE",
+        );
+    }
+    Some(Scheduler {
+        policy,
+        flags,
+        nice: nice.clamp(-20, 19) as i32,
+        priority,
+        runtime,
+        deadline,
+        period,
+    })
+}
+
+/// `process.ioPriority`: a class and a level from 0 (highest) to 7.
+fn lower_io_priority(v: &Value, path: &str, d: &mut Diag) -> Option<IoPriority> {
+    let m = obj(v, path, d)?;
+    known_keys(m, path, &["class", "priority"], d);
+    let class = match opt_str(m, path, "class", d) {
+        Some(c) => {
+            let found = sched::IO_CLASSES.iter().find(|(k, _)| *k == c);
+            if found.is_none() {
+                d.error(
+                    &join(path, "class"),
+                    format_args!(
+                        "unknown class {c:?} (expected IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)"
+                    ),
+                );
+            }
+            found.map(|f| f.1)
+        }
+        None => {
+            d.error(&join(path, "class"), "required (e.g. \"IOPRIO_CLASS_BE\")");
+            None
+        }
+    };
+    let level = get::<i64>(m, path, "priority", d);
+    let level = match level {
+        Some(l @ 0..=7) => Some(l as u16),
+        Some(l) => {
+            d.error(
+                &join(path, "priority"),
+                format_args!("must be between 0 (highest) and 7 (lowest), got {l}"),
+            );
+            None
+        }
+        None => {
+            d.error(&join(path, "priority"), "required (0 to 7)");
+            None
+        }
+    };
+    Some(IoPriority {
+        class: class?,
+        level: level?,
+    })
 }

@@ -334,7 +334,9 @@ fn bad_configs_name_their_field() {
         ),
         (
             vec![("/process/scheduler", json!({"policy": "SCHED_FIFO"}))],
-            vec!["config.json: process.scheduler: not supported by this build"],
+            vec![
+                "config.json: process.scheduler.priority: must be between 1 and 99 for SCHED_FIFO, got 0",
+            ],
         ),
         (
             vec![(

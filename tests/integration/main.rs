@@ -19,6 +19,7 @@ mod oci_conform;
 mod oci_engines;
 mod oci_hooks;
 mod oci_nspath;
+mod oci_sched;
 mod oci_update;
 mod recmount;
 mod record;

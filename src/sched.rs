@@ -1,0 +1,155 @@
+//! Where and how the container's process runs: scheduling policy
+//! (`sched_setattr`), I/O priority (`ioprio_set`) and CPU affinity
+//! (`sched_setaffinity`) — OCI `process.scheduler`, `process.ioPriority`
+//! and `process.execCPUAffinity`.
+
+use rustix::thread::CpuSet;
+
+use crate::error::{Error, Result, strerror};
+use crate::sys;
+
+/// The policies `sched_setattr` takes, by their OCI names. `SCHED_ISO` is
+/// named by the spec but was never merged into Linux.
+pub const POLICIES: &[(&str, u32)] = &[
+    ("SCHED_OTHER", 0),
+    ("SCHED_FIFO", 1),
+    ("SCHED_RR", 2),
+    ("SCHED_BATCH", 3),
+    ("SCHED_IDLE", 5),
+    ("SCHED_DEADLINE", 6),
+];
+
+/// `SCHED_FLAG_*` from <linux/sched.h>.
+pub const FLAGS: &[(&str, u64)] = &[
+    ("SCHED_FLAG_RESET_ON_FORK", 0x01),
+    ("SCHED_FLAG_RECLAIM", 0x02),
+    ("SCHED_FLAG_DL_OVERRUN", 0x04),
+    ("SCHED_FLAG_KEEP_POLICY", 0x08),
+    ("SCHED_FLAG_KEEP_PARAMS", 0x10),
+    ("SCHED_FLAG_UTIL_CLAMP_MIN", 0x20),
+    ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40),
+];
+
+pub const SCHED_FIFO: u32 = 1;
+pub const SCHED_RR: u32 = 2;
+pub const SCHED_DEADLINE: u32 = 6;
+
+/// A scheduling policy with its parameters, as `sched_setattr` takes them
+/// (SCHED_DEADLINE's runtime, deadline and period in nanoseconds).
+pub use crate::sys::SchedAttr as Scheduler;
+
+impl Scheduler {
+    fn policy_name(&self) -> &'static str {
+        POLICIES
+            .iter()
+            .find(|(_, n)| *n == self.policy)
+            .map_or("SCHED_?", |(name, _)| name)
+    }
+
+    /// Set it on the calling thread; what it forks and execs inherits it
+    /// (unless `SCHED_FLAG_RESET_ON_FORK`).
+    pub fn apply(&self) -> Result<()> {
+        sys::sched_setattr(self).map_err(|e| {
+            let realtime = matches!(self.policy, SCHED_FIFO | SCHED_RR);
+            let hint = if e == rustix::io::Errno::PERM && realtime {
+                " (a real-time policy needs a real-time budget in the container's cpu \
+                 cgroup where the kernel schedules groups: linux.resources.cpu.realtimeRuntime)"
+            } else {
+                ""
+            };
+            Error::new(format!(
+                "process.scheduler: sched_setattr {}: {}{hint}",
+                self.policy_name(),
+                strerror(e)
+            ))
+        })
+    }
+}
+
+/// The I/O scheduling classes, by their OCI names (`IOPRIO_CLASS_*`).
+pub const IO_CLASSES: &[(&str, u16)] = &[
+    ("IOPRIO_CLASS_RT", 1),
+    ("IOPRIO_CLASS_BE", 2),
+    ("IOPRIO_CLASS_IDLE", 3),
+];
+
+/// An I/O priority: class and level (0 highest … 7 lowest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoPriority {
+    pub class: u16,
+    pub level: u16,
+}
+
+impl IoPriority {
+    /// Set it on the calling process; its children inherit it.
+    pub fn apply(&self) -> Result<()> {
+        let value = (self.class << 13) | self.level;
+        sys::ioprio_set_self(value).map_err(|e| {
+            let class = IO_CLASSES
+                .iter()
+                .find(|(_, c)| *c == self.class)
+                .map_or("?", |(n, _)| n);
+            Error::sys(
+                format!("process.ioPriority: ioprio_set {class} {}", self.level),
+                e,
+            )
+        })
+    }
+}
+
+/// Parse a CPU list such as `0-3,7` into a set (`None`: malformed, or a
+/// CPU beyond what the kernel's affinity calls take here).
+pub fn parse_cpus(list: &str) -> Option<CpuSet> {
+    let mut set = CpuSet::new();
+    let cpu = |s: &str| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|&n| n < CpuSet::MAX_CPU && !s.starts_with('+'))
+    };
+    for part in list.split(',') {
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (cpu(a)?, cpu(b)?),
+            None => (cpu(part)?, cpu(part)?),
+        };
+        if first > last {
+            return None;
+        }
+        (first..=last).for_each(|n| set.set(n));
+    }
+    Some(set)
+}
+
+/// Every CPU: as an affinity, the kernel narrows it to what the cgroup's
+/// cpuset allows, which undoes any pinning the caller inherited.
+pub fn all_cpus() -> CpuSet {
+    let mut set = CpuSet::new();
+    (0..CpuSet::MAX_CPU).for_each(|n| set.set(n));
+    set
+}
+
+/// Pin the calling thread (and what it forks) to `cpus`; `what` names the
+/// setting for the message.
+pub fn set_affinity(cpus: &CpuSet, what: &str) -> Result<()> {
+    rustix::thread::sched_setaffinity(None, cpus)
+        .map_err(|e| Error::sys(format!("{what}: sched_setaffinity"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(s: &CpuSet) -> Vec<usize> {
+        (0..CpuSet::MAX_CPU).filter(|&n| s.is_set(n)).collect()
+    }
+
+    #[test]
+    fn cpu_lists_parse_as_the_kernel_writes_them() {
+        assert_eq!(members(&parse_cpus("0-3,7").unwrap()), [0, 1, 2, 3, 7]);
+        assert_eq!(members(&parse_cpus("5").unwrap()), [5]);
+        assert_eq!(members(&parse_cpus("1,1-2").unwrap()), [1, 2]);
+        for bad in ["", "3-1", "a", "1,", "-1", "+1", "0-99999", "1 2"] {
+            assert!(parse_cpus(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(members(&all_cpus()).len(), CpuSet::MAX_CPU);
+    }
+}
