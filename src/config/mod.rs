@@ -236,6 +236,9 @@ pub struct Mount {
     /// Attributes for the mount and every mount below it (`rro`, …), set
     /// last with mount_setattr(2).
     pub recursive: mount_options::RecAttr,
+    /// A tmpfs that starts with a copy of the directory it covers (OCI
+    /// `tmpcopyup`, as runc and crun do it for podman's `--read-only`).
+    pub copy_up: bool,
 }
 
 impl Mount {

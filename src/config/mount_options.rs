@@ -52,6 +52,8 @@ pub enum Opt {
     RecClear(u64),
     /// An access-time value for the whole tree (`rnoatime`, `rrelatime`, …).
     RecAtime(u64),
+    /// `tmpcopyup`: a tmpfs starts with a copy of what it covers.
+    CopyUp,
     /// Known, but this build cannot honour it.
     Unsupported,
 }
@@ -119,7 +121,7 @@ const TABLE: [(&str, Opt); 64] = [
     ("ratime", Opt::RecAtime(0)),
     ("rnostrictatime", Opt::RecAtime(0)),
     ("rnorelatime", Opt::RecAtime(0)),
-    ("tmpcopyup", Opt::Unsupported),
+    ("tmpcopyup", Opt::CopyUp),
     ("copy-symlink", Opt::Unsupported),
     ("src-nofollow", Opt::Unsupported),
     ("remount", Opt::Unsupported),
@@ -146,6 +148,8 @@ pub struct Parsed {
     pub unsupported: Vec<String>,
     /// The recursive options folded: `MOUNT_ATTR_*` to set and to clear.
     pub recursive: RecAttr,
+    /// `tmpcopyup` was given.
+    pub copy_up: bool,
 }
 
 /// Attributes set and cleared on a mount tree with mount_setattr(2).
@@ -181,6 +185,7 @@ pub fn parse<'a>(opts: impl IntoIterator<Item = &'a str>) -> Parsed {
                 p.recursive.set = (p.recursive.set & !ATTR_ATIME) | f;
                 p.recursive.clear |= ATTR_ATIME;
             }
+            Some(Opt::CopyUp) => p.copy_up = true,
             Some(Opt::Unsupported) => p.unsupported.push(o.to_string()),
             None if o.is_empty() => {}
             None => p.data.push(o.to_string()),

@@ -188,7 +188,7 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
     lower_root(top, dir, &mut cfg, d);
     cfg.hostname = opt_str(top, "", "hostname", d).filter(|s| !s.is_empty());
     cfg.domainname = opt_str(top, "", "domainname", d).filter(|s| !s.is_empty());
-    let mounts = lower_mounts(top.get("mounts"), dir, &cfg.rootfs, d);
+    let mounts = lower_mounts(top.get("mounts"), dir, d);
     let configured_mounts = mounts.len();
     cfg.mount.mounts = mounts;
     match top.get("linux") {
@@ -287,7 +287,7 @@ fn lower_root(top: &Map<String, Value>, dir: &Path, cfg: &mut Config, d: &mut Di
 }
 
 /// `mounts`: each with its options folded by the option table.
-fn lower_mounts(v: Option<&Value>, dir: &Path, rootfs: &Path, d: &mut Diag) -> Vec<Mount> {
+fn lower_mounts(v: Option<&Value>, dir: &Path, d: &mut Diag) -> Vec<Mount> {
     let Some(list) = v.filter(|v| !v.is_null()) else {
         return Vec::new();
     };
@@ -297,7 +297,7 @@ fn lower_mounts(v: Option<&Value>, dir: &Path, rootfs: &Path, d: &mut Diag) -> V
     let mut out = Vec::new();
     for (i, m) in items.iter().enumerate() {
         let here = format!("mounts[{i}]");
-        if let Some(m) = lower_mount(m, &here, dir, rootfs, d) {
+        if let Some(m) = lower_mount(m, &here, dir, d) {
             out.push(m);
         }
     }
@@ -313,7 +313,7 @@ const MOUNT_KEYS: &[&str] = &[
     "gidMappings",
 ];
 
-fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -> Option<Mount> {
+fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount> {
     let m = obj(v, here, d)?;
     known_keys(m, here, MOUNT_KEYS, d);
     let at = |k: &str| format!("{here}.{k}");
@@ -327,18 +327,10 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -
     let fstype = opt_str(m, here, "type", d).unwrap_or_default();
     let options = strings(m, here, "options", d);
     let opts = mount_options::parse(options.iter().map(String::as_str));
+    if opts.copy_up && fstype != "tmpfs" {
+        d.error(&at("options"), "\"tmpcopyup\" applies to tmpfs mounts only");
+    }
     for o in &opts.unsupported {
-        // podman's `--read-only` asks for copy-up on /tmp, /var/tmp, /run:
-        // over an empty or missing directory there is nothing to copy.
-        if o == "tmpcopyup"
-            && fstype == "tmpfs"
-            && d.check_host
-            && destination
-                .as_deref()
-                .is_some_and(|p| nothing_to_copy_up(rootfs, p))
-        {
-            continue;
-        }
         d.error(
             &at("options"),
             format_args!("{o:?} is not supported by this build"),
@@ -395,6 +387,7 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -
             propagation: opts.propagation,
             data: None,
             recursive: opts.recursive,
+            copy_up: false,
         });
     }
     if fstype.is_empty() {
@@ -409,20 +402,6 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, rootfs: &Path, d: &mut Diag) -
         propagation: opts.propagation,
         data,
         recursive: opts.recursive,
+        copy_up: opts.copy_up,
     })
-}
-
-/// Whether `dest` in `rootfs` is missing or an empty directory, through no
-/// symlink (a symlink or anything else: unknown, so copy-up would matter).
-fn nothing_to_copy_up(rootfs: &Path, dest: &str) -> bool {
-    let mut path = rootfs.to_path_buf();
-    for part in dest.split('/').filter(|p| !p.is_empty()) {
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
-            Ok(m) if !m.is_dir() => return false,
-            Ok(_) => {}
-        }
-    }
-    std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none())
 }

@@ -8,6 +8,7 @@
 //! onto the host.
 
 pub mod cgroupfs;
+pub mod copyup;
 pub mod dev;
 pub mod mount;
 pub mod paths;
@@ -143,8 +144,19 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
         } else {
             let what = format!("mount {}", m.fstype);
-            let mount = |t: &CStr| mount_filesystem(m, t, userns, &host_sys);
+            // tmpcopyup: what the tmpfs covers, opened before it does.
+            let below = std::cell::RefCell::new(None);
+            let mount = |t: &CStr| {
+                if m.copy_up {
+                    *below.borrow_mut() = copyup::open_source(t)?;
+                }
+                mount_filesystem(m, t, userns, &host_sys)
+            };
             mount_in_root(root, dst, true, mount, &what)?;
+            if let Some(from) = below.take() {
+                let top = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+                copyup::copy_tree(from.as_fd(), top.as_fd(), dst)?;
+            }
         }
         // The host's /sys bound for a sysfs: read-only, nosuid, nodev and
         // noexec all the way down, through the recursive options' path.

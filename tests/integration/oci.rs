@@ -479,16 +479,20 @@ fn created_container_with_a_non_root_user_starts() {
     assert!(!b.root.join("user1").exists());
 }
 
-/// podman `--read-only` mounts tmpfs with "tmpcopyup" on /tmp, /var/tmp,
-/// /run: accepted when the image's directory is empty or missing, refused
-/// (naming it) when there would be something to copy.
+/// podman's `--read-only`: tmpfs on /tmp and /run with `tmpcopyup`, over a
+/// read-only root. The tmpfs starts with a copy of what it covers (types,
+/// modes, owners, a link kept a link), is writable, and the image is left
+/// as it was.
 #[test]
-fn tmpcopyup_over_an_empty_directory_is_accepted() {
+fn tmpcopyup_copies_what_the_tmpfs_covers() {
     if !can_run() {
         return;
     }
-    let b = Bundle::new("copyup", &["sh", "-c", "touch /tmp/x /run/x && echo ok"]);
-    let mut cfg = config(&["sh", "-c", "touch /tmp/x /run/x && echo ok"]);
+    let script = "cd /run && stat -c '%n %a %u:%g %F' a lock f d/e/g; readlink l; readlink esc; \
+                  cat a d/e/g; touch /tmp/x /run/x && echo ok; \
+                  grep ' /run ' /proc/mounts | cut -d' ' -f3";
+    let b = Bundle::new("copyup", &["sh", "-c", script]);
+    let mut cfg = config(&["sh", "-c", script]);
     cfg["root"]["readonly"] = json!(true);
     let tmpfs = |dst: &str| {
         json!({"destination": dst, "type": "tmpfs", "source": "tmpfs",
@@ -498,16 +502,56 @@ fn tmpcopyup_over_an_empty_directory_is_accepted() {
     mounts.push(tmpfs("/tmp"));
     mounts.push(tmpfs("/run"));
     b.write_config(&cfg);
-    let _ = std::fs::remove_dir_all(b.rootfs().join("run"));
+    // What the image has under /run; /tmp stays empty.
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let run = b.rootfs().join("run");
+    let _ = std::fs::remove_dir_all(&run);
+    std::fs::create_dir_all(run.join("d/e")).unwrap();
+    std::fs::create_dir(run.join("lock")).unwrap();
+    std::fs::write(run.join("a"), "alpha\n").unwrap();
+    std::fs::write(run.join("d/e/g"), "deep\n").unwrap();
+    std::fs::set_permissions(run.join("a"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::fs::set_permissions(run.join("lock"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::chown(run.join("a"), Some(123), Some(456)).unwrap();
+    symlink("a", run.join("l")).unwrap();
+    symlink("/", run.join("esc")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(run.join("f"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
     let bundle = b.dir.to_str().unwrap().to_string();
     let o = b.run(&["run", "--bundle", &bundle, "cu1"]);
-    assert_eq!(out(&o), "ok\n", "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "a 604 123:456 regular file\nlock 1777 0:0 directory\nf 644 0:0 fifo\n\
+         d/e/g 644 0:0 regular file\na\n/\nalpha\ndeep\nok\ntmpfs\n",
+        "{}",
+        err(&o)
+    );
+    // The image is untouched; nothing was written through the links.
     assert!(!b.rootfs().join("tmp/x").exists(), "/tmp was a tmpfs");
-    // Something to copy up: refused, not silently hidden.
-    std::fs::write(b.rootfs().join("tmp/keep"), "x").unwrap();
+    assert!(!run.join("x").exists(), "/run was a tmpfs");
+    assert!(
+        std::fs::symlink_metadata(run.join("esc"))
+            .unwrap()
+            .is_symlink()
+    );
+    // Only for tmpfs.
+    let mut bad = cfg.clone();
+    bad["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/mnt", "type": "proc", "source": "proc",
+                     "options": ["tmpcopyup"]}),
+    );
+    b.write_config(&bad);
     let o = b.run(&["run", "--bundle", &bundle, "cu2"]);
     assert!(!o.status.success());
-    assert!(err(&o).contains("tmpcopyup"), "{}", err(&o));
+    assert!(
+        err(&o)
+            .contains("config.json: mounts[7].options: \"tmpcopyup\" applies to tmpfs mounts only"),
+        "{}",
+        err(&o)
+    );
 }
 
 /// containerd's shim: `--root /run/containerd/runc/NS` whose parents may not
