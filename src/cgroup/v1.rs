@@ -147,9 +147,15 @@ pub(super) fn set_weight_and_idle(
 }
 
 /// The burst write (`cpu.cfs_burst_us` / `cpu.max.burst`), if one is asked.
-pub(super) fn burst(dir: &Path, file: &'static str, cfg: &Cgroups) -> Result<Option<(&'static str, String)>> {
+pub(super) fn burst(
+    dir: &Path,
+    file: &'static str,
+    cfg: &Cgroups,
+) -> Result<Option<(&'static str, String)>> {
     Ok(match cfg.cpu_burst {
-        Some(b) if knob(dir, file, "cpu_burst", b == 0, "Linux 5.14+")? => Some((file, b.to_string())),
+        Some(b) if knob(dir, file, "cpu_burst", b == 0, "Linux 5.14+")? => {
+            Some((file, b.to_string()))
+        }
         _ => None,
     })
 }
@@ -158,7 +164,11 @@ pub(super) fn burst(dir: &Path, file: &'static str, cfg: &Cgroups) -> Result<Opt
 /// force (a burst against the quota, a realtime period against the
 /// runtime): when it refuses `a` (EINVAL) and `b` is to be written too, `b`
 /// goes first and `a` after it.
-pub(super) fn write_pair(dir: &Path, a: Option<(&str, String)>, b: Option<(&str, String)>) -> Result<()> {
+pub(super) fn write_pair(
+    dir: &Path,
+    a: Option<(&str, String)>,
+    b: Option<(&str, String)>,
+) -> Result<()> {
     let first = match &a {
         Some((file, v)) => fs::write(dir, file, v),
         None => Ok(()),
@@ -189,7 +199,13 @@ fn set_rt(dir: &Path, cfg: &Cgroups) -> Result<()> {
         _ => "cpu_rt_runtime",
     };
     for file in [RT_PERIOD, RT_RUNTIME] {
-        knob(dir, file, field, false, "no CONFIG_RT_GROUP_SCHED in this kernel")?;
+        knob(
+            dir,
+            file,
+            field,
+            false,
+            "no CONFIG_RT_GROUP_SCHED in this kernel",
+        )?;
     }
     let period = cfg.cpu_rt_period.map(|p| (RT_PERIOD, p.to_string()));
     let runtime = cfg.cpu_rt_runtime.map(|r| (RT_RUNTIME, r.to_string()));

@@ -313,7 +313,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nsinit-v2-cpu-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for f in ["cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "rdma.max"] {
+        for f in [
+            "cpu.weight",
+            "cpu.max",
+            "cpu.max.burst",
+            "cpu.idle",
+            "rdma.max",
+        ] {
             std::fs::write(dir.join(f), "").unwrap();
         }
         let get = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
@@ -340,7 +346,12 @@ mod tests {
         set_cpu(&dir, &cfg).unwrap();
         set_rdma(&dir, &cfg).unwrap();
         assert_eq!(
-            [get("cpu.weight"), get("cpu.max"), get("cpu.max.burst"), get("cpu.idle")],
+            [
+                get("cpu.weight"),
+                get("cpu.max"),
+                get("cpu.max.burst"),
+                get("cpu.idle")
+            ],
             ["100", "50000 100000", "10000", "1"]
         );
         // One device per write (a plain file keeps them back to back).
@@ -351,7 +362,9 @@ mod tests {
         cfg.cpu_rt_runtime = Some(1000);
         let err = set_cpu(&dir, &cfg).unwrap_err().to_string();
         assert!(
-            err.starts_with("cpu_rt_period, cpu_rt_runtime: cgroup v2 has no realtime group scheduling"),
+            err.starts_with(
+                "cpu_rt_period, cpu_rt_runtime: cgroup v2 has no realtime group scheduling"
+            ),
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -142,7 +142,10 @@ fn rdma(v: &Value, path: &str, d: &mut Diag) -> Vec<RdmaLimit> {
     for (device, limits) in m {
         let here = join(path, device);
         if device.is_empty() || device.len() > 63 || device.bytes().any(|b| b <= b' ') {
-            d.error(&here, "expected an RDMA device name (1 to 63 characters, no spaces)");
+            d.error(
+                &here,
+                "expected an RDMA device name (1 to 63 characters, no spaces)",
+            );
             continue;
         }
         let Some(l) = obj(limits, &here, d) else {
@@ -538,10 +541,12 @@ fn cpu(v: &Value, path: &str, cg: &mut Cgroups, d: &mut Diag) {
     }
     // Realtime group scheduling is cgroup v1's (crun refuses it on v2;
     // runc ignores it there).
-    if (cg.cpu_rt_period.is_some() || cg.cpu_rt_runtime.is_some())
-        && on_v1("cpu", d) == Some(false)
+    if (cg.cpu_rt_period.is_some() || cg.cpu_rt_runtime.is_some()) && on_v1("cpu", d) == Some(false)
     {
-        for key in ["realtimePeriod", "realtimeRuntime"].into_iter().filter(|k| set(c, k)) {
+        for key in ["realtimePeriod", "realtimeRuntime"]
+            .into_iter()
+            .filter(|k| set(c, k))
+        {
             d.error(
                 &join(path, key),
                 "cgroup v2 has no realtime group scheduling (cpu.rt_runtime_us is cgroup v1's)",
@@ -686,17 +691,30 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            (cg.cpu_burst, cg.cpu_idle, cg.cpu_rt_period, cg.cpu_rt_runtime),
+            (
+                cg.cpu_burst,
+                cg.cpu_idle,
+                cg.cpu_rt_period,
+                cg.cpu_rt_runtime
+            ),
             (Some(20000), Some(1), Some(1_000_000), Some(10000))
         );
         let lines: Vec<String> = cg.rdma.iter().map(ToString::to_string).collect();
-        assert_eq!(lines, ["mlx4_0 hca_object=7", "mlx5_0 hca_handle=3 hca_object=1000"]);
+        assert_eq!(
+            lines,
+            ["mlx4_0 hca_object=7", "mlx5_0 hca_handle=3 hca_object=1000"]
+        );
         // burst and idle 0 are written (present means asked); realtime 0 is unset.
         let (cg, _) = lower(json!({"cpu": {"burst": 0, "idle": 0, "realtimePeriod": 0,
                                            "realtimeRuntime": 0}}))
         .unwrap();
         assert_eq!(
-            (cg.cpu_burst, cg.cpu_idle, cg.cpu_rt_period, cg.cpu_rt_runtime),
+            (
+                cg.cpu_burst,
+                cg.cpu_idle,
+                cg.cpu_rt_period,
+                cg.cpu_rt_runtime
+            ),
             (Some(0), Some(0), None, None)
         );
         let (cg, _) = lower(json!({"cpu": {"realtimeRuntime": -1}})).unwrap();
