@@ -59,8 +59,9 @@ commands:
   events ID [--stats] [--interval SECS]
   update ID                change cgroup limits: [-r|--resources FILE|-]
       [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
-      [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] [--cpuset-mems LIST]
-      [--pids-limit N] [--blkio-weight N]
+      [--cpu-quota N] [--cpu-period N] [--cpu-burst N] [--cpu-idle 0|1]
+      [--cpu-rt-period N] [--cpu-rt-runtime N] [--cpuset-cpus LIST]
+      [--cpuset-mems LIST] [--pids-limit N] [--blkio-weight N]
   spec [--bundle DIR] [--rootless]   write a default config.json
   features                 what this build supports (JSON)
   checkpoint | restore     not supported

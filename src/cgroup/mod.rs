@@ -107,7 +107,7 @@ fn set_fields(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
     fields.iter().filter(|f| f.1).map(|f| f.0).collect()
 }
 
-const GROUPS: [Group; 9] = [
+const GROUPS: [Group; 10] = [
     Group {
         v1: "memory",
         v2: "memory",
@@ -132,6 +132,10 @@ const GROUPS: [Group; 9] = [
                 ("cpu_shares", c.cpu_shares.is_some()),
                 ("cpu_quota", c.cpu_quota.is_some()),
                 ("cpu_period", c.cpu_period.is_some()),
+                ("cpu_burst", c.cpu_burst.is_some()),
+                ("cpu_rt_period", c.cpu_rt_period.is_some()),
+                ("cpu_rt_runtime", c.cpu_rt_runtime.is_some()),
+                ("cpu_idle", c.cpu_idle.is_some()),
             ])
         },
         apply_v1: v1::set_cpu,
@@ -178,6 +182,13 @@ const GROUPS: [Group; 9] = [
         requested: |c| set_fields(&[("hugetlb_limit", !c.hugetlb_limit.is_empty())]),
         apply_v1: v1::set_hugetlb,
         apply_v2: v2::set_hugetlb,
+    },
+    Group {
+        v1: "rdma",
+        v2: "rdma",
+        requested: |c| set_fields(&[("rdma", !c.rdma.is_empty())]),
+        apply_v1: v2::set_rdma,
+        apply_v2: v2::set_rdma,
     },
     // v1 only: cgroup v2 never offers these, so asking for them there is
     // an error naming them.

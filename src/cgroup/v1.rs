@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use rustix::io::Errno;
+
 use super::fs;
 use crate::config::{BlkioDevice, Cgroups, THROTTLES};
 use crate::error::{Error, Result};
@@ -84,19 +86,136 @@ pub fn memsw_first(current: Option<u64>, swap: i64) -> bool {
     swap < 0 || current.is_some_and(|c| swap as u64 >= c)
 }
 
-/// cpu: `cpu.shares`, then `cpu.cfs_period_us` before `cpu.cfs_quota_us`
-/// (a quota is checked against the period in force).
+/// cpu: `cpu.shares` and `cpu.idle` ([`set_weight_and_idle`]),
+/// `cpu.cfs_period_us` before `cpu.cfs_quota_us` (a quota is checked against
+/// the period in force), `cpu.cfs_burst_us` with the quota ([`write_pair`]),
+/// then realtime ([`set_rt`]).
 pub fn set_cpu(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    if let Some(s) = cfg.cpu_shares.filter(|s| *s != 0) {
-        fs::write(dir, "cpu.shares", s)?;
-    }
+    let shares = cfg.cpu_shares.filter(|s| *s != 0);
+    set_weight_and_idle(dir, "cpu.shares", shares, cfg.cpu_idle)?;
     if let Some(p) = cfg.cpu_period {
         fs::write(dir, "cpu.cfs_period_us", p)?;
     }
-    if let Some(q) = cfg.cpu_quota {
-        fs::write(dir, "cpu.cfs_quota_us", if q > 0 { q } else { -1 })?;
+    let quota = cfg
+        .cpu_quota
+        .map(|q| ("cpu.cfs_quota_us", if q > 0 { q } else { -1 }.to_string()));
+    write_pair(dir, burst(dir, "cpu.cfs_burst_us", cfg)?, quota)?;
+    set_rt(dir, cfg)
+}
+
+/// May `field` be written to `dir/file`? A missing file is an error naming
+/// both, unless the value is the kernel's default (`default`): then there is
+/// nothing to write.
+pub(super) fn knob(dir: &Path, file: &str, field: &str, default: bool, why: &str) -> Result<bool> {
+    match fs::exists(dir, file) {
+        true => Ok(true),
+        false if default => Ok(false),
+        false => Err(Error::new(format!(
+            "{field}: {} does not exist ({why})",
+            dir.join(file).display()
+        ))),
     }
-    Ok(())
+}
+
+/// The weight (`cpu.shares` / `cpu.weight`) and `cpu.idle`: the kernel
+/// refuses a weight for an idle cgroup (EINVAL), so the weight goes after
+/// `idle 0` and before `idle 1`; a cgroup already idle keeps its weight for
+/// when it is no longer idle.
+pub(super) fn set_weight_and_idle(
+    dir: &Path,
+    file: &str,
+    weight: Option<u64>,
+    idle: Option<u64>,
+) -> Result<()> {
+    let set_idle = |v: u64| match knob(dir, "cpu.idle", "cpu_idle", v == 0, "Linux 5.15+")? {
+        true => fs::write(dir, "cpu.idle", v),
+        false => Ok(()),
+    };
+    if idle == Some(0) {
+        set_idle(0)?;
+    }
+    if let Some(w) = weight {
+        match fs::write(dir, file, w) {
+            Err(e) if idle == Some(1) && e.errno() == Some(Errno::INVAL) => {}
+            r => r?,
+        }
+    }
+    match idle {
+        Some(1) => set_idle(1),
+        _ => Ok(()),
+    }
+}
+
+/// The burst write (`cpu.cfs_burst_us` / `cpu.max.burst`), if one is asked.
+pub(super) fn burst(
+    dir: &Path,
+    file: &'static str,
+    cfg: &Cgroups,
+) -> Result<Option<(&'static str, String)>> {
+    Ok(match cfg.cpu_burst {
+        Some(b) if knob(dir, file, "cpu_burst", b == 0, "Linux 5.14+")? => {
+            Some((file, b.to_string()))
+        }
+        _ => None,
+    })
+}
+
+/// Write `a`, then `b`. The kernel checks each against the other's value in
+/// force (a burst against the quota, a realtime period against the
+/// runtime): when it refuses `a` (EINVAL) and `b` is to be written too, `b`
+/// goes first and `a` after it.
+pub(super) fn write_pair(
+    dir: &Path,
+    a: Option<(&str, String)>,
+    b: Option<(&str, String)>,
+) -> Result<()> {
+    let first = match &a {
+        Some((file, v)) => fs::write(dir, file, v),
+        None => Ok(()),
+    };
+    match (first, a, b) {
+        (Err(e), Some((af, av)), Some((bf, bv))) if e.errno() == Some(Errno::INVAL) => {
+            fs::write(dir, bf, bv)?;
+            fs::write(dir, af, av)
+        }
+        (r, _, b) => {
+            r?;
+            b.map_or(Ok(()), |(file, v)| fs::write(dir, file, v))
+        }
+    }
+}
+
+const RT_PERIOD: &str = "cpu.rt_period_us";
+const RT_RUNTIME: &str = "cpu.rt_runtime_us";
+
+/// cpu (realtime): `cpu.rt_period_us`, then `cpu.rt_runtime_us` (see
+/// [`write_pair`]). Only kernels built with CONFIG_RT_GROUP_SCHED have them;
+/// the kernel refuses a runtime above the period or above what the parent
+/// grants, and the error says what the parent has.
+fn set_rt(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    let field = match (cfg.cpu_rt_period, cfg.cpu_rt_runtime) {
+        (None, None) => return Ok(()),
+        (_, None) => "cpu_rt_period",
+        _ => "cpu_rt_runtime",
+    };
+    for file in [RT_PERIOD, RT_RUNTIME] {
+        knob(
+            dir,
+            file,
+            field,
+            false,
+            "no CONFIG_RT_GROUP_SCHED in this kernel",
+        )?;
+    }
+    let period = cfg.cpu_rt_period.map(|p| (RT_PERIOD, p.to_string()));
+    let runtime = cfg.cpu_rt_runtime.map(|r| (RT_RUNTIME, r.to_string()));
+    write_pair(dir, period, runtime).map_err(|e| match e.errno() {
+        Some(Errno::INVAL) => e.context(format_args!(
+            "{field}: a runtime must fit in the period and in what the parent grants ({})",
+            dir.parent().unwrap_or(dir).join(RT_RUNTIME).display()
+        )),
+        _ => e,
+    })
 }
 
 /// cpuset: copy `cpuset.cpus` and `cpuset.mems` down from the parent where a
@@ -360,6 +479,105 @@ mod tests {
         .unwrap();
         assert_eq!(get(&d, "cpu.cfs_quota_us"), "-1");
         assert_eq!(get(&d, "cpu.shares"), "512", "unset knobs untouched");
+    }
+
+    #[test]
+    fn cpu_burst_idle_and_realtime() {
+        let d = knobs(
+            "cpux",
+            &[
+                ("cpu.shares", "1024"),
+                ("cpu.cfs_quota_us", "-1"),
+                ("cpu.cfs_burst_us", "0"),
+                ("cpu.idle", "0"),
+                ("cpu.rt_period_us", "1000000"),
+                ("cpu.rt_runtime_us", "0"),
+            ],
+        );
+        let cfg = Cgroups {
+            cpu_shares: Some(512),
+            cpu_quota: Some(50000),
+            cpu_burst: Some(20000),
+            cpu_idle: Some(1),
+            cpu_rt_period: Some(500000),
+            cpu_rt_runtime: Some(10000),
+            ..Default::default()
+        };
+        set_cpu(&d.0, &cfg).unwrap();
+        for (file, want) in [
+            ("cpu.shares", "512"),
+            ("cpu.cfs_quota_us", "50000"),
+            ("cpu.cfs_burst_us", "20000"),
+            ("cpu.idle", "1"),
+            ("cpu.rt_period_us", "500000"),
+            ("cpu.rt_runtime_us", "10000"),
+        ] {
+            assert_eq!(get(&d, file), want, "{file}");
+        }
+
+        // A kernel without the files: an error naming the field and the
+        // file, except for a value that asks for the default (0).
+        for f in ["cpu.cfs_burst_us", "cpu.idle", "cpu.rt_runtime_us"] {
+            std::fs::remove_file(d.0.join(f)).unwrap();
+        }
+        let zero = Cgroups {
+            cpu_burst: Some(0),
+            cpu_idle: Some(0),
+            ..Default::default()
+        };
+        set_cpu(&d.0, &zero).unwrap();
+        for (cfg, field, file, why) in [
+            (
+                Cgroups {
+                    cpu_burst: Some(1),
+                    ..Default::default()
+                },
+                "cpu_burst",
+                "cpu.cfs_burst_us",
+                "Linux 5.14+",
+            ),
+            (
+                Cgroups {
+                    cpu_idle: Some(1),
+                    ..Default::default()
+                },
+                "cpu_idle",
+                "cpu.idle",
+                "Linux 5.15+",
+            ),
+            (
+                Cgroups {
+                    cpu_rt_period: Some(1000),
+                    ..Default::default()
+                },
+                "cpu_rt_period",
+                "cpu.rt_runtime_us",
+                "no CONFIG_RT_GROUP_SCHED in this kernel",
+            ),
+        ] {
+            let err = set_cpu(&d.0, &cfg).unwrap_err().to_string();
+            let want = format!(
+                "{field}: {} does not exist ({why})",
+                d.0.join(file).display()
+            );
+            assert_eq!(err, want);
+        }
+        assert_eq!(get(&d, "cpu.rt_period_us"), "500000", "nothing written");
+    }
+
+    #[test]
+    fn pairs_are_written_in_order() {
+        let d = knobs("pair", &[("a", "0"), ("b", "0")]);
+        let v = |f, n: u64| Some((f, n.to_string()));
+        write_pair(&d.0, v("a", 1), v("b", 2)).unwrap();
+        assert_eq!((get(&d, "a"), get(&d, "b")), ("1".into(), "2".into()));
+        write_pair(&d.0, None, v("b", 3)).unwrap();
+        write_pair(&d.0, v("a", 4), None).unwrap();
+        assert_eq!((get(&d, "a"), get(&d, "b")), ("4".into(), "3".into()));
+        // Only EINVAL swaps the order: any other failure is the error.
+        let err = write_pair(&d.0, v("missing", 1), v("b", 5)).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::NOENT));
+        assert_eq!(get(&d, "b"), "3");
     }
 
     #[test]

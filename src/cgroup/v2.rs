@@ -4,7 +4,7 @@
 use std::ffi::CStr;
 use std::path::Path;
 
-use super::{bpf, fs};
+use super::{bpf, fs, v1};
 use crate::config::{BlkioDevice, Cgroups, THROTTLES};
 use crate::error::{Context, Error, Result};
 
@@ -131,15 +131,26 @@ pub fn cpu_max(quota: Option<i64>, period: Option<u64>) -> Option<String> {
     }
 }
 
-/// cpu: `cpu.weight` (converted from shares), `cpu.max`.
+/// cpu: `cpu.weight` (converted from shares) and `cpu.idle`, then
+/// `cpu.max.burst` with `cpu.max` (see [`v1::write_pair`]). Realtime
+/// scheduling has no v2 files: refused, as crun does.
 pub fn set_cpu(dir: &Path, cfg: &Cgroups) -> Result<()> {
-    if let Some(s) = cfg.cpu_shares.filter(|s| *s != 0) {
-        fs::write(dir, "cpu.weight", cpu_weight(s))?;
+    if cfg.cpu_rt_period.is_some() || cfg.cpu_rt_runtime.is_some() {
+        return Err(Error::new(
+            "cpu_rt_period, cpu_rt_runtime: cgroup v2 has no realtime group scheduling \
+             (cpu.rt_period_us and cpu.rt_runtime_us are cgroup v1 files)",
+        ));
     }
-    if let Some(v) = cpu_max(cfg.cpu_quota, cfg.cpu_period) {
-        fs::write(dir, "cpu.max", v)?;
-    }
-    Ok(())
+    let weight = cfg.cpu_shares.filter(|s| *s != 0).map(cpu_weight);
+    v1::set_weight_and_idle(dir, "cpu.weight", weight, cfg.cpu_idle)?;
+    let max = cpu_max(cfg.cpu_quota, cfg.cpu_period).map(|v| ("cpu.max", v));
+    v1::write_pair(dir, v1::burst(dir, "cpu.max.burst", cfg)?, max)
+}
+
+/// rdma (v1 and v2 alike): one `rdma.max` line per device.
+pub fn set_rdma(dir: &Path, cfg: &Cgroups) -> Result<()> {
+    let lines: Vec<String> = cfg.rdma.iter().map(ToString::to_string).collect();
+    fs::write_each(dir, "rdma.max", &lines)
 }
 
 /// cpuset: `cpuset.cpus`, `cpuset.mems` (empty means "the parent's" in v2,
@@ -295,6 +306,68 @@ mod tests {
         );
         assert_eq!(cpu_max(None, Some(20000)).as_deref(), Some("max 20000"));
         assert_eq!(cpu_max(None, None), None);
+    }
+
+    #[test]
+    fn cpu_idle_burst_rdma_and_no_realtime() {
+        let dir = std::env::temp_dir().join(format!("nsinit-v2-cpu-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in [
+            "cpu.weight",
+            "cpu.max",
+            "cpu.max.burst",
+            "cpu.idle",
+            "rdma.max",
+        ] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let get = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let mut cfg = Cgroups {
+            cpu_shares: Some(1024),
+            cpu_quota: Some(50000),
+            cpu_period: Some(100000),
+            cpu_burst: Some(10000),
+            cpu_idle: Some(1),
+            rdma: vec![
+                crate::config::RdmaLimit {
+                    device: "mlx5_0".into(),
+                    hca_handles: Some(2),
+                    hca_objects: None,
+                },
+                crate::config::RdmaLimit {
+                    device: "mlx4_0".into(),
+                    hca_handles: Some(0),
+                    hca_objects: Some(2000),
+                },
+            ],
+            ..Default::default()
+        };
+        set_cpu(&dir, &cfg).unwrap();
+        set_rdma(&dir, &cfg).unwrap();
+        assert_eq!(
+            [
+                get("cpu.weight"),
+                get("cpu.max"),
+                get("cpu.max.burst"),
+                get("cpu.idle")
+            ],
+            ["100", "50000 100000", "10000", "1"]
+        );
+        // One device per write (a plain file keeps them back to back).
+        assert_eq!(
+            get("rdma.max"),
+            "mlx5_0 hca_handle=2mlx4_0 hca_handle=0 hca_object=2000"
+        );
+        cfg.cpu_rt_runtime = Some(1000);
+        let err = set_cpu(&dir, &cfg).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "cpu_rt_period, cpu_rt_runtime: cgroup v2 has no realtime group scheduling"
+            ),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

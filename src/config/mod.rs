@@ -335,6 +335,13 @@ pub struct Cgroups {
     pub cpu_shares: Option<u64>,
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
+    /// `cpu.cfs_burst_us` / `cpu.max.burst` (µs); `Some(0)` writes 0.
+    pub cpu_burst: Option<u64>,
+    /// Realtime group scheduling (µs); cgroup v1 only.
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    /// `cpu.idle` (0 or 1; `Some(0)` writes 0).
+    pub cpu_idle: Option<u64>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
     pub pids_limit: Option<i64>,
@@ -361,6 +368,29 @@ pub struct Cgroups {
     /// OCI `unified`: cgroup v2 files of the leaf and their values, written
     /// last (`memory.high` → `1G`); the file name's prefix is its controller.
     pub unified: Vec<(String, String)>,
+    /// `rdma.max`, one line per device.
+    pub rdma: Vec<RdmaLimit>,
+}
+
+/// The RDMA limits of one device (`None`: left as it is).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RdmaLimit {
+    pub device: String,
+    pub hca_handles: Option<u32>,
+    pub hca_objects: Option<u32>,
+}
+
+impl std::fmt::Display for RdmaLimit {
+    /// The `rdma.max` line: `mlx5_0 hca_handle=2 hca_object=max`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.device)?;
+        for (key, n) in [("handle", self.hca_handles), ("object", self.hca_objects)] {
+            if let Some(n) = n {
+                write!(f, " hca_{key}={n}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One per-device block I/O value: `MAJ:MIN VALUE`.

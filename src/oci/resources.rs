@@ -1,14 +1,14 @@
 //! `linux.resources`: the device rules and the cgroup limits (memory, cpu,
-//! pids, blockIO, hugepageLimits, network), lowered into [`Cgroups`].
+//! pids, blockIO, hugepageLimits, network, rdma), lowered into [`Cgroups`].
 //! Limits cgroup v2 lacks are warned about and dropped (memory) or refused
 //! (network) when the host has no v1 hierarchy for them.
 
 use serde_json::{Map, Value};
 
-use super::read::{array, get, known_keys, obj, opt_str, set, unsupported};
+use super::read::{array, get, known_keys, obj, opt_str, set};
 use crate::config::cgroups::{cpu_list, valid_page_size};
 use crate::config::json::{Diag, join};
-use crate::config::{BlkioDevice, Cgroups, Device, DeviceKind, THROTTLES};
+use crate::config::{BlkioDevice, Cgroups, Device, DeviceKind, RdmaLimit, THROTTLES};
 
 const RESOURCE_KEYS: &[&str] = &[
     "devices",
@@ -127,7 +127,42 @@ pub fn lower(v: &Value, path: &str, cg: &mut Cgroups, d: &mut Diag) {
         }
     }
     cg.unified = unified(r.get("unified"), &at("unified"), d);
-    unsupported(r, path, &["rdma"], d);
+    if let Some(v) = r.get("rdma").filter(|v| !v.is_null()) {
+        cg.rdma = rdma(v, &at("rdma"), d);
+    }
+}
+
+/// `rdma`: device → `{hcaHandles, hcaObjects}`, each optional (the kernel
+/// keeps a limit not written). A device without either asks nothing.
+fn rdma(v: &Value, path: &str, d: &mut Diag) -> Vec<RdmaLimit> {
+    let Some(m) = obj(v, path, d) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (device, limits) in m {
+        let here = join(path, device);
+        if device.is_empty() || device.len() > 63 || device.bytes().any(|b| b <= b' ') {
+            d.error(
+                &here,
+                "expected an RDMA device name (1 to 63 characters, no spaces)",
+            );
+            continue;
+        }
+        let Some(l) = obj(limits, &here, d) else {
+            continue;
+        };
+        known_keys(l, &here, &["hcaHandles", "hcaObjects"], d);
+        let hca_handles = get::<u32>(l, &here, "hcaHandles", d);
+        let hca_objects = get::<u32>(l, &here, "hcaObjects", d);
+        if hca_handles.is_some() || hca_objects.is_some() {
+            out.push(RdmaLimit {
+                device: device.clone(),
+                hca_handles,
+                hca_objects,
+            });
+        }
+    }
+    out
 }
 
 /// `unified`: file name → value, for the container's cgroup v2 directory. A
@@ -470,12 +505,54 @@ fn cpu(v: &Value, path: &str, cg: &mut Cgroups, d: &mut Diag) {
     };
     cg.cpuset_cpus = cpu_list(opt_str(c, path, "cpus", d), &join(path, "cpus"), d);
     cg.cpuset_mems = cpu_list(opt_str(c, path, "mems", d), &join(path, "mems"), d);
-    unsupported(
-        c,
-        path,
-        &["burst", "realtimeRuntime", "realtimePeriod", "idle"],
-        d,
-    );
+    // burst and idle: present means written, 0 included (as runc).
+    cg.cpu_burst = get::<u64>(c, path, "burst", d);
+    let over = |key: &str, n: i64, of: &str, max: i64, d: &mut Diag| {
+        if max > 0 && n > max {
+            d.error(
+                &join(path, key),
+                format_args!("must not exceed {of} ({max}), got {n}"),
+            );
+        }
+    };
+    if let Some(b) = cg.cpu_burst {
+        over("burst", b as i64, "quota", cg.cpu_quota.unwrap_or(0), d);
+    }
+    cg.cpu_idle = match get::<i64>(c, path, "idle", d) {
+        Some(n @ (0 | 1)) => Some(n as u64),
+        None => None,
+        Some(n) => {
+            d.error(&join(path, "idle"), format_args!("must be 0 or 1, got {n}"));
+            None
+        }
+    };
+    cg.cpu_rt_period = get::<u64>(c, path, "realtimePeriod", d).filter(|p| *p != 0);
+    cg.cpu_rt_runtime = match get::<i64>(c, path, "realtimeRuntime", d) {
+        None | Some(0) => None,
+        Some(n) if n < -1 => {
+            let msg = format_args!("must be -1 (unlimited) or positive, got {n}");
+            d.error(&join(path, "realtimeRuntime"), msg);
+            None
+        }
+        n => n,
+    };
+    if let (Some(r), Some(p)) = (cg.cpu_rt_runtime, cg.cpu_rt_period) {
+        over("realtimeRuntime", r, "realtimePeriod", p as i64, d);
+    }
+    // Realtime group scheduling is cgroup v1's (crun refuses it on v2;
+    // runc ignores it there).
+    if (cg.cpu_rt_period.is_some() || cg.cpu_rt_runtime.is_some()) && on_v1("cpu", d) == Some(false)
+    {
+        for key in ["realtimePeriod", "realtimeRuntime"]
+            .into_iter()
+            .filter(|k| set(c, k))
+        {
+            d.error(
+                &join(path, key),
+                "cgroup v2 has no realtime group scheduling (cpu.rt_runtime_us is cgroup v1's)",
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -602,5 +679,71 @@ mod tests {
         let mut want = want;
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn cpu_burst_idle_realtime_and_rdma_lower() {
+        let (cg, _) = lower(json!({
+            "cpu": {"quota": 50000, "burst": 20000, "idle": 1,
+                    "realtimePeriod": 1000000, "realtimeRuntime": 10000},
+            "rdma": {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 1000},
+                     "mlx4_0": {"hcaObjects": 7}, "empty": {}}
+        }))
+        .unwrap();
+        assert_eq!(
+            (
+                cg.cpu_burst,
+                cg.cpu_idle,
+                cg.cpu_rt_period,
+                cg.cpu_rt_runtime
+            ),
+            (Some(20000), Some(1), Some(1_000_000), Some(10000))
+        );
+        let lines: Vec<String> = cg.rdma.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            ["mlx4_0 hca_object=7", "mlx5_0 hca_handle=3 hca_object=1000"]
+        );
+        // burst and idle 0 are written (present means asked); realtime 0 is unset.
+        let (cg, _) = lower(json!({"cpu": {"burst": 0, "idle": 0, "realtimePeriod": 0,
+                                           "realtimeRuntime": 0}}))
+        .unwrap();
+        assert_eq!(
+            (
+                cg.cpu_burst,
+                cg.cpu_idle,
+                cg.cpu_rt_period,
+                cg.cpu_rt_runtime
+            ),
+            (Some(0), Some(0), None, None)
+        );
+        let (cg, _) = lower(json!({"cpu": {"realtimeRuntime": -1}})).unwrap();
+        assert_eq!(cg.cpu_rt_runtime, Some(-1));
+        assert!(lower(json!({"cpu": {}})).unwrap().0.rdma.is_empty());
+    }
+
+    #[test]
+    fn bad_cpu_and_rdma_values_name_their_field() {
+        let errors = lower(json!({
+            "cpu": {"quota": 10000, "burst": 20000, "idle": 2, "realtimeRuntime": -2},
+            "rdma": {"": {"hcaHandles": 1}, "a b": {"hcaHandles": 1}, "mlx5_0": {"hcaHandles": -1},
+                     "mlx5_1": [], "mlx5_2": {"hcaHandle": 1}}
+        }))
+        .unwrap_err();
+        let p = "config.json: linux.resources.";
+        let mut got: Vec<&str> = errors.iter().filter_map(|e| e.strip_prefix(p)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "cpu.burst: must not exceed quota (10000), got 20000",
+                "cpu.idle: must be 0 or 1, got 2",
+                "cpu.realtimeRuntime: must be -1 (unlimited) or positive, got -2",
+                "rdma.: expected an RDMA device name (1 to 63 characters, no spaces)",
+                "rdma.a b: expected an RDMA device name (1 to 63 characters, no spaces)",
+                "rdma.mlx5_0.hcaHandles: expected a non-negative integer, got -1",
+                "rdma.mlx5_1: expected an object, got an array",
+            ]
+        );
     }
 }

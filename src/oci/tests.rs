@@ -378,11 +378,11 @@ fn bad_configs_name_their_field() {
         (
             vec![(
                 "/linux/resources/cpu",
-                json!({"quota": 10, "realtimeRuntime": 5}),
+                json!({"quota": 10, "realtimeRuntime": 5000, "realtimePeriod": 1000}),
             )],
             vec![
                 "config.json: linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 (microseconds), got 10",
-                "config.json: linux.resources.cpu.realtimeRuntime: not supported by this build",
+                "config.json: linux.resources.cpu.realtimeRuntime: must not exceed realtimePeriod (1000), got 5000",
             ],
         ),
         (

@@ -5,6 +5,7 @@
 
 mod caps;
 mod cgroup;
+mod cgroup_cpu;
 mod cgroup_fields;
 mod cgroup_race;
 mod cgroup_v2;
