@@ -219,3 +219,42 @@ fn bad_scheduling_settings_are_refused_by_field() {
         );
     }
 }
+
+/// A real-time policy: with cgroup v1's real-time group scheduling the
+/// container's cpu cgroup needs a budget (`realtimeRuntime`), which is then
+/// there; elsewhere the policy alone.
+#[test]
+fn a_real_time_policy_with_its_budget() {
+    if !can_run() {
+        return;
+    }
+    let b = Bundle::new("fifo", &["sleep", "1000"]);
+    let mut c = config(&["sleep", "1000"]);
+    c["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 10});
+    let rt_groups = std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists();
+    if rt_groups {
+        c["linux"]["resources"] =
+            json!({"cpu": {"realtimePeriod": 1000000, "realtimeRuntime": 10000}});
+    }
+    b.write_config(&c);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["run", "-d", "--bundle", &bundle, "f1"]);
+    let pid = b.state("f1")["pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert_eq!(stat_field(&stat, 41), "1", "SCHED_FIFO: {stat}");
+    assert_eq!(stat_field(&stat, 40), "10", "rt_priority: {stat}");
+    b.ok(&["delete", "-f", "f1"]);
+    if rt_groups {
+        // Without the budget the kernel refuses, and the message says why.
+        c["linux"]["resources"] = Value::Null;
+        b.write_config(&c);
+        let o = b.run(&["run", "-d", "--bundle", &bundle, "f2"]);
+        assert_ne!(o.status.code(), Some(0));
+        assert!(
+            err(&o).contains("sched_setattr SCHED_FIFO: Operation not permitted")
+                && err(&o).contains("realtimeRuntime"),
+            "{}",
+            err(&o)
+        );
+    }
+}
