@@ -150,7 +150,7 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
                 if m.copy_up {
                     *below.borrow_mut() = copyup::open_source(t)?;
                 }
-                mount_filesystem(m, t, userns, &host_sys)
+                mount_filesystem(m, t, userns, &cfg.gid_mappings, &host_sys)
             };
             mount_in_root(root, dst, true, mount, &what)?;
             if let Some(from) = below.take() {
@@ -194,6 +194,7 @@ fn mount_filesystem(
     m: &Mount,
     t: &CStr,
     userns: bool,
+    gid_maps: &[crate::config::IdMap],
     host_sys: &std::cell::Cell<bool>,
 ) -> Result<(), Errno> {
     let fstype = match m.fstype.as_str() {
@@ -206,11 +207,29 @@ fn mount_filesystem(
         .as_deref()
         .map_or(fstype.into(), |s| s.to_string_lossy());
     let data = m.data.as_deref().unwrap_or("");
+    // gid 5 (tty) may be unmapped in a user namespace: devpts refuses it
+    // (EINVAL), after half a millisecond of setting up a superblock. With
+    // the maps known (created here), leave it out at once.
+    let without_gid = || {
+        let kept: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+        kept.join(",")
+    };
+    let unmapped = |o: &str| {
+        let gid = o.strip_prefix("gid=").and_then(|g| g.parse::<u64>().ok());
+        gid.is_some_and(|g| {
+            !gid_maps.is_empty()
+                && !gid_maps.iter().any(|m| {
+                    (u64::from(m.container_id)..u64::from(m.container_id) + u64::from(m.size))
+                        .contains(&g)
+                })
+        })
+    };
+    if fstype == "devpts" && userns && data.split(',').any(unmapped) {
+        return mount_fs(&source, t, fstype, m.flags, &without_gid());
+    }
     match mount_fs(&source, t, fstype, m.flags, data) {
-        // gid 5 (tty) may be unmapped in a user namespace.
         Err(Errno::INVAL) if fstype == "devpts" && data.contains("gid=") => {
-            let data: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
-            mount_fs(&source, t, fstype, m.flags, &data.join(","))
+            mount_fs(&source, t, fstype, m.flags, &without_gid())
         }
         // sysfs needs a network namespace a user namespace may lack: bind the
         // host's, read-only with every mount below it (cgroupfs, tracefs…).
