@@ -52,6 +52,8 @@ pub enum Opt {
     RecClear(u64),
     /// An access-time value for the whole tree (`rnoatime`, `rrelatime`, …).
     RecAtime(u64),
+    /// `idmap` (false) or `ridmap` (true, the whole tree).
+    Idmap(bool),
     /// Known, but this build cannot honour it.
     Unsupported,
 }
@@ -98,8 +100,8 @@ const TABLE: [(&str, Opt); 64] = [
     ("rshared", Opt::Propagation(SHARED | REC)),
     ("unbindable", Opt::Propagation(UNBINDABLE)),
     ("runbindable", Opt::Propagation(UNBINDABLE | REC)),
-    ("idmap", Opt::Unsupported),
-    ("ridmap", Opt::Unsupported),
+    ("idmap", Opt::Idmap(false)),
+    ("ridmap", Opt::Idmap(true)),
     ("rro", Opt::RecSet(ATTR_RDONLY)),
     ("rrw", Opt::RecClear(ATTR_RDONLY)),
     ("rnosuid", Opt::RecSet(ATTR_NOSUID)),
@@ -146,6 +148,8 @@ pub struct Parsed {
     pub unsupported: Vec<String>,
     /// The recursive options folded: `MOUNT_ATTR_*` to set and to clear.
     pub recursive: RecAttr,
+    /// `idmap` or `ridmap` (`Some(true)`), the last one given.
+    pub idmap: Option<bool>,
 }
 
 /// Attributes set and cleared on a mount tree with mount_setattr(2).
@@ -181,6 +185,7 @@ pub fn parse<'a>(opts: impl IntoIterator<Item = &'a str>) -> Parsed {
                 p.recursive.set = (p.recursive.set & !ATTR_ATIME) | f;
                 p.recursive.clear |= ATTR_ATIME;
             }
+            Some(Opt::Idmap(rec)) => p.idmap = Some(rec),
             Some(Opt::Unsupported) => p.unsupported.push(o.to_string()),
             None if o.is_empty() => {}
             None => p.data.push(o.to_string()),
@@ -212,7 +217,9 @@ mod tests {
         let p = parse(["private", "rshared"]);
         assert_eq!(p.propagation, SHARED | REC);
         assert_eq!(parse(["relatime", "norelatime", "suid"]).flags, 0);
-        assert_eq!(parse(["idmap", "rro"]).unsupported, ["idmap"]);
+        assert_eq!(parse(["tmpcopyup", "rro"]).unsupported, ["tmpcopyup"]);
+        assert_eq!(parse(["ridmap", "idmap"]).idmap, Some(false));
+        assert_eq!(parse(["rbind", "ridmap"]).idmap, Some(true));
         let r = parse(["rro", "rnosuid", "rsuid", "rnoatime"]).recursive;
         assert_eq!(r.set, ATTR_RDONLY | ATTR_NOATIME);
         assert_eq!(r.clear, ATTR_NOSUID | ATTR_ATIME);

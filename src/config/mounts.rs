@@ -59,6 +59,7 @@ pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
         propagation: 0,
         data: (!data.is_empty()).then(|| data.into()),
         recursive: Default::default(),
+        idmap: None,
     })
     .collect()
 }
@@ -278,6 +279,7 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
         propagation,
         data,
         recursive: Default::default(),
+        idmap: None,
     })
 }
 

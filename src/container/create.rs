@@ -131,6 +131,7 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
     let rootless_cfg = rootless::adjust(cfg, &req.process.rlimits)?;
     let cfg = rootless_cfg.as_ref().unwrap_or(cfg);
     network::check_host(&cfg.networks)?;
+    super::idmap::check_host(cfg)?;
     let (nsinit_pid, nsinit_start_time) = state::me();
     let mut st = State {
         dir: req.dir.map(Path::to_path_buf).unwrap_or_default(),
@@ -314,6 +315,7 @@ fn parent_steps(
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
+    super::idmap::send_mounts(cfg, raw_pid, sock)?; // SYNC 1m
     // Why not before clone: only joins, `start` and `delete` read it, of a
     // record that says running or created; stored while the child builds
     // its root, it costs the start nothing (a new file, which on ext4 is
@@ -598,6 +600,7 @@ fn child_steps(
     } else {
         NetState::default()
     }; // SYNC 1
+    let idmapped = super::idmap::receive_mounts(cfg, sock)?; // SYNC 1m
     // Why the user namespace first: the others are joined with its rights.
     for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns == Ns::User) {
         join_namespace(path, *ns)?;
@@ -632,7 +635,7 @@ fn child_steps(
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
     let mut state_doc = None;
-    let console = rootfs::prepare_rootfs(cfg, cfg.tty, || {
+    let console = rootfs::prepare_rootfs(cfg, cfg.tty, idmapped, || {
         if let Some(h) = hooks {
             state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h
         }
@@ -733,10 +736,10 @@ fn protect_config(path: &str) -> Result<()> {
 }
 
 /// The child must wait for SYNC 1 before any setup when the parent writes its
-/// id maps (it is nobody until then) or hands it a veth.
+/// id maps (it is nobody until then) or hands it a veth or idmapped mounts.
 fn needs_early_release(cfg: &Config, self_maps: bool) -> bool {
     let veth = cfg.networks.iter().any(|n| matches!(n, Network::Veth(_)));
-    veth || (cfg.namespaces.contains(Ns::User) && !self_maps)
+    veth || (cfg.namespaces.contains(Ns::User) && !self_maps) || super::idmap::any(cfg)
 }
 
 /// In a new user namespace, become its root (the maps are written by now).

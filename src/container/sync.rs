@@ -4,6 +4,8 @@
 //!
 //! * SYNC 1, parent → child: [`Msg::Release`] with the host-side network
 //!   state; the child is in its cgroups and its id maps are written.
+//! * SYNC 1m, parent → child: right after SYNC 1, one detached idmapped
+//!   mount per idmapped mount of the config, in mount order ([`send_mount`]).
 //! * SYNC 1b, join's middle child → parent: [`Msg::Pid`] of the joined process.
 //! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
 //!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
@@ -281,9 +283,25 @@ pub fn recv_seccomp(fd: impl AsFd) -> Result<OwnedFd> {
     )
 }
 
+/// SYNC 1m (parent): a detached, idmapped mount for the child to attach,
+/// one per idmapped mount in mount order, right after SYNC 1.
+pub fn send_mount(fd: impl AsFd, tree: &OwnedFd) -> Result<()> {
+    send_fd(fd, MOUNT, tree).ctx(|| "send an idmapped mount on the sync channel")
+}
+
+/// SYNC 1m (child): the next idmapped mount; EOF means the parent died.
+pub fn recv_mount(fd: impl AsFd) -> Result<OwnedFd> {
+    recv_fd(
+        fd,
+        MOUNT,
+        "sync: nsinit exited before sending the idmapped mounts",
+    )
+}
+
 /// Tags of the messages that carry a descriptor.
 const CONSOLE: u8 = 8;
 const SECCOMP: u8 = 9;
+const MOUNT: u8 = 10;
 
 fn send_fd(fd: impl AsFd, tag: u8, passed: &OwnedFd) -> rustix::io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};

@@ -34,10 +34,12 @@ use paths::{create_target, fd_path};
 /// With `console`, the container's terminal is opened in its devpts and
 /// bound on `/dev/console`, and returned (see [`dev::open_console`]);
 /// `before_switch` runs once the mounts are made, before the root switch
-/// (the OCI hooks of create).
+/// (the OCI hooks of create). `idmapped`: the detached idmapped mounts the
+/// parent made, one per mount with `idmap`, in mount order.
 pub fn prepare_rootfs(
     cfg: &Config,
     console: bool,
+    idmapped: Vec<OwnedFd>,
     before_switch: impl FnOnce() -> Result<()>,
 ) -> Result<Option<Pty>> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
@@ -71,7 +73,7 @@ pub fn prepare_rootfs(
     )
     .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
     let root = root.as_fd();
-    mount_all(root, cfg)?;
+    mount_all(root, cfg, idmapped.into_iter())?;
     dev::create_device_nodes(
         root,
         &cfg.mount.device_nodes,
@@ -110,14 +112,23 @@ fn mount_in_root(
 
 /// The configured mounts, in order (for the 2014 schema the system mounts
 /// come first in the list), each resolved inside the root.
-fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+fn mount_all(
+    root: BorrowedFd<'_>,
+    cfg: &Config,
+    mut idmapped: impl Iterator<Item = OwnedFd>,
+) -> Result<()> {
     let has = |ns: Ns| cfg.namespaces.contains(ns) || cfg.ns_paths.iter().any(|(n, _)| *n == ns);
     let userns = has(Ns::User);
     let cgroupns = has(Ns::Cgroup);
     for m in &cfg.mount.mounts {
         let dst = m.destination.as_str();
         let host_sys = std::cell::Cell::new(false);
-        if m.is_bind() {
+        if m.idmap.is_some() {
+            let tree = idmapped
+                .next()
+                .ok_or_else(|| Error::new(format!("{dst}: no idmapped mount received")))?;
+            attach_idmapped(root, tree, m)?;
+        } else if m.is_bind() {
             let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
             let meta =
                 std::fs::metadata(src).ctx(|| format!("bind mount source {}", src.display()))?;
@@ -131,12 +142,6 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
                 |t| bind_mount(&src_c, t, rec),
                 &what,
             )?;
-            let extra = m.flags & !(MS_BIND | MS_REC);
-            if extra != 0 {
-                // The descriptor names what is under the bind: reopen the path.
-                let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
-                remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
-            }
         } else if m.fstype == "cgroup" && (!cgroupns || userns) {
             // A fresh cgroup2 mount without a cgroup namespace shows the
             // host's whole tree (and a user namespace may not mount it).
@@ -145,6 +150,12 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             let what = format!("mount {}", m.fstype);
             let mount = |t: &CStr| mount_filesystem(m, t, userns, &host_sys);
             mount_in_root(root, dst, true, mount, &what)?;
+        }
+        let extra = m.flags & !(MS_BIND | MS_REC);
+        if m.is_bind() && extra != 0 {
+            // The descriptor names what is under the bind: reopen the path.
+            let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+            remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
         }
         // The host's /sys bound for a sysfs: read-only, nosuid, nodev and
         // noexec all the way down, through the recursive options' path.
@@ -174,6 +185,22 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Attach the idmapped mount `tree` (see `container::idmap`) on its
+/// destination, resolved inside the root and created as a directory or an
+/// empty file after what the tree's top is.
+fn attach_idmapped(root: BorrowedFd<'_>, tree: OwnedFd, m: &Mount) -> Result<()> {
+    use rustix::mount::MoveMountFlags as F;
+    let dst = m.destination.as_str();
+    let st = rustix::fs::fstat(&tree).ctx(|| format!("stat the idmapped mount for {dst}"))?;
+    let dir = FileType::from_raw_mode(st.st_mode).is_dir();
+    let target = create_target(root, dst, dir)?;
+    let flags = F::MOVE_MOUNT_F_EMPTY_PATH | F::MOVE_MOUNT_T_EMPTY_PATH;
+    rustix::mount::move_mount(&tree, c"", &target, c"", flags).ctx(|| {
+        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        format!("move_mount idmapped {} on {dst}", src.display())
+    })
 }
 
 /// Mount a filesystem, with the fallbacks a user namespace needs; `host_sys`

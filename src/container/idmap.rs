@@ -1,0 +1,133 @@
+//! Idmapped bind mounts (runtime-spec 1.2 `uidMappings`/`gidMappings` on a
+//! mount, options `idmap` and `ridmap`), as runc 1.2 and crun make them.
+//!
+//! `MOUNT_ATTR_IDMAP` needs CAP_SYS_ADMIN in the user namespace owning the
+//! source's filesystem (the host's), which the container process lacks
+//! once it is in its own. So the parent clones the source into a detached
+//! mount (`open_tree`), idmaps it (`mount_setattr`) and sends it over the
+//! sync channel (SYNC 1m, right after SYNC 1); the child attaches it with
+//! `move_mount` on the destination resolved inside its root, where the
+//! other mounts go (`rootfs::mount_all`). The detached mounts are gone as
+//! soon as their last descriptor is closed: a failed start leaves none.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use linux_raw_sys::general as g;
+use rustix::io::Errno;
+use rustix::mount::OpenTreeFlags;
+
+use super::rootless;
+use super::sync;
+use crate::config::{Config, IdMap, Idmap, Ns};
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+/// The idmapped mounts of `cfg`, in mount order.
+fn idmapped(cfg: &Config) -> impl Iterator<Item = (&crate::config::Mount, &Idmap)> {
+    cfg.mount
+        .mounts
+        .iter()
+        .filter_map(|m| m.idmap.as_ref().map(|i| (m, i)))
+}
+
+/// Whether the child waits for idmapped mounts (SYNC 1m).
+pub fn any(cfg: &Config) -> bool {
+    idmapped(cfg).next().is_some()
+}
+
+/// Before any side effect: idmapping takes the host's CAP_SYS_ADMIN.
+pub fn check_host(cfg: &Config) -> Result<()> {
+    if any(cfg) && rootless::rootless() {
+        return Err(Error::new(
+            "idmapped mounts need root: mount_setattr(MOUNT_ATTR_IDMAP) takes CAP_SYS_ADMIN \
+             in the host's user namespace (runc refuses them rootless as well)",
+        ));
+    }
+    Ok(())
+}
+
+/// SYNC 1m (parent): make every idmapped mount of `cfg` and send it to the
+/// container process `pid` (whose id maps are written by now).
+pub fn send_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
+    let mut own = None;
+    for (m, map) in idmapped(cfg) {
+        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        let userns = if map.uid_mappings.is_empty() {
+            match &own {
+                Some(fd) => fd,
+                None => own.insert(container_userns(cfg, pid)?),
+            }
+        } else {
+            &mapped_userns(&map.uid_mappings, &map.gid_mappings)
+                .ctx(|| format!("idmapped mount of {}", src.display()))?
+        };
+        let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+        if m.flags & u64::from(g::MS_REC) != 0 {
+            flags |= OpenTreeFlags::AT_RECURSIVE;
+        }
+        let tree = rustix::mount::open_tree(rustix::fs::CWD, src, flags)
+            .ctx(|| format!("open_tree {}", src.display()))?;
+        sys::mount_setattr_idmap(&tree, userns, map.recursive).map_err(|e| {
+            let why = match e {
+                Errno::INVAL => "the filesystem (or one mounted below it) does not support \
+                                 idmapped mounts",
+                Errno::NOSYS => "idmapped mounts need Linux 5.12 or later",
+                _ => "",
+            };
+            let op = format!("mount_setattr MOUNT_ATTR_IDMAP {}", src.display());
+            match why {
+                "" => Error::sys(op, e),
+                why => Error::new(format!("{op}: {why} ({e})")),
+            }
+        })?;
+        sync::send_mount(&sock, &tree)?; // SYNC 1m
+    }
+    Ok(())
+}
+
+/// SYNC 1m (child): the idmapped mounts, in mount order.
+pub fn receive_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
+    idmapped(cfg).map(|_| sync::recv_mount(&sock)).collect()
+}
+
+/// The container's user namespace: its own (created at clone) or the one
+/// it joins.
+fn container_userns(cfg: &Config, pid: i32) -> Result<OwnedFd> {
+    let path = match cfg.ns_paths.iter().find(|(ns, _)| *ns == Ns::User) {
+        Some((_, p)) => p.clone(),
+        None => format!("/proc/{pid}/ns/user").into(),
+    };
+    rustix::fs::open(
+        &path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| format!("open user namespace {}", path.display()))
+}
+
+/// A user namespace with the given maps: a helper process unshares one,
+/// the maps are written from here, and the helper exits once it is open
+/// (it waits on a pipe whose only writer is this process, so it exits even
+/// when nsinit dies first).
+fn mapped_userns(uids: &[IdMap], gids: &[IdMap]) -> Result<OwnedFd> {
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).ctx(|| "pipe")?;
+    let Some(pid) = sys::clone_process(Ns::User.clone_flag()).ctx(|| "clone a user namespace")?
+    else {
+        drop(wr);
+        while let Err(Errno::INTR) = rustix::io::read(&rd, &mut [0u8; 1]) {}
+        sys::exit_now(0)
+    };
+    let raw = pid.as_raw_nonzero().get();
+    let ns = rootless::write_id_maps(raw, uids, gids).and_then(|()| {
+        let path = format!("/proc/{raw}/ns/user");
+        rustix::fs::open(
+            path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ctx(|| format!("open {path}"))
+    });
+    drop(wr);
+    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+    ns
+}
