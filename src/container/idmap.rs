@@ -69,8 +69,10 @@ pub fn send_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
             .ctx(|| format!("open_tree {}", src.display()))?;
         sys::mount_setattr_idmap(&tree, userns, map.recursive).map_err(|e| {
             let why = match e {
-                Errno::INVAL => "the filesystem (or one mounted below it) does not support \
-                                 idmapped mounts",
+                Errno::INVAL => {
+                    "the filesystem (or one mounted below it) does not support \
+                                 idmapped mounts"
+                }
                 Errno::NOSYS => "idmapped mounts need Linux 5.12 or later",
                 _ => "",
             };

@@ -210,12 +210,7 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
 }
 
 /// `uidMappings`/`gidMappings` of `l` (at `parent`: `linux`, `mounts[3]`).
-pub(super) fn id_maps(
-    l: &Map<String, Value>,
-    parent: &str,
-    key: &str,
-    d: &mut Diag,
-) -> Vec<IdMap> {
+pub(super) fn id_maps(l: &Map<String, Value>, parent: &str, key: &str, d: &mut Diag) -> Vec<IdMap> {
     let path = join(parent, key);
     let Some(items) = l.get(key).filter(|v| !v.is_null()) else {
         return Vec::new();

@@ -298,12 +298,7 @@ fn lower_root(top: &Map<String, Value>, dir: &Path, cfg: &mut Config, d: &mut Di
 
 /// `mounts`: each with its options folded by the option table, and its
 /// index in the list.
-fn lower_mounts(
-    v: Option<&Value>,
-    dir: &Path,
-    rootfs: &Path,
-    d: &mut Diag,
-) -> Vec<(usize, Mount)> {
+fn lower_mounts(v: Option<&Value>, dir: &Path, rootfs: &Path, d: &mut Diag) -> Vec<(usize, Mount)> {
     let Some(list) = v.filter(|v| !v.is_null()) else {
         return Vec::new();
     };
@@ -435,7 +430,11 @@ fn lower_idmap(
     bind: bool,
     d: &mut Diag,
 ) -> Option<Idmap> {
-    let given = |k: &str| m.get(k).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let given = |k: &str| {
+        m.get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    };
     let (uid, gid) = (given("uidMappings"), given("gidMappings"));
     if !uid && !gid && option.is_none() {
         return None;
@@ -461,9 +460,15 @@ fn lower_idmap(
         );
         return None;
     }
+    let uid_mappings = linux::id_maps(m, here, "uidMappings", d);
+    let gid_mappings = linux::id_maps(m, here, "gidMappings", d);
+    // Maps given but every entry refused (each has its error).
+    if uid && (uid_mappings.is_empty() || gid_mappings.is_empty()) {
+        return None;
+    }
     Some(Idmap {
-        uid_mappings: linux::id_maps(m, here, "uidMappings", d),
-        gid_mappings: linux::id_maps(m, here, "gidMappings", d),
+        uid_mappings,
+        gid_mappings,
         recursive: option == Some(true),
     })
 }

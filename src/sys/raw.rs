@@ -420,7 +420,11 @@ pub fn mount_setattr_recursive(target: &CStr, set: u64, clear: u64) -> Result<()
 /// `tree` (from `open_tree(OPEN_TREE_CLONE)`), and with `recursive` every
 /// mount below it, as the user namespace `userns` maps ids (Linux 5.12).
 /// `EINVAL` when a filesystem of the tree cannot be idmapped.
-pub fn mount_setattr_idmap(tree: impl AsFd, userns: impl AsFd, recursive: bool) -> Result<(), Errno> {
+pub fn mount_setattr_idmap(
+    tree: impl AsFd,
+    userns: impl AsFd,
+    recursive: bool,
+) -> Result<(), Errno> {
     let attr = g::mount_attr {
         attr_set: u64::from(g::MOUNT_ATTR_IDMAP),
         attr_clr: 0,

@@ -10,6 +10,7 @@ mod cgroup_race;
 mod cgroup_v2;
 mod common;
 mod exec;
+mod idmap;
 mod init;
 mod join;
 mod joinsec;
