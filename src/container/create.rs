@@ -315,7 +315,7 @@ fn parent_steps(
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
-    super::idmap::send_mounts(cfg, raw_pid, sock)?; // SYNC 1m
+    super::idmap::idmap_mounts(cfg, raw_pid, sock)?; // SYNC 1m
     // Why not before clone: only joins, `start` and `delete` read it, of a
     // record that says running or created; stored while the child builds
     // its root, it costs the start nothing (a new file, which on ext4 is
@@ -600,7 +600,6 @@ fn child_steps(
     } else {
         NetState::default()
     }; // SYNC 1
-    let idmapped = super::idmap::receive_mounts(cfg, sock)?; // SYNC 1m
     // Why the user namespace first: the others are joined with its rights.
     for (ns, path) in cfg.ns_paths.iter().filter(|(ns, _)| *ns == Ns::User) {
         join_namespace(path, *ns)?;
@@ -635,6 +634,7 @@ fn child_steps(
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
     let mut state_doc = None;
+    let idmapped = super::idmap::clone_mounts(cfg, sock)?; // SYNC 1m
     let console = rootfs::prepare_rootfs(cfg, cfg.tty, idmapped, || {
         if let Some(h) = hooks {
             state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h

@@ -3,9 +3,10 @@
 //!
 //! `MOUNT_ATTR_IDMAP` needs CAP_SYS_ADMIN in the user namespace owning the
 //! source's filesystem (the host's), which the container process lacks
-//! once it is in its own. So the parent clones the source into a detached
-//! mount (`open_tree`), idmaps it (`mount_setattr`) and sends it over the
-//! sync channel (SYNC 1m, right after SYNC 1); the child attaches it with
+//! once it is in its own. So the child clones the source into a detached
+//! mount (`open_tree`) and sends it over the sync channel (SYNC 1m); the
+//! parent idmaps it (`mount_setattr`) through a user namespace with the
+//! mount's maps, or the container's; the child attaches it with
 //! `move_mount` on the destination resolved inside its root, where the
 //! other mounts go (`rootfs::mount_all`). The detached mounts are gone as
 //! soon as their last descriptor is closed: a failed start leaves none.
@@ -46,27 +47,24 @@ pub fn check_host(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// SYNC 1m (parent): make every idmapped mount of `cfg` and send it to the
-/// container process `pid` (whose id maps are written by now).
-pub fn send_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
+/// SYNC 1m (parent): idmap each mount the container process `pid` sends
+/// (its id maps are written by now), one per idmapped mount, in order.
+pub fn idmap_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
     let mut own = None;
+    let mut made;
     for (m, map) in idmapped(cfg) {
         let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        let tree = sync::recv_mount(&sock)?;
         let userns = if map.uid_mappings.is_empty() {
             match &own {
                 Some(fd) => fd,
                 None => own.insert(container_userns(cfg, pid)?),
             }
         } else {
-            &mapped_userns(&map.uid_mappings, &map.gid_mappings)
-                .ctx(|| format!("idmapped mount of {}", src.display()))?
+            made = mapped_userns(&map.uid_mappings, &map.gid_mappings)
+                .ctx(|| format!("idmapped mount of {}", src.display()))?;
+            &made
         };
-        let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
-        if m.flags & u64::from(g::MS_REC) != 0 {
-            flags |= OpenTreeFlags::AT_RECURSIVE;
-        }
-        let tree = rustix::mount::open_tree(rustix::fs::CWD, src, flags)
-            .ctx(|| format!("open_tree {}", src.display()))?;
         sys::mount_setattr_idmap(&tree, userns, map.recursive).map_err(|e| {
             let why = match e {
                 Errno::INVAL => {
@@ -82,14 +80,32 @@ pub fn send_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
                 why => Error::new(format!("{op}: {why} ({e})")),
             }
         })?;
-        sync::send_mount(&sock, &tree)?; // SYNC 1m
+        sync::mount_idmapped(&sock)?;
     }
     Ok(())
 }
 
-/// SYNC 1m (child): the idmapped mounts, in mount order.
-pub fn receive_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
-    idmapped(cfg).map(|_| sync::recv_mount(&sock)).collect()
+/// SYNC 1m (child, in its final namespaces, before its mounts): clone the
+/// source of each idmapped mount, in mount order, for the parent to idmap.
+/// Cloned here, the copy keeps the kernel's lock on the mounts below its
+/// top (MNT_LOCKED, set when the host's mounts were copied into the
+/// container's user namespace), as a plain `rbind` does: the container
+/// cannot unmount them to see what they cover on the host.
+pub fn clone_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
+    let mut trees = Vec::new();
+    for (m, _) in idmapped(cfg) {
+        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+        if m.flags & u64::from(g::MS_REC) != 0 {
+            flags |= OpenTreeFlags::AT_RECURSIVE;
+        }
+        let tree = rustix::mount::open_tree(rustix::fs::CWD, src, flags)
+            .ctx(|| format!("open_tree {}", src.display()))?;
+        sync::send_mount(&sock, &tree)?;
+        sync::wait_idmapped(&sock)?;
+        trees.push(tree);
+    }
+    Ok(trees)
 }
 
 /// The container's user namespace: its own (created at clone) or the one

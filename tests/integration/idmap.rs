@@ -155,30 +155,75 @@ fn ridmap_maps_submounts_and_idmap_only_the_top() {
         maps(1000, BASE, 1),
     );
     b.write_config(&cfg);
-    // The submount lives in a mount namespace of the run's own: nothing of
-    // it reaches the host's, whatever happens.
+    let (ok, text) = run_over_submount(&b, &inner, &src.join("sub"), "idm3");
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["/r/user 0", "/r/sub/f 0", "/t/user 0", "/t/sub/f 65534"],
+    );
+}
+
+/// `run` with `inner` bound on `sub` in a mount namespace of the run's own
+/// (nothing of it reaches the host's, whatever happens): success, and the
+/// output.
+fn run_over_submount(b: &Bundle, inner: &Path, sub: &Path, id: &str) -> (bool, String) {
     let res = b.dir.join(".res");
     let status = Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c"])
         .arg("mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\" > \"$RES\" 2>&1")
-        .args(["sh", &inner.to_string_lossy()])
-        .arg(src.join("sub"))
+        .args(["sh", &inner.to_string_lossy(), &sub.to_string_lossy()])
         .arg(crate::common::bin())
         .arg("oci")
         .arg("--root")
         .arg(&b.root)
         .args(["run", "--bundle"])
         .arg(&b.dir)
-        .arg("idm3")
+        .arg(id)
         .env("RES", &res)
         .status()
         .unwrap();
-    let text = std::fs::read_to_string(&res).unwrap_or_default();
-    assert!(status.success(), "{text}");
-    assert_eq!(
-        text.lines().collect::<Vec<_>>(),
-        ["/r/user 0", "/r/sub/f 0", "/t/user 0", "/t/sub/f 65534"],
+    (
+        status.success(),
+        std::fs::read_to_string(&res).unwrap_or_default(),
+    )
+}
+
+/// The attack: the container's root, with CAP_SYS_ADMIN in its user
+/// namespace, unmounts the submount of an idmapped `rbind` to read what it
+/// covers on the host. The kernel's lock on the submount must hold, as for
+/// a plain `rbind` (a tree cloned on the host side would carry no lock).
+#[test]
+fn the_container_cannot_unmount_a_submount_to_see_what_it_covers() {
+    if !can_run() || !require("unshare") {
+        return;
+    }
+    let script = "umount /r/sub && echo UNMOUNTED; cat /r/sub/covered; umount -l /r/sub; \
+                  cat /r/sub/covered; echo done";
+    let (b, mut cfg, src) = setup("covered", script, true);
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = cfg["process"]["capabilities"][set].as_array_mut().unwrap();
+        caps.push(json!("CAP_SYS_ADMIN"));
+    }
+    let inner = b.dir.join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::create_dir(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/covered"), "host secret under the submount").unwrap();
+    mount(
+        &b,
+        &mut cfg,
+        &src,
+        "/r",
+        &["rbind", "ridmap"],
+        maps(1000, BASE, 1),
     );
+    b.write_config(&cfg);
+    let (_, text) = run_over_submount(&b, &inner, &src.join("sub"), "idm6");
+    assert!(
+        text.ends_with("done\n"),
+        "the script ran to its end: {text}"
+    );
+    assert!(!text.contains("UNMOUNTED"), "{text}");
+    assert!(!text.contains("host secret"), "{text}");
 }
 
 #[test]
