@@ -12,6 +12,7 @@
 //! soon as their last descriptor is closed: a failed start leaves none.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 use linux_raw_sys::general as g;
 use rustix::io::Errno;
@@ -40,61 +41,61 @@ pub fn any(cfg: &Config) -> bool {
 pub fn check_host(cfg: &Config) -> Result<()> {
     if any(cfg) && rootless::rootless() {
         return Err(Error::new(
-            "idmapped mounts need root: mount_setattr(MOUNT_ATTR_IDMAP) takes CAP_SYS_ADMIN \
-             in the host's user namespace (runc refuses them rootless as well)",
+            "idmapped mounts need root (CAP_SYS_ADMIN in the host's user namespace)",
         ));
     }
     Ok(())
 }
 
 /// SYNC 1m (parent): idmap each mount the container process `pid` sends
-/// (its id maps are written by now), one per idmapped mount, in order.
+/// (its id maps are written by now), one per idmapped mount, in order, and
+/// send it back.
 pub fn idmap_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
     let mut own = None;
-    let mut made;
     for (m, map) in idmapped(cfg) {
-        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        let src = m.source.as_deref().unwrap_or(Path::new(""));
         let tree = sync::recv_mount(&sock)?;
+        let made;
         let userns = if map.uid_mappings.is_empty() {
             match &own {
                 Some(fd) => fd,
-                None => own.insert(container_userns(cfg, pid)?),
+                None => {
+                    let path = match cfg.ns_paths.iter().find(|(ns, _)| *ns == Ns::User) {
+                        Some((_, p)) => p.clone(),
+                        None => format!("/proc/{pid}/ns/user").into(),
+                    };
+                    own.insert(open_userns(&path)?)
+                }
             }
         } else {
-            made = mapped_userns(&map.uid_mappings, &map.gid_mappings)
-                .ctx(|| format!("idmapped mount of {}", src.display()))?;
+            made = mapped_userns(&map.uid_mappings, &map.gid_mappings)?;
             &made
         };
         sys::mount_setattr_idmap(&tree, userns, map.recursive).map_err(|e| {
             let why = match e {
-                Errno::INVAL => {
-                    "the filesystem (or one mounted below it) does not support \
-                                 idmapped mounts"
-                }
-                Errno::NOSYS => "idmapped mounts need Linux 5.12 or later",
+                Errno::INVAL => ": the filesystem does not support idmapped mounts",
                 _ => "",
             };
-            let op = format!("mount_setattr MOUNT_ATTR_IDMAP {}", src.display());
-            match why {
-                "" => Error::sys(op, e),
-                why => Error::new(format!("{op}: {why} ({e})")),
-            }
+            Error::sys(
+                format!("mount_setattr MOUNT_ATTR_IDMAP {}{why}", src.display()),
+                e,
+            )
         })?;
-        sync::mount_idmapped(&sock)?;
+        sync::send_mount(&sock, &tree)?;
     }
     Ok(())
 }
 
 /// SYNC 1m (child, in its final namespaces, before its mounts): clone the
-/// source of each idmapped mount, in mount order, for the parent to idmap.
-/// Cloned here, the copy keeps the kernel's lock on the mounts below its
-/// top (MNT_LOCKED, set when the host's mounts were copied into the
-/// container's user namespace), as a plain `rbind` does: the container
+/// source of each idmapped mount, in mount order, and have the parent
+/// idmap it. Cloned here, the copy keeps the kernel's lock on the mounts
+/// below its top (MNT_LOCKED, set when the host's mounts were copied into
+/// the container's user namespace), as a plain `rbind` does: the container
 /// cannot unmount them to see what they cover on the host.
 pub fn clone_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
     let mut trees = Vec::new();
     for (m, _) in idmapped(cfg) {
-        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
+        let src = m.source.as_deref().unwrap_or(Path::new(""));
         let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
         if m.flags & u64::from(g::MS_REC) != 0 {
             flags |= OpenTreeFlags::AT_RECURSIVE;
@@ -102,21 +103,14 @@ pub fn clone_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
         let tree = rustix::mount::open_tree(rustix::fs::CWD, src, flags)
             .ctx(|| format!("open_tree {}", src.display()))?;
         sync::send_mount(&sock, &tree)?;
-        sync::wait_idmapped(&sock)?;
-        trees.push(tree);
+        trees.push(sync::recv_mount(&sock)?);
     }
     Ok(trees)
 }
 
-/// The container's user namespace: its own (created at clone) or the one
-/// it joins.
-fn container_userns(cfg: &Config, pid: i32) -> Result<OwnedFd> {
-    let path = match cfg.ns_paths.iter().find(|(ns, _)| *ns == Ns::User) {
-        Some((_, p)) => p.clone(),
-        None => format!("/proc/{pid}/ns/user").into(),
-    };
+fn open_userns(path: &Path) -> Result<OwnedFd> {
     rustix::fs::open(
-        &path,
+        path,
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
@@ -136,15 +130,8 @@ fn mapped_userns(uids: &[IdMap], gids: &[IdMap]) -> Result<OwnedFd> {
         sys::exit_now(0)
     };
     let raw = pid.as_raw_nonzero().get();
-    let ns = rootless::write_id_maps(raw, uids, gids).and_then(|()| {
-        let path = format!("/proc/{raw}/ns/user");
-        rustix::fs::open(
-            path.as_str(),
-            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .ctx(|| format!("open {path}"))
-    });
+    let ns = rootless::write_id_maps(raw, uids, gids)
+        .and_then(|()| open_userns(Path::new(&format!("/proc/{raw}/ns/user"))));
     drop(wr);
     let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
     ns

@@ -6,7 +6,7 @@
 //!   state; the child is in its cgroups and its id maps are written.
 //! * SYNC 1m, child → parent: before its mounts, per idmapped mount of
 //!   the config, in mount order, a detached copy of the source
-//!   ([`send_mount`]); parent → child: [`Msg::Idmapped`] once it is idmapped.
+//!   ([`send_mount`]); parent → child: the same mount, idmapped.
 //! * SYNC 1b, join's middle child → parent: [`Msg::Pid`] of the joined process.
 //! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
 //!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
@@ -44,7 +44,6 @@ pub enum Msg {
     Error(Error),
     Hooks,
     HooksDone(String),
-    Idmapped,
 }
 
 impl Msg {
@@ -62,7 +61,6 @@ impl Msg {
             Msg::Error(e) => [&[5u8][..], &e.encode()].concat(),
             Msg::Hooks => vec![6],
             Msg::HooksDone(doc) => [&[7u8][..], doc.as_bytes()].concat(),
-            Msg::Idmapped => vec![11],
         })
     }
 
@@ -80,7 +78,6 @@ impl Msg {
             5 => Msg::Error(Error::decode(body)),
             6 if body.is_empty() => Msg::Hooks,
             7 => Msg::HooksDone(String::from_utf8(body.to_vec()).map_err(|_| bad())?),
-            11 if body.is_empty() => Msg::Idmapped,
             _ => return Err(bad()),
         })
     }
@@ -287,30 +284,18 @@ pub fn recv_seccomp(fd: impl AsFd) -> Result<OwnedFd> {
     )
 }
 
-/// SYNC 1m (child): a detached mount for the parent to idmap.
+/// SYNC 1m: a detached mount, to idmap (child) or idmapped (parent).
 pub fn send_mount(fd: impl AsFd, tree: &OwnedFd) -> Result<()> {
-    send_fd(fd, MOUNT, tree).ctx(|| "send a mount to idmap on the sync channel")
+    send_fd(fd, MOUNT, tree).ctx(|| "send a mount on the sync channel")
 }
 
-/// SYNC 1m (parent): the next mount to idmap, or the child's error.
+/// SYNC 1m: the mount the peer sent, or its error.
 pub fn recv_mount(fd: impl AsFd) -> Result<OwnedFd> {
     recv_fd(
         fd,
         MOUNT,
-        "the container process exited before its idmapped mounts",
+        "sync: the peer exited before the idmapped mounts",
     )
-}
-
-/// SYNC 1m (parent): the mount is idmapped.
-pub fn mount_idmapped(fd: impl AsFd) -> Result<()> {
-    send(fd, &Msg::Idmapped)
-}
-
-/// SYNC 1m (child): wait until the parent idmapped the mount.
-pub fn wait_idmapped(fd: impl AsFd) -> Result<()> {
-    expect(fd, "sync: nsinit exited before idmapping the mounts", |m| {
-        matches!(m, Msg::Idmapped).then_some(())
-    })
 }
 
 /// Tags of the messages that carry a descriptor.

@@ -199,8 +199,7 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
         if !userns && m.idmap.as_ref().is_some_and(|x| x.uid_mappings.is_empty()) {
             d.error(
                 &format!("mounts[{i}].options"),
-                "\"idmap\" without uidMappings and gidMappings maps as the container's user \
-                 namespace does: requires linux.namespaces[type=user] (or give the mount its maps)",
+                "\"idmap\" without uidMappings/gidMappings uses the container's maps: requires linux.namespaces[type=user]",
             );
         }
         cfg.mount.mounts.push(m);

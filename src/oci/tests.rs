@@ -498,7 +498,7 @@ fn bad_configs_name_their_field() {
                 json!({"destination": "/d", "source": "/tmp", "options": ["rbind", "ridmap"]}),
             )],
             vec![
-                "config.json: mounts[1].options: \"idmap\" without uidMappings and gidMappings maps as the container's user namespace does: requires linux.namespaces[type=user] (or give the mount its maps)",
+                "config.json: mounts[1].options: \"idmap\" without uidMappings/gidMappings uses the container's maps: requires linux.namespaces[type=user]",
             ],
         ),
         (
