@@ -11,7 +11,7 @@
 //! other mounts go (`rootfs::mount_all`). The detached mounts are gone as
 //! soon as their last descriptor is closed: a failed start leaves none.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use linux_raw_sys::general as g;
@@ -50,11 +50,11 @@ pub fn check_host(cfg: &Config) -> Result<()> {
 /// SYNC 1m (parent): idmap each mount the container process `pid` sends
 /// (its id maps are written by now), one per idmapped mount, in order, and
 /// send it back.
-pub fn idmap_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
+pub fn idmap_mounts(cfg: &Config, pid: i32, sock: &OwnedFd) -> Result<()> {
     let mut own = None;
     for (m, map) in idmapped(cfg) {
         let src = m.source.as_deref().unwrap_or(Path::new(""));
-        let tree = sync::recv_mount(&sock)?;
+        let tree = sync::recv_mount(sock)?;
         let made;
         let userns = if map.uid_mappings.is_empty() {
             match &own {
@@ -81,7 +81,7 @@ pub fn idmap_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
                 e,
             )
         })?;
-        sync::send_mount(&sock, &tree)?;
+        sync::send_mount(sock, &tree)?;
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ pub fn idmap_mounts(cfg: &Config, pid: i32, sock: impl AsFd) -> Result<()> {
 /// below its top (MNT_LOCKED, set when the host's mounts were copied into
 /// the container's user namespace), as a plain `rbind` does: the container
 /// cannot unmount them to see what they cover on the host.
-pub fn clone_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
+pub fn clone_mounts(cfg: &Config, sock: &OwnedFd) -> Result<Vec<OwnedFd>> {
     let mut trees = Vec::new();
     for (m, _) in idmapped(cfg) {
         let src = m.source.as_deref().unwrap_or(Path::new(""));
@@ -102,8 +102,8 @@ pub fn clone_mounts(cfg: &Config, sock: impl AsFd) -> Result<Vec<OwnedFd>> {
         }
         let tree = rustix::mount::open_tree(rustix::fs::CWD, src, flags)
             .ctx(|| format!("open_tree {}", src.display()))?;
-        sync::send_mount(&sock, &tree)?;
-        trees.push(sync::recv_mount(&sock)?);
+        sync::send_mount(sock, &tree)?;
+        trees.push(sync::recv_mount(sock)?);
     }
     Ok(trees)
 }

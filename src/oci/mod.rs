@@ -439,14 +439,9 @@ fn lower_idmap(
         return None;
     }
     if uid != gid {
-        let (missing, other) = if uid {
-            ("gidMappings", "uidMappings")
-        } else {
-            ("uidMappings", "gidMappings")
-        };
         d.error(
-            &format!("{here}.{missing}"),
-            format_args!("required with {other} (an idmapped mount maps both)"),
+            here,
+            "uidMappings and gidMappings go together (an idmapped mount maps both)",
         );
         return None;
     }

@@ -489,7 +489,7 @@ fn bad_configs_name_their_field() {
                        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
             )],
             vec![
-                "config.json: mounts[1].gidMappings: required with uidMappings (an idmapped mount maps both)",
+                "config.json: mounts[1]: uidMappings and gidMappings go together (an idmapped mount maps both)",
             ],
         ),
         (

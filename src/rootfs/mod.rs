@@ -18,6 +18,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
+use rustix::mount::MoveMountFlags;
 
 use crate::config::mount_options::{ATTR_NODEV, ATTR_NOEXEC, ATTR_NOSUID, ATTR_RDONLY, RecAttr};
 use crate::config::{Config, Mount, Ns};
@@ -73,7 +74,7 @@ pub fn prepare_rootfs(
     )
     .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
     let root = root.as_fd();
-    mount_all(root, cfg, idmapped.into_iter())?;
+    mount_all(root, cfg, &mut idmapped.into_iter())?;
     dev::create_device_nodes(
         root,
         &cfg.mount.device_nodes,
@@ -115,7 +116,7 @@ fn mount_in_root(
 fn mount_all(
     root: BorrowedFd<'_>,
     cfg: &Config,
-    mut idmapped: impl Iterator<Item = OwnedFd>,
+    idmapped: &mut std::vec::IntoIter<OwnedFd>,
 ) -> Result<()> {
     let has = |ns: Ns| cfg.namespaces.contains(ns) || cfg.ns_paths.iter().any(|(n, _)| *n == ns);
     let userns = has(Ns::User);
@@ -123,23 +124,28 @@ fn mount_all(
     for m in &cfg.mount.mounts {
         let dst = m.destination.as_str();
         let host_sys = std::cell::Cell::new(false);
-        if m.idmap.is_some() {
-            let tree = idmapped
-                .next()
-                .ok_or_else(|| Error::new(format!("{dst}: no idmapped mount received")))?;
-            attach_idmapped(root, tree, m)?;
-        } else if m.is_bind() {
+        if m.is_bind() {
             let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
             let meta =
                 std::fs::metadata(src).ctx(|| format!("bind mount source {}", src.display()))?;
             let src_c = cstr(&src.to_string_lossy());
             let what = format!("bind {}", src.display());
             let rec = m.flags & MS_REC != 0;
+            // An idmapped one was cloned from `src` (`container::idmap`): attach it.
+            let tree = match m.idmap {
+                Some(_) => Some(idmapped.next().ok_or(Errno::BADF).ctx(|| what.clone())?),
+                None => None,
+            };
+            let flags =
+                MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_SYMLINKS;
             mount_in_root(
                 root,
                 dst,
                 meta.is_dir(),
-                |t| bind_mount(&src_c, t, rec),
+                |t| match &tree {
+                    Some(tree) => rustix::mount::move_mount(tree, c"", rustix::fs::CWD, t, flags),
+                    None => bind_mount(&src_c, t, rec),
+                },
                 &what,
             )?;
         } else if m.fstype == "cgroup" && (!cgroupns || userns) {
@@ -185,22 +191,6 @@ fn mount_all(
         }
     }
     Ok(())
-}
-
-/// Attach the idmapped mount `tree` (see `container::idmap`) on its
-/// destination, resolved inside the root and created as a directory or an
-/// empty file after what the tree's top is.
-fn attach_idmapped(root: BorrowedFd<'_>, tree: OwnedFd, m: &Mount) -> Result<()> {
-    use rustix::mount::MoveMountFlags as F;
-    let dst = m.destination.as_str();
-    let st = rustix::fs::fstat(&tree).ctx(|| format!("stat the idmapped mount for {dst}"))?;
-    let dir = FileType::from_raw_mode(st.st_mode).is_dir();
-    let target = create_target(root, dst, dir)?;
-    let flags = F::MOVE_MOUNT_F_EMPTY_PATH | F::MOVE_MOUNT_T_EMPTY_PATH;
-    rustix::mount::move_mount(&tree, c"", &target, c"", flags).ctx(|| {
-        let src = m.source.as_deref().unwrap_or(std::path::Path::new(""));
-        format!("move_mount idmapped {} on {dst}", src.display())
-    })
 }
 
 /// Mount a filesystem, with the fallbacks a user namespace needs; `host_sys`

@@ -245,7 +245,7 @@ fn bad_idmapped_mounts_are_refused_by_field() {
             json!({"options": ["bind"],
                    "uidMappings": [{"containerID": 0, "hostID": BASE, "size": 1}]}),
             format!(
-                "config.json: mounts[{n}].gidMappings: required with uidMappings (an idmapped \
+                "config.json: mounts[{n}]: uidMappings and gidMappings go together (an idmapped \
                  mount maps both)"
             ),
         ),
