@@ -3,14 +3,14 @@
 //!
 //! Parent: check host → record "creating" → cgroups → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
-//! (release) → record "running" and the state.json marker while the child
+//! (release) → SYNC 1m (idmap the mounts the child clones) → record "running" and the state.json marker while the child
 //! builds its root (after SYNC 2 when the child still changes namespaces) →
 //! SYNC 1c (the pty master) → SYNC 2a (the seccomp listener) → SYNC 3
 //! (start) ahead of "ready" when all is recorded and nothing parks → SYNC 2
 //! (ready, parked before exec) → SYNC 3 otherwise → SYNC 4 (exec'd or error)
 //! → unlock → supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
-//! → network inside → rootfs (with the pty of its devpts on /dev/console) and
+//! → network inside → SYNC 1m → rootfs (with the pty of its devpts on /dev/console) and
 //! root switch → console, master to the parent (SYNC 1c) → container.json
 //! read-only → hostname → restricted paths → rlimits, user, capabilities, cwd
 //! → SYNC 2 → SYNC 3 → exec (SYNC 4 at EOF); with `init`, the child becomes
