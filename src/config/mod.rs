@@ -239,6 +239,21 @@ pub struct Mount {
     /// A tmpfs that starts with a copy of the directory it covers (OCI
     /// `tmpcopyup`, as runc and crun do it for podman's `--read-only`).
     pub copy_up: bool,
+    /// An idmapped bind mount (runtime-spec 1.2 `uidMappings`/`gidMappings`,
+    /// `idmap`, `ridmap`): made by nsinit on the host, attached by the child.
+    pub idmap: Option<Idmap>,
+}
+
+/// How a bind mount is idmapped: the on-disk id `container_id` shows as
+/// `host_id` through it (the maps of a user namespace made for it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Idmap {
+    /// The mount's own maps; both empty: those of the container's user
+    /// namespace (`idmap` without maps).
+    pub uid_mappings: Vec<IdMap>,
+    pub gid_mappings: Vec<IdMap>,
+    /// `ridmap`: every mount of the tree, not only its top.
+    pub recursive: bool,
 }
 
 impl Mount {

@@ -54,6 +54,8 @@ pub enum Opt {
     RecAtime(u64),
     /// `tmpcopyup`: a tmpfs starts with a copy of what it covers.
     CopyUp,
+    /// `idmap` (false) or `ridmap` (true, the whole tree).
+    Idmap(bool),
     /// Known, but this build cannot honour it.
     Unsupported,
 }
@@ -100,8 +102,8 @@ const TABLE: [(&str, Opt); 64] = [
     ("rshared", Opt::Propagation(SHARED | REC)),
     ("unbindable", Opt::Propagation(UNBINDABLE)),
     ("runbindable", Opt::Propagation(UNBINDABLE | REC)),
-    ("idmap", Opt::Unsupported),
-    ("ridmap", Opt::Unsupported),
+    ("idmap", Opt::Idmap(false)),
+    ("ridmap", Opt::Idmap(true)),
     ("rro", Opt::RecSet(ATTR_RDONLY)),
     ("rrw", Opt::RecClear(ATTR_RDONLY)),
     ("rnosuid", Opt::RecSet(ATTR_NOSUID)),
@@ -150,6 +152,8 @@ pub struct Parsed {
     pub recursive: RecAttr,
     /// `tmpcopyup` was given.
     pub copy_up: bool,
+    /// `idmap` or `ridmap` (`Some(true)`), the last one given.
+    pub idmap: Option<bool>,
 }
 
 /// Attributes set and cleared on a mount tree with mount_setattr(2).
@@ -186,6 +190,7 @@ pub fn parse<'a>(opts: impl IntoIterator<Item = &'a str>) -> Parsed {
                 p.recursive.clear |= ATTR_ATIME;
             }
             Some(Opt::CopyUp) => p.copy_up = true,
+            Some(Opt::Idmap(rec)) => p.idmap = Some(rec),
             Some(Opt::Unsupported) => p.unsupported.push(o.to_string()),
             None if o.is_empty() => {}
             None => p.data.push(o.to_string()),
@@ -217,7 +222,10 @@ mod tests {
         let p = parse(["private", "rshared"]);
         assert_eq!(p.propagation, SHARED | REC);
         assert_eq!(parse(["relatime", "norelatime", "suid"]).flags, 0);
-        assert_eq!(parse(["idmap", "rro"]).unsupported, ["idmap"]);
+        assert!(parse(["tmpcopyup", "rro"]).copy_up);
+        assert_eq!(parse(["copy-symlink", "rro"]).unsupported, ["copy-symlink"]);
+        assert_eq!(parse(["ridmap", "idmap"]).idmap, Some(false));
+        assert_eq!(parse(["rbind", "ridmap"]).idmap, Some(true));
         let r = parse(["rro", "rnosuid", "rsuid", "rnoatime"]).recursive;
         assert_eq!(r.set, ATTR_RDONLY | ATTR_NOATIME);
         assert_eq!(r.clear, ATTR_NOSUID | ATTR_ATIME);

@@ -60,6 +60,7 @@ pub fn system_mounts(restrict_sys: bool) -> Vec<Mount> {
         data: (!data.is_empty()).then(|| data.into()),
         recursive: Default::default(),
         copy_up: false,
+        idmap: None,
     })
     .collect()
 }
@@ -280,6 +281,7 @@ fn resolve_mount(m: MountIn, path: &str, d: &mut Diag) -> Option<Mount> {
         data,
         recursive: Default::default(),
         copy_up: false,
+        idmap: None,
     })
 }
 

@@ -3,14 +3,14 @@
 //!
 //! Parent: check host → record "creating" → cgroups → sync pair →
 //! block signals → clone → cgroup join → id maps → host network → SYNC 1
-//! (release) → record "running" and the state.json marker while the child
+//! (release) → SYNC 1m (idmap the mounts the child clones) → record "running" and the state.json marker while the child
 //! builds its root (after SYNC 2 when the child still changes namespaces) →
 //! SYNC 1c (the pty master) → SYNC 2a (the seccomp listener) → SYNC 3
 //! (start) ahead of "ready" when all is recorded and nothing parks → SYNC 2
 //! (ready, parked before exec) → SYNC 3 otherwise → SYNC 4 (exec'd or error)
 //! → unlock → supervise → lock → teardown.
 //! Child: parent-death signal → SYNC 1 → user ns root → cgroup ns → session
-//! → network inside → rootfs (with the pty of its devpts on /dev/console) and
+//! → network inside → SYNC 1m → rootfs (with the pty of its devpts on /dev/console) and
 //! root switch → console, master to the parent (SYNC 1c) → container.json
 //! read-only → hostname → restricted paths → rlimits, user, capabilities, cwd
 //! → SYNC 2 → SYNC 3 → exec (SYNC 4 at EOF); with `init`, the child becomes
@@ -131,6 +131,7 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
     let rootless_cfg = rootless::adjust(cfg, &req.process.rlimits)?;
     let cfg = rootless_cfg.as_ref().unwrap_or(cfg);
     network::check_host(&cfg.networks)?;
+    super::idmap::check_host(cfg)?;
     let (nsinit_pid, nsinit_start_time) = state::me();
     let mut st = State {
         dir: req.dir.map(Path::to_path_buf).unwrap_or_default(),
@@ -314,6 +315,7 @@ fn parent_steps(
         entry.confirm(cg, raw_pid)?;
     }
     sync::release_child(sock, &net)?; // SYNC 1
+    super::idmap::idmap_mounts(cfg, raw_pid, sock)?; // SYNC 1m
     // Why not before clone: only joins, `start` and `delete` read it, of a
     // record that says running or created; stored while the child builds
     // its root, it costs the start nothing (a new file, which on ext4 is
@@ -632,7 +634,8 @@ fn child_steps(
     }
     network::setup_container(&cfg.networks, &cfg.routes, &net)?;
     let mut state_doc = None;
-    let console = rootfs::prepare_rootfs(cfg, cfg.tty, || {
+    let idmapped = super::idmap::clone_mounts(cfg, sock)?; // SYNC 1m
+    let console = rootfs::prepare_rootfs(cfg, cfg.tty, idmapped, || {
         if let Some(h) = hooks {
             state_doc = Some(hooks::container_side(sock, h)?); // SYNC 1h
         }
@@ -733,10 +736,10 @@ fn protect_config(path: &str) -> Result<()> {
 }
 
 /// The child must wait for SYNC 1 before any setup when the parent writes its
-/// id maps (it is nobody until then) or hands it a veth.
+/// id maps (it is nobody until then) or hands it a veth or idmapped mounts.
 fn needs_early_release(cfg: &Config, self_maps: bool) -> bool {
     let veth = cfg.networks.iter().any(|n| matches!(n, Network::Veth(_)));
-    veth || (cfg.namespaces.contains(Ns::User) && !self_maps)
+    veth || (cfg.namespaces.contains(Ns::User) && !self_maps) || super::idmap::any(cfg)
 }
 
 /// In a new user namespace, become its root (the maps are written by now).

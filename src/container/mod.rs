@@ -4,6 +4,7 @@
 pub mod create;
 pub mod delete;
 pub mod hooks;
+pub mod idmap;
 pub mod join;
 pub mod nspath;
 pub mod process;

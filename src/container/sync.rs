@@ -4,6 +4,9 @@
 //!
 //! * SYNC 1, parent → child: [`Msg::Release`] with the host-side network
 //!   state; the child is in its cgroups and its id maps are written.
+//! * SYNC 1m, child → parent: before its mounts, per idmapped mount of
+//!   the config, in mount order, a detached copy of the source
+//!   ([`send_mount`]); parent → child: the same mount, idmapped.
 //! * SYNC 1b, join's middle child → parent: [`Msg::Pid`] of the joined process.
 //! * SYNC 1h, child → parent: [`Msg::Hooks`], the mounts are made and the
 //!   root not yet switched; parent → child: [`Msg::HooksDone`] with the
@@ -281,9 +284,24 @@ pub fn recv_seccomp(fd: impl AsFd) -> Result<OwnedFd> {
     )
 }
 
+/// SYNC 1m: a detached mount, to idmap (child) or idmapped (parent).
+pub fn send_mount(fd: impl AsFd, tree: &OwnedFd) -> Result<()> {
+    send_fd(fd, MOUNT, tree).ctx(|| "send a mount on the sync channel")
+}
+
+/// SYNC 1m: the mount the peer sent, or its error.
+pub fn recv_mount(fd: impl AsFd) -> Result<OwnedFd> {
+    recv_fd(
+        fd,
+        MOUNT,
+        "sync: the peer exited before the idmapped mounts",
+    )
+}
+
 /// Tags of the messages that carry a descriptor.
 const CONSOLE: u8 = 8;
 const SECCOMP: u8 = 9;
+const MOUNT: u8 = 10;
 
 fn send_fd(fd: impl AsFd, tag: u8, passed: &OwnedFd) -> rustix::io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage};

@@ -56,8 +56,8 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
     if let Some(n) = l.get("namespaces").filter(|n| !n.is_null()) {
         namespaces(n, &at("namespaces"), cfg, d);
     }
-    cfg.uid_mappings = id_maps(l, "uidMappings", d);
-    cfg.gid_mappings = id_maps(l, "gidMappings", d);
+    cfg.uid_mappings = id_maps(l, P, "uidMappings", d);
+    cfg.gid_mappings = id_maps(l, P, "gidMappings", d);
     if let Some(t) = l.get("timeOffsets").filter(|t| !t.is_null()) {
         time_offsets(t, &at("timeOffsets"), cfg, d);
     }
@@ -209,8 +209,9 @@ fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {
     }
 }
 
-fn id_maps(l: &Map<String, Value>, key: &str, d: &mut Diag) -> Vec<IdMap> {
-    let path = join("linux", key);
+/// `uidMappings`/`gidMappings` of `l` (at `parent`: `linux`, `mounts[3]`).
+pub(super) fn id_maps(l: &Map<String, Value>, parent: &str, key: &str, d: &mut Diag) -> Vec<IdMap> {
+    let path = join(parent, key);
     let Some(items) = l.get(key).filter(|v| !v.is_null()) else {
         return Vec::new();
     };

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use crate::config::json::{Diag, scan};
 use crate::config::mounts::container_path;
 use crate::config::validate::{Names, absolute, host_dir, json_syntax_error, validate};
-use crate::config::{Config, Mount, mount_options};
+use crate::config::{Config, Idmap, Mount, Ns, mount_options};
 use crate::container::process::ProcessSpec;
 use crate::error::{Error, Result};
 
@@ -190,10 +190,19 @@ fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {
     cfg.domainname = opt_str(top, "", "domainname", d).filter(|s| !s.is_empty());
     let mounts = lower_mounts(top.get("mounts"), dir, d);
     let configured_mounts = mounts.len();
-    cfg.mount.mounts = mounts;
     match top.get("linux") {
         Some(l) if !l.is_null() => linux::lower(l, dir, &mut cfg, d),
         _ => d.error("linux", "required (this runtime runs Linux containers)"),
+    }
+    let userns = cfg.namespaces.contains(Ns::User) || cfg.ns_paths.iter().any(|p| p.0 == Ns::User);
+    for (i, m) in mounts {
+        if !userns && m.idmap.as_ref().is_some_and(|x| x.uid_mappings.is_empty()) {
+            d.error(
+                &format!("mounts[{i}].options"),
+                "\"idmap\" without uidMappings/gidMappings uses the container's maps: requires linux.namespaces[type=user]",
+            );
+        }
+        cfg.mount.mounts.push(m);
     }
     for other in ["solaris", "windows", "vm", "zos"] {
         if top.get(other).is_some_and(|v| !v.is_null()) {
@@ -286,8 +295,9 @@ fn lower_root(top: &Map<String, Value>, dir: &Path, cfg: &mut Config, d: &mut Di
     cfg.mount.readonly_fs = get::<bool>(root, "root", "readonly", d).unwrap_or(false);
 }
 
-/// `mounts`: each with its options folded by the option table.
-fn lower_mounts(v: Option<&Value>, dir: &Path, d: &mut Diag) -> Vec<Mount> {
+/// `mounts`: each with its options folded by the option table, and its
+/// index in the list.
+fn lower_mounts(v: Option<&Value>, dir: &Path, d: &mut Diag) -> Vec<(usize, Mount)> {
     let Some(list) = v.filter(|v| !v.is_null()) else {
         return Vec::new();
     };
@@ -298,7 +308,7 @@ fn lower_mounts(v: Option<&Value>, dir: &Path, d: &mut Diag) -> Vec<Mount> {
     for (i, m) in items.iter().enumerate() {
         let here = format!("mounts[{i}]");
         if let Some(m) = lower_mount(m, &here, dir, d) {
-            out.push(m);
+            out.push((i, m));
         }
     }
     out
@@ -336,18 +346,12 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount>
             format_args!("{o:?} is not supported by this build"),
         );
     }
-    for key in ["uidMappings", "gidMappings"] {
-        if m.get(key)
-            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            d.error(&at(key), "idmapped mounts are not supported by this build");
-        }
-    }
     let mut flags = opts.flags;
     if fstype == "bind" {
         flags |= mount_options::BIND;
     }
     let bind = flags & mount_options::BIND != 0;
+    let idmap = lower_idmap(m, here, opts.idmap, bind, d);
     let source = opt_str(m, here, "source", d).filter(|s| !s.is_empty());
     if source.as_deref().is_some_and(|s| s.contains('\0')) {
         d.error(&at("source"), "must not contain a NUL byte");
@@ -388,6 +392,7 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount>
             data: None,
             recursive: opts.recursive,
             copy_up: false,
+            idmap,
         });
     }
     if fstype.is_empty() {
@@ -403,5 +408,55 @@ fn lower_mount(v: &Value, here: &str, dir: &Path, d: &mut Diag) -> Option<Mount>
         data,
         recursive: opts.recursive,
         copy_up: opts.copy_up,
+        idmap: None,
+    })
+}
+
+/// A mount's `uidMappings`/`gidMappings` and `idmap`/`ridmap` (`option`):
+/// maps without the option idmap the top mount, as runc 1.2 does; the
+/// option without maps uses the container's (checked once the namespaces
+/// are read).
+fn lower_idmap(
+    m: &Map<String, Value>,
+    here: &str,
+    option: Option<bool>,
+    bind: bool,
+    d: &mut Diag,
+) -> Option<Idmap> {
+    let given = |k: &str| {
+        m.get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    };
+    let (uid, gid) = (given("uidMappings"), given("gidMappings"));
+    if !uid && !gid && option.is_none() {
+        return None;
+    }
+    if uid != gid {
+        d.error(
+            here,
+            "uidMappings and gidMappings go together (an idmapped mount maps both)",
+        );
+        return None;
+    }
+    if !bind {
+        let field = if uid || gid { "uidMappings" } else { "options" };
+        d.error(
+            &format!("{here}.{field}"),
+            "idmapped mounts are only supported for bind mounts (type \"bind\", or option \
+             \"bind\" or \"rbind\")",
+        );
+        return None;
+    }
+    let uid_mappings = linux::id_maps(m, here, "uidMappings", d);
+    let gid_mappings = linux::id_maps(m, here, "gidMappings", d);
+    // Maps given but every entry refused (each has its error).
+    if uid && (uid_mappings.is_empty() || gid_mappings.is_empty()) {
+        return None;
+    }
+    Some(Idmap {
+        uid_mappings,
+        gid_mappings,
+        recursive: option == Some(true),
     })
 }

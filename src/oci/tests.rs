@@ -481,7 +481,38 @@ fn bad_configs_name_their_field() {
             )],
             vec![
                 "config.json: mounts[0].destination: must be an absolute path, got \"proc\"",
-                "config.json: mounts[0].options: \"idmap\" is not supported by this build",
+                "config.json: mounts[0].options: idmapped mounts are only supported for bind mounts (type \"bind\", or option \"bind\" or \"rbind\")",
+            ],
+        ),
+        (
+            vec![(
+                "/mounts/1",
+                json!({"destination": "/d", "type": "bind", "source": "/tmp",
+                       "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+            )],
+            vec![
+                "config.json: mounts[1]: uidMappings and gidMappings go together (an idmapped mount maps both)",
+            ],
+        ),
+        (
+            vec![(
+                "/mounts/1",
+                json!({"destination": "/d", "source": "/tmp", "options": ["rbind", "ridmap"]}),
+            )],
+            vec![
+                "config.json: mounts[1].options: \"idmap\" without uidMappings/gidMappings uses the container's maps: requires linux.namespaces[type=user]",
+            ],
+        ),
+        (
+            vec![(
+                "/mounts/1",
+                json!({"destination": "/d", "source": "/tmp", "options": ["bind"],
+                       "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 0}],
+                       "gidMappings": [{"containerID": 0, "hostID": 1000}]}),
+            )],
+            vec![
+                "config.json: mounts[1].uidMappings[0].size: must be at least 1",
+                "config.json: mounts[1].gidMappings[0].size: required",
             ],
         ),
         (
@@ -599,7 +630,10 @@ fn features_list_only_what_is_implemented() {
     assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
     let opts = f["mountOptions"].as_array().unwrap();
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
-    assert!(!opts.contains(&json!("idmap")) && opts.contains(&json!("rro")));
+    assert!(!opts.contains(&json!("copy-symlink")) && opts.contains(&json!("rro")));
+    assert!(opts.contains(&json!("tmpcopyup")));
+    assert!(opts.contains(&json!("idmap")) && opts.contains(&json!("ridmap")));
+    assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
     assert_eq!(f["linux"]["cgroup"]["systemd"], false);
     assert_eq!(f["linux"]["apparmor"]["enabled"], false);
     assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);
@@ -722,4 +756,43 @@ fn namespace_paths_of_every_kind_are_checked_on_the_host() {
             .contains(&(Ns::Pid, "/proc/1/ns/pid".into()))
     );
     assert!(!b.config.namespaces.contains(Ns::Pid));
+}
+
+#[test]
+fn idmapped_mounts_lower_as_runc_reads_them() {
+    let map = json!([{"containerID": 0, "hostID": 1000, "size": 10}]);
+    let b = lowered(&edited(&[
+        (
+            "/mounts/7",
+            json!({"destination": "/a", "type": "bind", "source": "/tmp",
+                   "uidMappings": map, "gidMappings": map}),
+        ),
+        (
+            "/mounts/8",
+            json!({"destination": "/b", "source": "/tmp", "options": ["rbind", "ridmap"],
+                   "uidMappings": map, "gidMappings": map}),
+        ),
+        (
+            "/mounts/9",
+            json!({"destination": "/c", "source": "/tmp", "options": ["bind", "idmap"]}),
+        ),
+        ("/linux/namespaces/5", json!({"type": "user"})),
+        ("/linux/uidMappings", map.clone()),
+        ("/linux/gidMappings", map.clone()),
+    ]));
+    let m = &b.config.mount.mounts;
+    let (a, bb, c) = (
+        m[7].idmap.as_ref().unwrap(),
+        m[8].idmap.as_ref().unwrap(),
+        m[9].idmap.as_ref().unwrap(),
+    );
+    // Maps without the option: the top mount only.
+    assert_eq!(
+        (a.uid_mappings[0].host_id, a.gid_mappings[0].size),
+        (1000, 10)
+    );
+    assert!(!a.recursive && bb.recursive && m[8].flags & REC != 0);
+    // The option without maps: the container's (empty here).
+    assert!(c.uid_mappings.is_empty() && !c.recursive);
+    assert!(m[..7].iter().all(|m| m.idmap.is_none()));
 }

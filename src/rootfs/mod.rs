@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
+use rustix::mount::MoveMountFlags;
 
 use crate::config::mount_options::{ATTR_NODEV, ATTR_NOEXEC, ATTR_NOSUID, ATTR_RDONLY, RecAttr};
 use crate::config::{Config, Mount, Ns};
@@ -35,10 +36,12 @@ use paths::{create_target, fd_path};
 /// With `console`, the container's terminal is opened in its devpts and
 /// bound on `/dev/console`, and returned (see [`dev::open_console`]);
 /// `before_switch` runs once the mounts are made, before the root switch
-/// (the OCI hooks of create).
+/// (the OCI hooks of create). `idmapped`: the detached idmapped mounts the
+/// parent made, one per mount with `idmap`, in mount order.
 pub fn prepare_rootfs(
     cfg: &Config,
     console: bool,
+    idmapped: Vec<OwnedFd>,
     before_switch: impl FnOnce() -> Result<()>,
 ) -> Result<Option<Pty>> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
@@ -72,7 +75,7 @@ pub fn prepare_rootfs(
     )
     .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
     let root = root.as_fd();
-    mount_all(root, cfg)?;
+    mount_all(root, cfg, &mut idmapped.into_iter())?;
     dev::create_device_nodes(
         root,
         &cfg.mount.device_nodes,
@@ -111,7 +114,11 @@ fn mount_in_root(
 
 /// The configured mounts, in order (for the 2014 schema the system mounts
 /// come first in the list), each resolved inside the root.
-fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
+fn mount_all(
+    root: BorrowedFd<'_>,
+    cfg: &Config,
+    idmapped: &mut std::vec::IntoIter<OwnedFd>,
+) -> Result<()> {
     let has = |ns: Ns| cfg.namespaces.contains(ns) || cfg.ns_paths.iter().any(|(n, _)| *n == ns);
     let userns = has(Ns::User);
     let cgroupns = has(Ns::Cgroup);
@@ -125,19 +132,23 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
             let src_c = cstr(&src.to_string_lossy());
             let what = format!("bind {}", src.display());
             let rec = m.flags & MS_REC != 0;
+            // An idmapped one was cloned from `src` (`container::idmap`): attach it.
+            let tree = match m.idmap {
+                Some(_) => Some(idmapped.next().ok_or(Errno::BADF).ctx(|| what.clone())?),
+                None => None,
+            };
+            let flags =
+                MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_SYMLINKS;
             mount_in_root(
                 root,
                 dst,
                 meta.is_dir(),
-                |t| bind_mount(&src_c, t, rec),
+                |t| match &tree {
+                    Some(tree) => rustix::mount::move_mount(tree, c"", rustix::fs::CWD, t, flags),
+                    None => bind_mount(&src_c, t, rec),
+                },
                 &what,
             )?;
-            let extra = m.flags & !(MS_BIND | MS_REC);
-            if extra != 0 {
-                // The descriptor names what is under the bind: reopen the path.
-                let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
-                remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
-            }
         } else if m.fstype == "cgroup" && (!cgroupns || userns) {
             // A fresh cgroup2 mount without a cgroup namespace shows the
             // host's whole tree (and a user namespace may not mount it).
@@ -157,6 +168,12 @@ fn mount_all(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
                 let top = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
                 copyup::copy_tree(from.as_fd(), top.as_fd(), dst)?;
             }
+        }
+        let extra = m.flags & !(MS_BIND | MS_REC);
+        if m.is_bind() && extra != 0 {
+            // The descriptor names what is under the bind: reopen the path.
+            let fd = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+            remount_bind(&fd_path(&fd), extra).ctx(|| format!("remount {dst}"))?;
         }
         // The host's /sys bound for a sysfs: read-only, nosuid, nodev and
         // noexec all the way down, through the recursive options' path.

@@ -9,8 +9,8 @@ pub mod raw;
 pub use raw::close_fds_except;
 pub use raw::{
     CStringArray, SigSet, SignalInfo, block_signals, cloexec_from, clone_into_cgroup,
-    clone_process, execve, exit_now, kill_raw, mount, mount_setattr_recursive, ns_type,
-    read_signal, reset_signal_dispositions, restore_signal_mask, set_parent_death_signal,
+    clone_process, execve, exit_now, kill_raw, mount, mount_setattr_idmap, mount_setattr_recursive,
+    ns_type, read_signal, reset_signal_dispositions, restore_signal_mask, set_parent_death_signal,
     set_personality, signalfd, umount2, unshare,
 };
 pub use raw::{KEY_POS_ALL, join_session_keyring, set_key_permissions};

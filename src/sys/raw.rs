@@ -412,16 +412,41 @@ pub fn mount_setattr_recursive(target: &CStr, set: u64, clear: u64) -> Result<()
         propagation: 0,
         userns_fd: 0,
     };
-    // SAFETY: target is a valid C string and `attr` a valid mount_attr that
-    // outlives the call; its size is passed as the kernel expects.
+    mount_setattr(g::AT_FDCWD, target, g::AT_RECURSIVE, &attr)
+}
+
+/// `mount_setattr(tree, "", AT_EMPTY_PATH [| AT_RECURSIVE],
+/// {attr_set: MOUNT_ATTR_IDMAP, userns_fd})`: idmap the detached mount
+/// `tree` (from `open_tree(OPEN_TREE_CLONE)`), and with `recursive` every
+/// mount below it, as the user namespace `userns` maps ids (Linux 5.12).
+/// `EINVAL` when a filesystem of the tree cannot be idmapped.
+pub fn mount_setattr_idmap(
+    tree: impl AsFd,
+    userns: impl AsFd,
+    recursive: bool,
+) -> Result<(), Errno> {
+    let attr = g::mount_attr {
+        attr_set: u64::from(g::MOUNT_ATTR_IDMAP),
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_fd().as_raw_fd() as u64,
+    };
+    let rec = if recursive { g::AT_RECURSIVE } else { 0 };
+    mount_setattr(tree.as_fd().as_raw_fd(), c"", g::AT_EMPTY_PATH | rec, &attr)
+}
+
+fn mount_setattr(dirfd: i32, path: &CStr, flags: u32, attr: &g::mount_attr) -> Result<(), Errno> {
+    // SAFETY: path is a valid C string and `attr` a valid mount_attr that
+    // outlives the call; its size is passed as the kernel expects. A bad
+    // descriptor number is an error (EBADF), not undefined behaviour.
     let ret = unsafe {
         syscall6(
             g::__NR_mount_setattr,
             [
-                g::AT_FDCWD as isize as usize,
-                target.as_ptr() as usize,
-                g::AT_RECURSIVE as usize,
-                &attr as *const g::mount_attr as usize,
+                dirfd as isize as usize,
+                path.as_ptr() as usize,
+                flags as usize,
+                attr as *const g::mount_attr as usize,
                 core::mem::size_of::<g::mount_attr>(),
                 0,
             ],

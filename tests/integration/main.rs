@@ -11,6 +11,7 @@ mod cgroup_race;
 mod cgroup_v2;
 mod common;
 mod exec;
+mod idmap;
 mod init;
 mod join;
 mod joinsec;
