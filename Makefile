@@ -17,10 +17,12 @@ APT      := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 # backtrace symbolizer (gimli, addr2line, miniz) that the prebuilt std's panic
 # hook pulls in: about 360 KiB of a 1.1 MiB binary. nsinit never panics by
 # design (errors are values); a panic would abort (SIGABRT) without a message.
+# Nothing unwinds, so no unwind tables either (-Cforce-unwind-tables=no):
+# .eh_frame was 136 KiB of the binary.
 # RUSTC_BOOTSTRAP lets the stable toolchain take the -Z flags (as the Linux
 # kernel's Rust build does); without rust-src the build falls back to the
 # prebuilt std.
-SMALL_FLAGS := -Zunstable-options -Cpanic=immediate-abort
+SMALL_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
 
 .PHONY: all build install rootfs demo test test-unit test-root test-vm test-engines lint bench clean
 
