@@ -116,7 +116,13 @@ pub fn apply_caps(sets: &CapSets) -> Result<()> {
             inheritable: CapabilitySet::from_bits_retain(sets.inheritable),
         },
     )
-    .ctx(|| "capset")?;
+    .map_err(|e| {
+        // Asking for more than nsinit holds (a caller whose bounding set
+        // lacks some: a container, a restricted service): say which.
+        let held = rustix::thread::capabilities(None).map_or(0, |c| c.permitted.bits());
+        let more = names(" (nsinit itself does not hold ", sets.permitted & !held);
+        Error::sys(format!("capset{more}"), e)
+    })?;
     // Why clear first: nsinit's caller may have run it with ambient capabilities.
     rustix::thread::clear_ambient_capability_set().ctx(|| "prctl PR_CAP_AMBIENT_CLEAR_ALL")?;
     for cap in (0..64u32).filter(|c| sets.ambient & (1 << c) != 0) {

@@ -644,3 +644,41 @@ fn cgroup_mount_without_cgroupns_shows_only_the_containers_own_cgroups() {
     assert!(text.contains("read-only"), "{text}");
     other.ok(&["delete", "--force", "cgview-other1"]);
 }
+
+/// A config asking for a capability nsinit itself does not hold (its
+/// caller's bounding set lacks it, as in a container or a restricted
+/// service) fails naming the capability, and leaves no record.
+#[test]
+fn a_capability_nsinit_lacks_is_named() {
+    if !can_run() || !common::require("setpriv") {
+        return;
+    }
+    let b = Bundle::new("lackcap", &["true"]);
+    let mut c = config(&["true"]);
+    for set in ["bounding", "effective", "permitted"] {
+        c["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_RESOURCE"));
+    }
+    b.write_config(&c);
+    let o = Command::new("setpriv")
+        .args(["--bounding-set", "-sys_resource", "--"])
+        .arg(bin())
+        .arg("oci")
+        .arg("--root")
+        .arg(&b.root)
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg("lack1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+    assert!(
+        err(&o).contains("capset (nsinit itself does not hold CAP_SYS_RESOURCE)"),
+        "{}",
+        err(&o)
+    );
+    assert!(!b.root.join("lack1").exists(), "no record left");
+}
