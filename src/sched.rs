@@ -97,26 +97,84 @@ impl IoPriority {
     }
 }
 
-/// Parse a CPU list such as `0-3,7` into a set (`None`: malformed, or a
-/// CPU beyond what the kernel's affinity calls take here).
-pub fn parse_cpus(list: &str) -> Option<CpuSet> {
-    let mut set = CpuSet::new();
-    let cpu = |s: &str| {
+/// Parse a list such as `0-3,7` into a bit mask of 1024 bits (`None`:
+/// malformed, or a number beyond them).
+fn parse_list(list: &str) -> Option<[u64; 16]> {
+    let mut mask = [0u64; 16];
+    let num = |s: &str| {
         s.parse::<usize>()
             .ok()
-            .filter(|&n| n < CpuSet::MAX_CPU && !s.starts_with('+'))
+            .filter(|&n| n < 1024 && !s.starts_with('+'))
     };
     for part in list.split(',') {
         let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (cpu(a)?, cpu(b)?),
-            None => (cpu(part)?, cpu(part)?),
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(part)?, num(part)?),
         };
         if first > last {
             return None;
         }
-        (first..=last).for_each(|n| set.set(n));
+        (first..=last).for_each(|n| mask[n / 64] |= 1 << (n % 64));
+    }
+    Some(mask)
+}
+
+/// Parse a CPU list such as `0-3,7` into a set (`None`: malformed, or a
+/// CPU beyond what the kernel's affinity calls take here).
+pub fn parse_cpus(list: &str) -> Option<CpuSet> {
+    let mask = parse_list(list)?;
+    let mut set = CpuSet::new();
+    for n in (0..CpuSet::MAX_CPU.min(1024)).filter(|n| mask[n / 64] & (1 << (n % 64)) != 0) {
+        set.set(n);
     }
     Some(set)
+}
+
+/// The NUMA memory policy modes `set_mempolicy` takes (`MPOL_*`).
+pub const MPOL_MODES: &[(&str, u32)] = &[
+    ("MPOL_DEFAULT", 0),
+    ("MPOL_PREFERRED", 1),
+    ("MPOL_BIND", 2),
+    ("MPOL_INTERLEAVE", 3),
+    ("MPOL_LOCAL", 4),
+    ("MPOL_PREFERRED_MANY", 5),
+    ("MPOL_WEIGHTED_INTERLEAVE", 6),
+];
+
+/// Its mode flags (`MPOL_F_*`).
+pub const MPOL_FLAGS: &[(&str, u32)] = &[
+    ("MPOL_F_NUMA_BALANCING", 1 << 13),
+    ("MPOL_F_RELATIVE_NODES", 1 << 14),
+    ("MPOL_F_STATIC_NODES", 1 << 15),
+];
+
+/// A NUMA memory policy (OCI `linux.memoryPolicy`): mode with its flags,
+/// and the node mask (empty: none given).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryPolicy {
+    pub mode: u32,
+    pub flags: u32,
+    pub nodes: Vec<u64>,
+}
+
+impl MemoryPolicy {
+    /// A node list such as `0-3,7` as the kernel's mask (`None`: malformed).
+    pub fn parse_nodes(list: &str) -> Option<Vec<u64>> {
+        let mask = parse_list(list)?;
+        let used = mask.iter().rposition(|w| *w != 0).map_or(0, |i| i + 1);
+        Some(mask[..used].to_vec())
+    }
+
+    /// Set it on the calling thread; what it forks and execs inherits it.
+    pub fn apply(&self) -> Result<()> {
+        sys::set_mempolicy(self.mode | self.flags, &self.nodes).map_err(|e| {
+            let mode = MPOL_MODES
+                .iter()
+                .find(|(_, m)| *m == self.mode)
+                .map_or("MPOL_?", |(n, _)| n);
+            Error::sys(format!("linux.memoryPolicy: set_mempolicy {mode}"), e)
+        })
+    }
 }
 
 /// Every CPU: as an affinity, the kernel narrows it to what the cgroup's

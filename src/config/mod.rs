@@ -182,6 +182,9 @@ pub struct Config {
     pub sysctl: Vec<(String, String)>,
     /// personality(2) persona for the container's processes.
     pub personality: Option<u32>,
+    /// OCI `linux.memoryPolicy`: set_mempolicy(2) for the container's
+    /// processes (the init and every exec).
+    pub memory_policy: Option<crate::sched::MemoryPolicy>,
     /// Offsets of the new time namespace: (clock, seconds, nanoseconds).
     pub time_offsets: Vec<(String, i64, u32)>,
     /// Accepted for compatibility; nsinit has no AppArmor/SELinux support and says so.

@@ -65,6 +65,8 @@ pub struct ProcessSpec {
     /// OCI `execCPUAffinity.initial`: where the runtime itself runs before
     /// it moves a joined process into the container's cgroups.
     pub initial_affinity: Option<CpuSet>,
+    /// The container's NUMA memory policy (OCI `linux.memoryPolicy`).
+    pub memory_policy: Option<crate::sched::MemoryPolicy>,
 }
 
 /// A command ready for execve.
@@ -122,6 +124,9 @@ pub fn finalize(
     }
     if let Some(io) = &spec.io_priority {
         io.apply()?;
+    }
+    if let Some(m) = &spec.memory_policy {
+        m.apply()?;
     }
     if let Some(mask) = spec.umask {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask & 0o777));

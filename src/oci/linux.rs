@@ -11,6 +11,7 @@ use crate::config::json::{Diag, join};
 use crate::config::mount_options::{self, Opt};
 use crate::config::mounts::{container_path, container_paths, host_path};
 use crate::config::{Cgroups, Config, Device, DeviceKind, IdMap, Ns};
+use crate::sched::{self, MemoryPolicy};
 
 const KEYS: &[&str] = &[
     "namespaces",
@@ -151,7 +152,74 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
             Err(errs) => errs.iter().for_each(|e| d.error("", e)),
         }
     }
-    unsupported(l, P, &["intelRdt", "netDevices", "memoryPolicy"], d);
+    if let Some(m) = l.get("memoryPolicy").filter(|v| !v.is_null()) {
+        cfg.memory_policy = memory_policy(m, &at("memoryPolicy"), d);
+    }
+    unsupported(l, P, &["intelRdt", "netDevices"], d);
+}
+
+/// `linux.memoryPolicy`: a mode, its flags and nodes, checked as the kernel
+/// would (nodes required by bind and the interleaves, refused by default
+/// and local).
+fn memory_policy(v: &Value, path: &str, d: &mut Diag) -> Option<MemoryPolicy> {
+    let m = obj(v, path, d)?;
+    known_keys(m, path, &["mode", "nodes", "flags"], d);
+    let at = |k: &str| format!("{path}.{k}");
+    let names = |t: &[(&str, u32)]| t.iter().map(|p| p.0).collect::<Vec<_>>().join(", ");
+    let mode = match opt_str(m, path, "mode", d) {
+        None => {
+            d.error(&at("mode"), "required (e.g. \"MPOL_BIND\")");
+            None
+        }
+        Some(s) => {
+            let found = sched::MPOL_MODES.iter().find(|(k, _)| *k == s).map(|p| p.1);
+            if found.is_none() {
+                let all = names(sched::MPOL_MODES);
+                d.error(
+                    &at("mode"),
+                    format_args!("unknown mode {s:?} (expected one of {all})"),
+                );
+            }
+            found
+        }
+    };
+    let mut flags = 0;
+    for (i, f) in strings(m, path, "flags", d).iter().enumerate() {
+        match sched::MPOL_FLAGS.iter().find(|(k, _)| k == f) {
+            Some((_, bit)) => flags |= bit,
+            None => d.error(
+                &format!("{}[{i}]", at("flags")),
+                format_args!(
+                    "unknown flag {f:?} (expected one of {})",
+                    names(sched::MPOL_FLAGS)
+                ),
+            ),
+        }
+    }
+    let list = opt_str(m, path, "nodes", d).filter(|s| !s.is_empty());
+    let nodes = match list.as_deref().map(|l| (l, MemoryPolicy::parse_nodes(l))) {
+        Some((l, None)) => {
+            d.error(
+                &at("nodes"),
+                format_args!("expected a node list like \"0-3,7\", got {l:?}"),
+            );
+            return None;
+        }
+        Some((_, Some(n))) => n,
+        None => Vec::new(),
+    };
+    let mode = mode?;
+    // MPOL_DEFAULT and MPOL_LOCAL take no nodes; MPOL_PREFERRED takes one
+    // or none (local); the others need some.
+    match (mode, nodes.is_empty()) {
+        (0 | 4, false) => d.error(
+            &at("nodes"),
+            "must be empty for MPOL_DEFAULT and MPOL_LOCAL",
+        ),
+        (2 | 3 | 5 | 6, true) => d.error(&at("nodes"), "required for this mode"),
+        _ => {}
+    }
+    Some(MemoryPolicy { mode, flags, nodes })
 }
 
 fn namespaces(v: &Value, path: &str, cfg: &mut Config, d: &mut Diag) {

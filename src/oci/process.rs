@@ -114,6 +114,7 @@ pub fn lower(v: &Value, path: &str, cfg: &Config, d: &mut Diag) -> Option<Lowere
     if let Some(v) = p.get("ioPriority").filter(|v| !v.is_null()) {
         spec.io_priority = lower_io_priority(v, &at("ioPriority"), d);
     }
+    spec.memory_policy = cfg.memory_policy.clone();
     // Outside the container's cgroup it runs where the caller runs; inside,
     // on `final` or on every CPU its cpuset allows (runc resets it too).
     spec.affinity = Some(sched::all_cpus());

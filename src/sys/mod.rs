@@ -14,7 +14,7 @@ pub use raw::{
     set_personality, signalfd, umount2, unshare,
 };
 pub use raw::{KEY_POS_ALL, join_session_keyring, set_key_permissions};
-pub use raw::{SchedAttr, ioprio_set_self, sched_setattr};
+pub use raw::{SchedAttr, ioprio_set_self, sched_setattr, set_mempolicy};
 
 /// `prctl(PR_SET_DUMPABLE, 0)`: no ptrace attach, no core dump, and
 /// `/proc/PID/{exe,fd,mem,environ,…}` closed to all but CAP_SYS_PTRACE holders

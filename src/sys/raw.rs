@@ -680,6 +680,27 @@ pub fn sched_setattr(a: &SchedAttr) -> Result<(), Errno> {
     check(ret).map(|_| ())
 }
 
+/// `set_mempolicy(mode, nodemask, maxnode)`: the calling thread's NUMA
+/// memory policy (`mode` with its `MPOL_F_*` flags) over the nodes of
+/// `nodes` (bit N of word N/64 is node N; empty: no mask).
+/// <https://man7.org/linux/man-pages/man2/set_mempolicy.2.html>
+pub fn set_mempolicy(mode: u32, nodes: &[u64]) -> Result<(), Errno> {
+    let (mask, maxnode) = match nodes {
+        [] => (0, 0),
+        // The kernel reads maxnode - 1 bits.
+        n => (n.as_ptr() as usize, n.len() * 64 + 1),
+    };
+    // SAFETY: `nodes` is a valid slice of `maxnode - 1` bits that outlives
+    // the call, which only reads it; an empty mask is passed as NULL, 0.
+    let ret = unsafe {
+        syscall6(
+            g::__NR_set_mempolicy,
+            [mode as usize, mask, maxnode, 0, 0, 0],
+        )
+    };
+    check(ret).map(|_| ())
+}
+
 /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, value)`: the calling process's I/O
 /// class and level (`class << 13 | level`).
 /// <https://man7.org/linux/man-pages/man2/ioprio_set.2.html>

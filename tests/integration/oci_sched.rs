@@ -258,3 +258,59 @@ fn a_real_time_policy_with_its_budget() {
         );
     }
 }
+
+/// `linux.memoryPolicy`: the init's and an exec's NUMA policy, as their
+/// own /proc/self/numa_maps shows it, and the refusals by field.
+#[test]
+fn memory_policy_reaches_the_init_and_execs() {
+    if !can_run() {
+        return;
+    }
+    if !std::path::Path::new("/proc/self/numa_maps").exists() {
+        crate::common::not_applicable("no NUMA in this kernel (/proc/self/numa_maps)");
+        return;
+    }
+    let b = Bundle::new("mpol", &["sleep", "1000"]);
+    let mut c = config(&["sleep", "1000"]);
+    c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0",
+                                        "flags": ["MPOL_F_STATIC_NODES"]});
+    b.write_config(&c);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    b.ok(&["run", "-d", "--bundle", &bundle, "m1"]);
+    let pid = b.state("m1")["pid"].as_i64().unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).unwrap();
+    let first = maps.lines().next().unwrap_or_default();
+    assert!(first.contains(" bind=static:0 "), "init: {first}");
+    let o = b.run(&["exec", "m1", "head", "-1", "/proc/self/numa_maps"]);
+    assert!(
+        out(&o).contains(" bind=static:0 "),
+        "exec: {} {}",
+        out(&o),
+        err(&o)
+    );
+    b.ok(&["delete", "-f", "m1"]);
+    for (policy, want) in [
+        (
+            json!({"mode": "MPOL_BIND"}),
+            "linux.memoryPolicy.nodes: required for this mode",
+        ),
+        (
+            json!({"mode": "MPOL_LOCAL", "nodes": "0"}),
+            "linux.memoryPolicy.nodes: must be empty for MPOL_DEFAULT and MPOL_LOCAL",
+        ),
+        (
+            json!({"mode": "MPOL_FAST"}),
+            "linux.memoryPolicy.mode: unknown mode \"MPOL_FAST\"",
+        ),
+        (
+            json!({"mode": "MPOL_INTERLEAVE", "nodes": "1-0"}),
+            "linux.memoryPolicy.nodes: expected a node list like \"0-3,7\", got \"1-0\"",
+        ),
+    ] {
+        c["linux"]["memoryPolicy"] = policy;
+        b.write_config(&c);
+        let o = b.run(&["run", "--bundle", &bundle, "m2"]);
+        assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+        assert!(err(&o).contains(want), "want {want}: {}", err(&o));
+    }
+}
