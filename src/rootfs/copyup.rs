@@ -78,6 +78,11 @@ fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: usize) -> Result<()
                     OFlags::RDONLY | OFlags::NONBLOCK | nofollow,
                     Mode::empty(),
                 )?;
+                // Still the regular file stat saw, not something swapped in.
+                let now = rustix::fs::fstat(&src)?;
+                if FileType::from_raw_mode(now.st_mode) != FileType::RegularFile {
+                    return Err(Errno::INVAL);
+                }
                 let out = rustix::fs::openat(
                     to,
                     name,
@@ -90,8 +95,15 @@ fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: usize) -> Result<()
                 let target = rustix::fs::readlinkat(from, name, Vec::new())?;
                 rustix::fs::symlinkat(&target, to, name)?;
             }
-            FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
-                rustix::fs::mknodat(to, name, kind, mode, st.st_rdev)?;
+            FileType::Fifo => rustix::fs::mknodat(to, name, kind, mode, 0)?,
+            FileType::CharacterDevice | FileType::BlockDevice => {
+                match rustix::fs::mknodat(to, name, kind, mode, st.st_rdev) {
+                    Ok(()) => {}
+                    // In a user namespace: no device nodes (nor could one
+                    // be opened on its nodev mounts); skipped.
+                    Err(Errno::PERM) => continue,
+                    Err(e) => return Err(e),
+                }
             }
             // A socket is bound by a running program; nothing to copy.
             _ => continue,

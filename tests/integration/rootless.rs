@@ -610,3 +610,43 @@ fn rootless_host_sys_is_read_only_all_the_way_down() {
     }
     rl.assert_clean();
 }
+
+/// podman `--read-only` rootless: `tmpcopyup` copies what the tmpfs covers
+/// in the user namespace too; a device node there cannot be made in one
+/// (nor used on its nodev mounts) and is left out instead of failing.
+#[test]
+fn rootless_tmpcopyup_copies_and_leaves_device_nodes_out() {
+    let Some(rl) = Rootless::new("copyup") else {
+        return;
+    };
+    let bundle = rl.dir.0.clone();
+    let root = bundle.join("rootfs");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&root)
+        .status();
+    assert!(cp.unwrap().success());
+    let run = root.join("run");
+    let _ = std::fs::remove_dir_all(&run);
+    std::fs::create_dir_all(run.join("sub")).unwrap();
+    std::fs::write(run.join("sub/file"), "kept\n").unwrap();
+    let mknod = Command::new("mknod")
+        .arg(run.join("null"))
+        .args(["c", "1", "3"])
+        .status();
+    assert!(mknod.unwrap().success());
+    ok(&rl.nsinit(&["oci", "spec", "--rootless"]).output().unwrap());
+    let id = format!("rl-cu-{}", std::process::id());
+    edit_config(&bundle, |v| {
+        v["process"]["terminal"] = json!(false);
+        v["process"]["args"] = json!(["sh", "-c", "cat /run/sub/file; ls -A /run"]);
+        v["root"]["readonly"] = json!(true);
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/run", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", "tmpcopyup"]}));
+    });
+    let o = rl.nsinit(&["oci", "run", &id]).output().unwrap();
+    assert_eq!(ok(&o), "kept\nsub\n");
+    rl.assert_clean();
+}
