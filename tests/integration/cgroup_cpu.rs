@@ -6,57 +6,14 @@
 //! named where the host lacks what they need (realtime on cgroup v2 or
 //! without CONFIG_RT_GROUP_SCHED, no rdma controller, no RDMA device).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nsinit::cgroup::Layout;
 use serde_json::{Value, json};
 
+use crate::cgroup_fields::{bundle, cgroup_dir, id, on_v1, run};
 use crate::common::{can_run, err, out};
 use crate::oci::{Bundle, config};
-
-fn id(name: &str) -> String {
-    format!("cgc-{name}-{}", std::process::id())
-}
-
-/// A bundle running `sleep 1000` with `linux.resources` = `r`.
-fn bundle(name: &str, r: Value) -> Bundle {
-    let b = Bundle::new(&format!("cgc-{name}"), &["sleep", "1000"]);
-    let mut cfg = config(&["sleep", "1000"]);
-    cfg["linux"]["resources"] = r;
-    b.write_config(&cfg);
-    b
-}
-
-/// `run --detach`: the output, and the pid when it started.
-fn run(b: &Bundle, id: &str) -> (std::process::Output, Option<i64>) {
-    let bundle = b.dir.to_str().unwrap().to_string();
-    let o = b.run(&["run", "--detach", "--bundle", &bundle, id]);
-    let pid = o
-        .status
-        .success()
-        .then(|| b.state(id)["pid"].as_i64().unwrap());
-    (o, pid)
-}
-
-/// The host directory of `pid`'s cgroup for `controller`: its v1
-/// hierarchy's when one has it, else the v2 directory.
-fn cgroup_dir(pid: i64, controller: &str) -> PathBuf {
-    let layout = Layout::detect().unwrap();
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    for line in text.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, ctl, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
-        if ctl.split(',').any(|c| c == controller) {
-            return layout.v1_for(controller).unwrap().dir_of(path).unwrap();
-        }
-    }
-    let path = text.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
-    layout.unified.unwrap().dir_of(path).unwrap()
-}
-
-fn on_v1(controller: &str) -> bool {
-    Layout::detect().unwrap().v1_for(controller).is_some()
-}
 
 fn read(dir: &Path, file: &str) -> String {
     let p = dir.join(file);
@@ -209,7 +166,7 @@ fn realtime_period_and_runtime_reach_v1_files_or_are_refused() {
     // A runtime above what the parent grants: a parent nsinit makes has
     // none (0), so the kernel refuses any; the error names the field, the
     // parent's file and the file written, and nothing is left.
-    let parent = format!("cgc-rtparent-{}", std::process::id());
+    let parent = format!("cgf-rtparent-{}", std::process::id());
     let mut cfg = config(&["sleep", "1000"]);
     cfg["linux"]["resources"] = rt;
     cfg["linux"]["cgroupsPath"] = json!(format!("/{parent}/ctr"));

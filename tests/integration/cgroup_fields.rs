@@ -16,12 +16,12 @@ use crate::common::{can_run, err, not_applicable};
 use crate::oci::{Bundle, config};
 
 /// A container id (and so cgroup name) of this test run alone.
-fn id(name: &str) -> String {
+pub(crate) fn id(name: &str) -> String {
     format!("cgf-{name}-{}", std::process::id())
 }
 
 /// A bundle running `sleep 1000` with `linux.resources` = `r`.
-fn bundle(name: &str, r: Value) -> Bundle {
+pub(crate) fn bundle(name: &str, r: Value) -> Bundle {
     let b = Bundle::new(&format!("cgf-{name}"), &["sleep", "1000"]);
     let mut cfg = config(&["sleep", "1000"]);
     cfg["linux"]["resources"] = r;
@@ -30,7 +30,7 @@ fn bundle(name: &str, r: Value) -> Bundle {
 }
 
 /// `run --detach`: the output, and the pid when it started.
-fn run(b: &Bundle, id: &str) -> (std::process::Output, Option<i64>) {
+pub(crate) fn run(b: &Bundle, id: &str) -> (std::process::Output, Option<i64>) {
     let bundle = b.dir.to_str().unwrap().to_string();
     let o = b.run(&["run", "--detach", "--bundle", &bundle, id]);
     let pid = o
@@ -42,7 +42,7 @@ fn run(b: &Bundle, id: &str) -> (std::process::Output, Option<i64>) {
 
 /// The host directory of `pid`'s cgroup for `controller`: its v1
 /// hierarchy's when one has it, else the v2 directory.
-fn cgroup_dir(pid: i64, controller: &str) -> PathBuf {
+pub(crate) fn cgroup_dir(pid: i64, controller: &str) -> PathBuf {
     let layout = Layout::detect().unwrap();
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     for line in text.lines() {
@@ -56,7 +56,7 @@ fn cgroup_dir(pid: i64, controller: &str) -> PathBuf {
     layout.unified.unwrap().dir_of(path).unwrap()
 }
 
-fn on_v1(controller: &str) -> bool {
+pub(crate) fn on_v1(controller: &str) -> bool {
     Layout::detect().unwrap().v1_for(controller).is_some()
 }
 
