@@ -276,6 +276,10 @@ pub struct Names {
     pub gid_mappings: &'static str,
     pub sysctl: &'static str,
     pub time_offsets: &'static str,
+    /// Mounts and device nodes without a mount namespace go into the
+    /// host's tree under the rootfs (OCI, as runc and crun do), instead of
+    /// being refused (container.json).
+    pub host_mounts: bool,
 }
 
 /// container.json's names.
@@ -292,6 +296,7 @@ pub const CONTAINER_JSON: Names = Names {
     gid_mappings: "gid_mappings",
     sysctl: "sysctl",
     time_offsets: "time_offsets",
+    host_mounts: false,
 };
 
 /// The cross-field rules, a pass over the lowered [`Config`] that every front
@@ -339,9 +344,16 @@ pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag)
     }
     if !has(Ns::Mnt) {
         let restrict_sys = cfg.restrict_sys;
+        let idmapped = cfg.mount.mounts.iter().any(|m| m.idmap.is_some());
         let needs_mnt = [
-            (n.mounts, configured_mounts > 0),
-            (n.device_nodes, !cfg.mount.device_nodes.is_empty()),
+            (
+                n.mounts,
+                configured_mounts > 0 && (!n.host_mounts || idmapped),
+            ),
+            (
+                n.device_nodes,
+                !cfg.mount.device_nodes.is_empty() && !n.host_mounts,
+            ),
             (n.readonly_fs, cfg.mount.readonly_fs),
             ("restrict_sys", restrict_sys),
             (

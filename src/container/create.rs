@@ -139,6 +139,7 @@ pub fn build(cfg: &Config, req: CreateRequest<'_>, park: Park) -> Result<Built> 
         nsinit_pid,
         nsinit_start_time,
         rootfs: cfg.rootfs.clone(),
+        host_mounts: rootfs::host_mounts(cfg),
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),

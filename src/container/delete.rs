@@ -69,6 +69,10 @@ fn teardown_with(
         }
     }
     note(network::teardown_host(&st.network_state));
+    note(crate::rootfs::unmount_host_mounts(
+        &st.rootfs,
+        &st.host_mounts,
+    ));
     // A marker the container replaced by something unremovable must not
     // keep the record (and so the next start) hostage: warn only.
     if !st.dir.as_os_str().is_empty()

@@ -87,6 +87,10 @@ pub struct State {
     pub network_state: NetState,
     #[serde(default)]
     pub rootfs: PathBuf,
+    /// Without a mount namespace: the mounts made in the host's tree under
+    /// `rootfs` (their destinations), unmounted at teardown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mounts: Vec<String>,
     /// Seconds since the epoch.
     #[serde(default)]
     pub created: u64,

@@ -178,6 +178,7 @@ const OCI_NAMES: Names = Names {
     gid_mappings: "linux.gidMappings",
     sysctl: "linux.sysctl",
     time_offsets: "linux.timeOffsets",
+    host_mounts: true,
 };
 
 fn lower(v: &Value, dir: &Path, d: &mut Diag) -> Option<Bundle> {

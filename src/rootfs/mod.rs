@@ -46,8 +46,20 @@ pub fn prepare_rootfs(
 ) -> Result<Option<Pty>> {
     let rootfs = cstr(&cfg.rootfs.to_string_lossy());
     if !own_mount_ns(cfg) {
+        // No mount namespace (OCI, as runc and crun do it): the mounts go
+        // into the host's tree under the rootfs, resolved inside it, and
+        // are unmounted at teardown ([`unmount_host_mounts`]).
+        if !cfg.mount.mounts.is_empty() || !cfg.mount.device_nodes.is_empty() {
+            let root = rustix::fs::open(
+                rootfs.as_c_str(),
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ctx(|| format!("open rootfs {}", cfg.rootfs.display()))?;
+            mount_all(root.as_fd(), cfg, &mut idmapped.into_iter())?;
+            dev::create_device_nodes(root.as_fd(), &cfg.mount.device_nodes, false)?;
+        }
         before_switch()?;
-        // No mount namespace: mounting would change the host's tree. Only chroot.
         rustix::process::chroot(rootfs.as_c_str())
             .ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
         rustix::process::chdir("/").ctx(|| "chdir /")?;
@@ -90,6 +102,70 @@ pub fn prepare_rootfs(
     }
     rustix::process::umask(Mode::from_raw_mode(0o022));
     Ok(pty)
+}
+
+/// Without a mount namespace, the destinations of the mounts made in the
+/// host's tree (for the record, and teardown); none otherwise.
+pub fn host_mounts(cfg: &Config) -> Vec<String> {
+    if own_mount_ns(cfg) {
+        return Vec::new();
+    }
+    cfg.mount
+        .mounts
+        .iter()
+        .map(|m| m.destination.clone())
+        .collect()
+}
+
+/// Detach what [`host_mounts`] listed, last first (a mount made below
+/// another goes before it). Each destination is resolved inside `rootfs`
+/// without following a link (the container may have replaced anything it
+/// could write), and only a mount sitting on it is detached: a destination
+/// a failed start never mounted is a plain directory, left alone.
+pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String]) -> Result<()> {
+    if dests.is_empty() {
+        return Ok(());
+    }
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open rootfs {}", rootfs.display()))?;
+    let resolve = rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_SYMLINKS;
+    for dst in dests.iter().rev() {
+        let rel = dst.trim_start_matches('/');
+        // Stacked mounts (the container's own included) come off one by one.
+        for _ in 0..16 {
+            let Ok(fd) = paths::openat2_retry(
+                &root,
+                if rel.is_empty() { "." } else { rel },
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                resolve,
+            ) else {
+                break;
+            };
+            if !is_mount_root(&fd) {
+                break;
+            }
+            detach(&fd_path(&fd)).ctx(|| format!("unmount {} in {}", dst, rootfs.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `fd` is the root of a mount: its mount differs from that of `..`.
+fn is_mount_root(fd: &OwnedFd) -> bool {
+    use rustix::fs::{AtFlags, StatxFlags, statx};
+    let id = |path: &str, flags| statx(fd, path, flags, StatxFlags::MNT_ID).map(|s| s.stx_mnt_id);
+    match (
+        id("", AtFlags::EMPTY_PATH),
+        id("..", AtFlags::SYMLINK_NOFOLLOW),
+    ) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => false,
+    }
 }
 
 /// The container has a mount namespace: a new one, or one joined by path

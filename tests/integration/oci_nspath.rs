@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{can_run, err, wait_until};
+use crate::common::{can_run, err, out, wait_until};
 use crate::oci::{Bundle, config};
 
 /// The namespace link (`pid:[4026532…]`) of `pid`'s namespace `kind`.
@@ -336,4 +336,51 @@ fn a_bind_mounted_network_namespace_is_joined() {
         format!("net:[{ino}]"),
         "joined the persisted netns"
     );
+}
+
+/// No mount namespace (runtime-spec: the container inherits the runtime's):
+/// the configured mounts go into that namespace under the rootfs, as runc
+/// and crun make them, and teardown takes them away again (runc and crun
+/// leave them). Run inside a mount namespace of the test's own, so a leak
+/// could not reach the host's; what is asserted is seen from there.
+#[test]
+fn without_a_mount_namespace_mounts_go_in_the_callers_and_come_out_again() {
+    if !can_run() || !crate::common::require("unshare") {
+        return;
+    }
+    let b = Bundle::new("nomntns", &["true"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/mnt; grep -c ' /proc proc ' /proc/self/mounts; \
+         grep -c ' /dev/shm tmpfs ' /proc/self/mounts",
+    ]);
+    c["linux"]["namespaces"] = json!([{"type": "pid"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    for k in ["maskedPaths", "readonlyPaths"] {
+        c["linux"].as_object_mut().unwrap().remove(k);
+    }
+    b.write_config(&c);
+    let root = b.rootfs().to_string_lossy().into_owned();
+    let script = format!(
+        "readlink /proc/self/ns/mnt; \"$0\" oci --root \"$1\" run --bundle \"$2\" nm1 || exit 9; \
+         grep -c ' {root}/' /proc/self/mountinfo"
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(crate::common::bin())
+        .arg(&b.root)
+        .arg(&b.dir)
+        .output()
+        .unwrap();
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}{}", err(&o));
+    // The container's mount namespace is the caller's.
+    assert_eq!(lines[0], lines[1], "{text}");
+    // It saw its /proc and /dev/shm mounted ...
+    assert_eq!(&lines[2..4], ["1", "1"], "{text}");
+    // ... and nothing is left under the rootfs afterwards.
+    assert_eq!(lines[4], "0", "{text}");
+    assert!(!b.root.join("nm1").exists(), "no record left");
 }
