@@ -30,6 +30,19 @@ pub const FLAGS: &[(&str, u64)] = &[
     ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40),
 ];
 
+/// The name of `value` in a `(name, value)` table ("?" when missing).
+pub fn name_of<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("?", |(n, _)| n)
+}
+
+/// The names of a `(name, value)` table, in order.
+pub fn names<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+    table.iter().map(|(n, _)| *n).collect()
+}
+
 pub const SCHED_FIFO: u32 = 1;
 pub const SCHED_RR: u32 = 2;
 pub const SCHED_DEADLINE: u32 = 6;
@@ -39,13 +52,6 @@ pub const SCHED_DEADLINE: u32 = 6;
 pub use crate::sys::SchedAttr as Scheduler;
 
 impl Scheduler {
-    fn policy_name(&self) -> &'static str {
-        POLICIES
-            .iter()
-            .find(|(_, n)| *n == self.policy)
-            .map_or("SCHED_?", |(name, _)| name)
-    }
-
     /// Set it on the calling thread; what it forks and execs inherits it
     /// (unless `SCHED_FLAG_RESET_ON_FORK`).
     pub fn apply(&self) -> Result<()> {
@@ -59,7 +65,7 @@ impl Scheduler {
             };
             Error::new(format!(
                 "process.scheduler: sched_setattr {}: {}{hint}",
-                self.policy_name(),
+                name_of(POLICIES, self.policy),
                 strerror(e)
             ))
         })
@@ -85,10 +91,7 @@ impl IoPriority {
     pub fn apply(&self) -> Result<()> {
         let value = (self.class << 13) | self.level;
         sys::ioprio_set_self(value).map_err(|e| {
-            let class = IO_CLASSES
-                .iter()
-                .find(|(_, c)| *c == self.class)
-                .map_or("?", |(n, _)| n);
+            let class = name_of(IO_CLASSES, self.class);
             Error::sys(
                 format!("process.ioPriority: ioprio_set {class} {}", self.level),
                 e,
@@ -168,10 +171,7 @@ impl MemoryPolicy {
     /// Set it on the calling thread; what it forks and execs inherits it.
     pub fn apply(&self) -> Result<()> {
         sys::set_mempolicy(self.mode | self.flags, &self.nodes).map_err(|e| {
-            let mode = MPOL_MODES
-                .iter()
-                .find(|(_, m)| *m == self.mode)
-                .map_or("MPOL_?", |(n, _)| n);
+            let mode = name_of(MPOL_MODES, self.mode);
             Error::sys(format!("linux.memoryPolicy: set_mempolicy {mode}"), e)
         })
     }

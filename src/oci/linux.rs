@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::read::{array, get, known_keys, obj, opt_str, string_map, strings, unsupported};
+use super::read::{
+    array, flag_set, get, known_keys, named, obj, opt_str, string_map, strings, unsupported,
+};
 use crate::config::cgroups::default_name;
 use crate::config::json::{Diag, join};
 use crate::config::mount_options::{self, Opt};
@@ -165,37 +167,14 @@ fn memory_policy(v: &Value, path: &str, d: &mut Diag) -> Option<MemoryPolicy> {
     let m = obj(v, path, d)?;
     known_keys(m, path, &["mode", "nodes", "flags"], d);
     let at = |k: &str| format!("{path}.{k}");
-    let names = |t: &[(&str, u32)]| t.iter().map(|p| p.0).collect::<Vec<_>>().join(", ");
     let mode = match opt_str(m, path, "mode", d) {
         None => {
             d.error(&at("mode"), "required (e.g. \"MPOL_BIND\")");
             None
         }
-        Some(s) => {
-            let found = sched::MPOL_MODES.iter().find(|(k, _)| *k == s).map(|p| p.1);
-            if found.is_none() {
-                let all = names(sched::MPOL_MODES);
-                d.error(
-                    &at("mode"),
-                    format_args!("unknown mode {s:?} (expected one of {all})"),
-                );
-            }
-            found
-        }
+        Some(s) => named(sched::MPOL_MODES, &s, "mode", &at("mode"), d),
     };
-    let mut flags = 0;
-    for (i, f) in strings(m, path, "flags", d).iter().enumerate() {
-        match sched::MPOL_FLAGS.iter().find(|(k, _)| k == f) {
-            Some((_, bit)) => flags |= bit,
-            None => d.error(
-                &format!("{}[{i}]", at("flags")),
-                format_args!(
-                    "unknown flag {f:?} (expected one of {})",
-                    names(sched::MPOL_FLAGS)
-                ),
-            ),
-        }
-    }
+    let flags = flag_set(m, path, "flags", sched::MPOL_FLAGS, d);
     let list = opt_str(m, path, "nodes", d).filter(|s| !s.is_empty());
     let nodes = match list.as_deref().map(|l| (l, MemoryPolicy::parse_nodes(l))) {
         Some((l, None)) => {

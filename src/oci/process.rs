@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::read::{get, known_keys, obj, opt_str, strings};
+use super::read::{flag_set, get, known_keys, named, obj, opt_str, strings};
 use crate::caps::CapSets;
 use crate::config::json::{Diag, join};
 use crate::config::process::RLIMIT_NAMES;
@@ -296,20 +296,7 @@ fn lower_scheduler(v: &Value, path: &str, cfg: &Config, d: &mut Diag) -> Option<
             d.error(&at("policy"), "SCHED_ISO is not implemented by Linux");
             None
         }
-        Some(n) => {
-            let p = sched::POLICIES.iter().find(|(k, _)| *k == n).map(|p| p.1);
-            if p.is_none() {
-                let names: Vec<&str> = sched::POLICIES.iter().map(|p| p.0).collect();
-                d.error(
-                    &at("policy"),
-                    format_args!(
-                        "unknown policy {n:?} (expected one of {})",
-                        names.join(", ")
-                    ),
-                );
-            }
-            p
-        }
+        Some(n) => named(sched::POLICIES, n, "policy", &at("policy"), d),
     };
     let nice = get::<i64>(m, path, "nice", d).unwrap_or(0);
     if !(-20..=19).contains(&nice) {
@@ -319,16 +306,7 @@ fn lower_scheduler(v: &Value, path: &str, cfg: &Config, d: &mut Diag) -> Option<
         );
     }
     let priority = get::<u32>(m, path, "priority", d).unwrap_or(0);
-    let mut flags = 0;
-    for (i, f) in strings(m, path, "flags", d).iter().enumerate() {
-        match sched::FLAGS.iter().find(|(k, _)| k == f) {
-            Some((_, bit)) => flags |= bit,
-            None => d.error(
-                &format!("{}[{i}]", at("flags")),
-                format_args!("unknown flag {f:?} (expected SCHED_FLAG_RESET_ON_FORK…)"),
-            ),
-        }
-    }
+    let flags = flag_set(m, path, "flags", sched::FLAGS, d);
     let [runtime, deadline, period] =
         ["runtime", "deadline", "period"].map(|k| get::<u64>(m, path, k, d).unwrap_or(0));
     let policy = policy?;
@@ -382,18 +360,7 @@ fn lower_io_priority(v: &Value, path: &str, d: &mut Diag) -> Option<IoPriority> 
     let m = obj(v, path, d)?;
     known_keys(m, path, &["class", "priority"], d);
     let class = match opt_str(m, path, "class", d) {
-        Some(c) => {
-            let found = sched::IO_CLASSES.iter().find(|(k, _)| *k == c);
-            if found.is_none() {
-                d.error(
-                    &join(path, "class"),
-                    format_args!(
-                        "unknown class {c:?} (expected IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)"
-                    ),
-                );
-            }
-            found.map(|f| f.1)
-        }
+        Some(c) => named(sched::IO_CLASSES, &c, "class", &join(path, "class"), d),
         None => {
             d.error(&join(path, "class"), "required (e.g. \"IOPRIO_CLASS_BE\")");
             None

@@ -75,3 +75,43 @@ pub fn unsupported(m: &Map<String, Value>, path: &str, keys: &[&str], d: &mut Di
         }
     }
 }
+
+/// `name` looked up in a `(name, value)` table, or an error at `path`:
+/// "unknown `what` …" with the names expected.
+pub fn named<T: Copy>(
+    table: &[(&'static str, T)],
+    name: &str,
+    what: &str,
+    path: &str,
+    d: &mut Diag,
+) -> Option<T> {
+    let found = table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    if found.is_none() {
+        let all = crate::sched::names(table).join(", ");
+        d.error(
+            path,
+            format_args!("unknown {what} {name:?} (expected one of {all})"),
+        );
+    }
+    found
+}
+
+/// The list of flag names at `key` of `m`, each looked up in `table`
+/// ([`named`]) and OR'ed together; none is the empty set.
+pub fn flag_set<T>(
+    m: &Map<String, Value>,
+    path: &str,
+    key: &str,
+    table: &[(&'static str, T)],
+    d: &mut Diag,
+) -> T
+where
+    T: Copy + Default + std::ops::BitOr<Output = T>,
+{
+    let at = join(path, key);
+    strings(m, path, key, d)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| named(table, f, "flag", &format!("{at}[{i}]"), d))
+        .fold(T::default(), |a, b| a | b)
+}

@@ -87,10 +87,9 @@ pub fn features() -> Value {
         .map(|c| format!("CAP_{c}"))
         .collect();
     f["linux"]["capabilities"] = json!(caps);
-    let names = |t: &[(&'static str, u32)]| t.iter().map(|p| p.0).collect::<Vec<_>>();
     f["linux"]["memoryPolicy"] = json!({
-        "modes": names(crate::sched::MPOL_MODES),
-        "flags": names(crate::sched::MPOL_FLAGS),
+        "modes": crate::sched::names(crate::sched::MPOL_MODES),
+        "flags": crate::sched::names(crate::sched::MPOL_FLAGS),
     });
     f["annotations"] = json!({"org.nsinit.version": env!("CARGO_PKG_VERSION")});
     f
