@@ -18,6 +18,7 @@ use linux_raw_sys::general as g;
 use rustix::io::Errno;
 use rustix::mount::OpenTreeFlags;
 
+use super::nspath::open_ns;
 use super::rootless;
 use super::sync;
 use crate::config::{Config, IdMap, Idmap, Ns};
@@ -64,7 +65,7 @@ pub fn idmap_mounts(cfg: &Config, pid: i32, sock: &OwnedFd) -> Result<()> {
                         Some((_, p)) => p.clone(),
                         None => format!("/proc/{pid}/ns/user").into(),
                     };
-                    own.insert(open_userns(&path)?)
+                    own.insert(open_ns(&path, "user")?)
                 }
             }
         } else {
@@ -108,15 +109,6 @@ pub fn clone_mounts(cfg: &Config, sock: &OwnedFd) -> Result<Vec<OwnedFd>> {
     Ok(trees)
 }
 
-fn open_userns(path: &Path) -> Result<OwnedFd> {
-    rustix::fs::open(
-        path,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .ctx(|| format!("open user namespace {}", path.display()))
-}
-
 /// A user namespace with the given maps: a helper process unshares one,
 /// the maps are written from here, and the helper exits once it is open
 /// (it waits on a pipe whose only writer is this process, so it exits even
@@ -131,7 +123,7 @@ fn mapped_userns(uids: &[IdMap], gids: &[IdMap]) -> Result<OwnedFd> {
     };
     let raw = pid.as_raw_nonzero().get();
     let ns = rootless::write_id_maps(raw, uids, gids)
-        .and_then(|()| open_userns(Path::new(&format!("/proc/{raw}/ns/user"))));
+        .and_then(|()| open_ns(Path::new(&format!("/proc/{raw}/ns/user")), "user"));
     drop(wr);
     let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
     ns

@@ -67,8 +67,8 @@ pub fn enter_pid_for_children(cfg: &Config) -> Result<Option<PidNsRestore>> {
     let Some((_, path)) = cfg.ns_paths.iter().find(|(ns, _)| *ns == Ns::Pid) else {
         return Ok(None);
     };
-    let own = open_ns(Path::new("/proc/self/ns/pid"))?;
-    let target = open_ns(path)?;
+    let own = open_ns(Path::new("/proc/self/ns/pid"), "pid")?;
+    let target = open_ns(path, "pid")?;
     rustix::thread::move_into_link_name_space(target.as_fd(), Some(LinkNameSpaceType::ProcessID))
         .ctx(|| format!("setns pid namespace {}", path.display()))?;
     Ok(Some(PidNsRestore(own)))
@@ -85,9 +85,10 @@ impl PidNsRestore {
     }
 }
 
-fn open_ns(path: &Path) -> Result<OwnedFd> {
+/// Open the namespace file `path` of the `kind` named in the error.
+pub(super) fn open_ns(path: &Path, kind: &str) -> Result<OwnedFd> {
     rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .ctx(|| format!("open pid namespace {}", path.display()))
+        .ctx(|| format!("open {kind} namespace {}", path.display()))
 }
 
 #[cfg(test)]

@@ -232,15 +232,15 @@ fn mount_all(
         } else {
             let what = format!("mount {}", m.fstype);
             // tmpcopyup: what the tmpfs covers, opened before it does.
-            let below = std::cell::RefCell::new(None);
+            let mut below = None;
             let mount = |t: &CStr| {
                 if m.copy_up {
-                    *below.borrow_mut() = copyup::open_source(t)?;
+                    below = copyup::open_source(t)?;
                 }
                 mount_filesystem(m, t, userns, &cfg.gid_mappings, &host_sys)
             };
             mount_in_root(root, dst, true, mount, &what)?;
-            if let Some(from) = below.take() {
+            if let Some(from) = below {
                 let top = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
                 copyup::copy_tree(from.as_fd(), top.as_fd(), dst)?;
             }
