@@ -575,15 +575,19 @@ fn run_shim_helper() {
     use nsinit::init::{self, ShimOptions, exec::PreparedExec};
     use rustix::process::{WaitOptions, waitpid};
 
-    // Returns (bytes read before EOF, time to EOF, exit code of the shim).
-    let run = |argv: &[&str]| -> (Vec<u8>, Duration, i32) {
+    // Returns (bytes read before EOF, whether the shim still ran at EOF,
+    // exit code of the shim). The command's stdin is a pipe held here: it
+    // runs until this side closes it, so "EOF before the command ends" is
+    // an observation, not a race against a sleep.
+    let run = |argv: &[&str]| -> (Vec<u8>, bool, i32) {
         let argv: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
         let env: Vec<_> = std::env::vars_os().collect();
         let cmd = PreparedExec::new(&argv, &env).unwrap();
         let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
-        let start = Instant::now();
+        let (gate_r, gate_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
         let Some(pid) = nsinit::sys::clone_process(0).unwrap() else {
-            drop(r);
+            drop((r, gate_w));
+            rustix::stdio::dup2_stdin(&gate_r).unwrap();
             let opts = ShimOptions {
                 subreaper: true,
                 ..ShimOptions::default()
@@ -595,7 +599,7 @@ fn run_shim_helper() {
             });
             nsinit::sys::exit_now(99)
         };
-        drop(w);
+        drop((w, gate_r));
         let mut got = Vec::new();
         let mut buf = [0u8; 16];
         loop {
@@ -606,15 +610,16 @@ fn run_shim_helper() {
                 Err(e) => panic!("read: {e}"),
             }
         }
-        let eof = start.elapsed();
+        let running_at_eof = waitpid(Some(pid), WaitOptions::NOHANG).unwrap().is_none();
+        drop(gate_w);
         let (_, status) = waitpid(Some(pid), WaitOptions::empty()).unwrap().unwrap();
-        (got, eof, status.exit_status().unwrap_or(-1))
+        (got, running_at_eof, status.exit_status().unwrap_or(-1))
     };
 
-    // Exec succeeds: EOF long before the command ends, then its status.
-    let (got, eof, code) = run(&["sh", "-c", "sleep 1; exit 5"]);
+    // Exec succeeds: EOF while the command still runs, then its status.
+    let (got, running_at_eof, code) = run(&["sh", "-c", "read x; exit 5"]);
     assert!(got.is_empty(), "{got:?}");
-    assert!(eof < Duration::from_millis(800), "EOF only after {eof:?}");
+    assert!(running_at_eof, "EOF came only after the command ended");
     assert_eq!(code, 5);
 
     // Exec fails: spawn's message comes through the handed-off fd.
