@@ -478,11 +478,25 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     check(ret).map(|_| ())
 }
 
-/// `unshare(flags)`. rustix deprecates its safe wrapper because unsharing
-/// CLONE_FILES/CLONE_FS under a multi-threaded runtime is unsound; nsinit is
-/// single-threaded and only unshares namespaces (NEWCGROUP, NEWTIME…).
+/// `unshare(flags)` of namespaces only: any other flag is `EINVAL` here.
+/// rustix deprecates its safe wrapper because unsharing CLONE_FILES (a
+/// thread's own descriptor table) under other threads breaks what they own;
+/// namespaces are no memory or descriptor of anyone's (CLONE_NEWUSER, which
+/// needs a single thread, is the kernel's EINVAL otherwise).
 pub fn unshare(flags: u64) -> Result<(), Errno> {
-    // SAFETY: unshare takes an integer; nsinit never runs more than one thread.
+    const NAMESPACES: u64 = (g::CLONE_NEWNS
+        | g::CLONE_NEWCGROUP
+        | g::CLONE_NEWUTS
+        | g::CLONE_NEWIPC
+        | g::CLONE_NEWUSER
+        | g::CLONE_NEWPID
+        | g::CLONE_NEWNET
+        | g::CLONE_NEWTIME) as u64;
+    if flags & !NAMESPACES != 0 {
+        return Err(Errno::INVAL);
+    }
+    // SAFETY: unshare takes an integer, here namespace flags only, which
+    // change no memory and no descriptor table.
     check(unsafe { syscall6(g::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]) }).map(|_| ())
 }
 

@@ -159,18 +159,30 @@ fn issue_18_the_child_moves_itself_before_any_setup() {
     common::ok(&o);
     let text = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
-    // The container process: the pid the first clone returned (strace may
-    // split the call into "<unfinished ...>" and "<... clone3 resumed>").
-    let cloned = |l: &&str| {
-        (l.contains("clone3") || l.contains("clone("))
-            && l.rsplit("= ")
-                .next()
-                .is_some_and(|r| r.trim().parse::<u32>().is_ok())
+    // The container process: the pid the first clone with new namespaces
+    // returned (not a thread's or a helper's; strace may split the call into
+    // "<unfinished ...>" and "<... clone3 resumed>" on a later line).
+    let lines: Vec<&str> = text.lines().collect();
+    let result = |l: &str| {
+        l.rsplit("= ")
+            .next()
+            .map(str::trim)
+            .filter(|r| r.parse::<u32>().is_ok())
+            .map(str::to_string)
     };
-    let clone = text
-        .lines()
-        .find(cloned)
-        .unwrap_or_else(|| panic!("no clone:\n{text}"));
+    let at = lines
+        .iter()
+        .position(|l| (l.contains("clone3(") || l.contains("clone(")) && l.contains("CLONE_NEW"))
+        .unwrap_or_else(|| panic!("no clone with namespaces:\n{text}"));
+    let caller = lines[at].split_whitespace().next().unwrap_or_default();
+    let child = result(lines[at])
+        .or_else(|| {
+            lines[at + 1..]
+                .iter()
+                .find(|l| l.starts_with(caller) && l.contains(" resumed>"))
+                .and_then(|l| result(l))
+        })
+        .unwrap_or_else(|| panic!("no pid from the clone at line {at}:\n{text}"));
     // Wherever cgroup2 is mounted (hybrid or v2 only).
     if nsinit::cgroup::Layout::detect().is_ok_and(|l| l.unified.is_some()) {
         let call = text
@@ -179,7 +191,6 @@ fn issue_18_the_child_moves_itself_before_any_setup() {
             .unwrap_or_default();
         assert!(call.contains("CLONE_INTO_CGROUP"), "{call}");
     }
-    let child = clone.rsplit("= ").next().unwrap().trim().to_string();
     let calls: Vec<&str> = text
         .lines()
         .filter(|l| l.split_whitespace().next() == Some(child.as_str()))
