@@ -100,6 +100,7 @@ pub fn prepare_rootfs(
     if cfg.mount.readonly_fs {
         remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
     }
+    reopen_dev_null(root);
     rustix::process::umask(Mode::from_raw_mode(0o022));
     Ok(pty)
 }
@@ -419,6 +420,42 @@ pub fn restrict_paths(cfg: &Config) -> Result<()> {
         r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
     }
     Ok(())
+}
+
+/// Stdio on the host's /dev/null moves to the container's, opened
+/// read-write, as runc does (`reOpenDevNull`): an engine passes a read-only
+/// /dev/null as stdin, and a command that writes to (or reopens) its stdin
+/// behaves as under runc. Best effort, before anything of the container
+/// runs: only the 1:3 character device found in the root without links,
+/// reopened through the container's /proc checked to be procfs.
+fn reopen_dev_null(root: BorrowedFd<'_>) {
+    use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout, stderr, stdin, stdout};
+    let is_null = |fd: BorrowedFd<'_>| {
+        rustix::fs::fstat(fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && st.st_rdev == rustix::fs::makedev(1, 3)
+        })
+    };
+    let which = [stdin(), stdout(), stderr()].map(is_null);
+    if !which.contains(&true) {
+        return;
+    }
+    let proc_ok = paths::open_in_root(root, "/proc")
+        .and_then(|fd| rustix::fs::fstatfs(&fd))
+        .is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC);
+    let Some(null) = proc_ok.then(|| open_null(root).ok()).flatten() else {
+        return;
+    };
+    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let Ok(rw) = rustix::fs::open(fd_path(&null).as_c_str(), flags, Mode::empty()) else {
+        return;
+    };
+    let dup = [dup2_stdin, dup2_stdout, dup2_stderr];
+    for (null_now, dup) in which.into_iter().zip(dup) {
+        if null_now {
+            let _ = dup(&rw);
+        }
+    }
 }
 
 /// Resolve a restricted path inside the root (`None` when it does not exist)
