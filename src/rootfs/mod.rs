@@ -66,17 +66,25 @@ pub fn prepare_rootfs(
         return Ok(None);
     }
     // Why first, and recursive: mounts made below must not propagate back
-    // to the host, and pivot_root refuses a shared parent. A configured
-    // slave or shared root still receives the host's mounts (slave now);
-    // the configured propagation itself is applied after the root switch.
+    // to the host, and pivot_root refuses a shared parent. A slave root
+    // (runc's default, or configured) still receives the host's mounts. A
+    // shared one stays the host's peer, as in runc: a bind with `rshared`
+    // then propagates both ways (Kubernetes' Bidirectional), and only the
+    // mount holding the rootfs is made private. The configured propagation
+    // itself is applied after the root switch.
     let configured = cfg.mount.rootfs_propagation;
-    let receives = configured & (mount::MS_SLAVE | mount::MS_SHARED) != 0;
-    let propagation = if receives || (configured == 0 && cfg.mount.no_pivot_root) {
-        MS_SLAVE | MS_REC
-    } else {
-        MS_PRIVATE | MS_REC
+    let shared = configured & mount::MS_SHARED != 0;
+    let slave = configured & MS_SLAVE != 0
+        || (configured == 0 && (cfg.mount.slave_by_default || cfg.mount.no_pivot_root));
+    let propagation = match (shared, slave) {
+        (true, _) => configured,
+        (false, true) => MS_SLAVE | MS_REC,
+        (false, false) => MS_PRIVATE | MS_REC,
     };
     set_propagation(c"/", propagation).ctx(|| "set the propagation of /")?;
+    if shared {
+        make_parent_private(&rootfs)?;
+    }
     // pivot_root needs the new root to be a mount point.
     bind_mount(&rootfs, &rootfs, true)
         .ctx(|| format!("bind {} on itself", cfg.rootfs.display()))?;
@@ -156,6 +164,28 @@ pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String]) -> Result
     Ok(())
 }
 
+/// Make the mount holding `rootfs` (the rootfs itself when it is a mount
+/// point) private in the container's namespace, as runc's
+/// `rootfsParentMountPrivate`: pivot_root refuses a shared parent, and the
+/// rootfs bound on itself there would show up on the host.
+fn make_parent_private(rootfs: &CStr) -> Result<()> {
+    let dir = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::open(rootfs, dir, Mode::empty())
+        .ctx(|| format!("open rootfs {}", rootfs.to_string_lossy()))?;
+    // Up through `..` to the root of its mount (or to `/`).
+    for _ in 0..4096 {
+        let up = rustix::fs::openat(&fd, c"..", dir | OFlags::NOFOLLOW, Mode::empty())
+            .ctx(|| "open the rootfs's parent")?;
+        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|st| (st.st_dev, st.st_ino));
+        if is_mount_root(&fd) || id(&fd).ok() == id(&up).ok() {
+            break;
+        }
+        fd = up;
+    }
+    set_propagation(&fd_path(&fd), MS_PRIVATE)
+        .ctx(|| format!("make the mount of {} private", rootfs.to_string_lossy()))
+}
+
 /// Whether `fd` is the root of a mount: its mount differs from that of `..`.
 fn is_mount_root(fd: &OwnedFd) -> bool {
     use rustix::fs::{AtFlags, StatxFlags, statx};
@@ -230,6 +260,8 @@ fn mount_all(
             // A fresh cgroup2 mount without a cgroup namespace shows the
             // host's whole tree (and a user namespace may not mount it).
             cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
+        } else if m.fstype == "cgroup" && cgroupfs::mount_ns_cgroups(root, dst, m.flags)? {
+            // v1 hierarchies, each showing the namespace's root.
         } else {
             let what = format!("mount {}", m.fstype);
             // tmpcopyup: what the tmpfs covers, opened before it does.
@@ -344,10 +376,23 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
         mount::move_mount(c".", c"/")?;
         rustix::process::chroot(c".").ctx(|| "chroot .")?;
     } else {
+        // The old root's mounts are the host's peers under a shared root:
+        // detaching them would unmount the host's own, so they become
+        // slaves first (as runc does), reached through the old "/".
+        let shared = cfg.mount.rootfs_propagation & mount::MS_SHARED != 0;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let old = shared
+            .then(|| rustix::fs::open(c"/", flags, Mode::empty()))
+            .transpose()
+            .ctx(|| "open the old root")?;
         // pivot_root(".", "."): the old root ends up stacked on "/" and is
         // detached at once, with no directory left behind in the rootfs.
         rustix::process::pivot_root(c".", c".")
             .ctx(|| format!("pivot_root {}", cfg.rootfs.display()))?;
+        if let Some(old) = old {
+            rustix::process::fchdir(&old).ctx(|| "chdir to the old root")?;
+            set_propagation(c".", MS_SLAVE | MS_REC).ctx(|| "make the old root a slave")?;
+        }
         detach(c".").ctx(|| "detach the old root")?;
     }
     rustix::process::chdir(c"/").ctx(|| "chdir /")
