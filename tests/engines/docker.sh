@@ -98,6 +98,18 @@ EOF
 		"1000 h1 y CapEff:	0000000000000000 touch: /x: Read-only file system" \
 		"$(dk run $R --rm --read-only --user 1000:1000 --hostname h1 --cap-drop ALL -e X=y $I \
 			sh -c 'id -u | tr -d "\n"; echo " $(hostname) $X $(grep CapEff /proc/self/status) $(touch /x 2>&1)"' 2>&1)"
+	# Stdio as runc gives it: a non-root user can reopen /dev/stdout (the
+	# pipe is given to it), stdin is the container's /dev/null, read-write.
+	check "docker --user 1000 (reopens /dev/stdout; stdin /dev/null writable)" "out w" \
+		"$(dk run $R --rm --user 1000 $I sh -c 'echo out > /dev/stdout; echo x >&0 && echo w' 2>&1 | tr '\n' ' ')"
+	# -v DIR:/x:rshared (Kubernetes' Bidirectional): a mount the container
+	# makes below it reaches the host, as with runc.
+	mkdir -p "$T/pv/c" && mount --bind "$T/pv" "$T/pv" && mount --make-shared "$T/pv"
+	dk run $R --rm --cap-add SYS_ADMIN --security-opt seccomp=unconfined -v "$T/pv:/pv:rshared" $I \
+		mount -t tmpfs fromctr /pv/c >/dev/null 2>"$T/err"
+	check "docker -v DIR:/x:rshared (the container's mount reaches the host)" "fromctr" \
+		"$(awk -v p="$T/pv/c" '$5 == p {print $0}' /proc/self/mountinfo) $(cat "$T/err")"
+	umount -R -l "$T/pv"
 
 	dk rm -f $(dk ps -aq) >/dev/null 2>&1
 	host_clean docker "$T/dk/exec/runtime-runc"

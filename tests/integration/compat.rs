@@ -143,8 +143,8 @@ fn console_receiver(sock: &Path) -> std::thread::JoinHandle<Vec<OwnedFd>> {
 }
 
 /// `docker run -it -u 1000`: the container's terminal belongs to its user
-/// (runc chowns it), so the user can open /dev/tty or its pts by name
-/// (password prompts, pagers). Before, it stayed root's (mode 620).
+/// (runc chowns it), so the user can open its pts by name (`$(tty)`,
+/// /proc/self/fd/0). Before, it stayed root's (mode 620) and that failed.
 #[test]
 fn the_terminal_of_a_non_root_command_is_its_own() {
     if !can_run() {
@@ -157,7 +157,7 @@ fn the_terminal_of_a_non_root_command_is_its_own() {
     let mut cfg = config(&[
         "sh",
         "-c",
-        "{ ls -ln $(tty); echo hi > /dev/tty && echo opened; } > /report 2>&1; exec sleep 7302",
+        "{ ls -ln $(tty); echo hi > $(tty) && echo opened; } > /report 2>&1; exec sleep 7302",
     ]);
     cfg["process"]["terminal"] = json!(true);
     cfg["process"]["user"] = json!({"uid": 1000, "gid": 1000});
