@@ -395,3 +395,46 @@ fn a_shared_volume_propagates_the_containers_mounts_to_the_host() {
     // nothing of the host's: the volume's own mount is still there.
     assert!(host_mount_source(&vol).is_some());
 }
+
+/// `docker run --network host --sysctl net.…=…`: Docker joins the host's
+/// network namespace by path; the sysctl would be written into the host's
+/// (nsinit did, and exited 0). runc refuses it ("not allowed in host network
+/// namespace"); so does nsinit now, and the host's value stays.
+#[test]
+fn a_net_sysctl_in_the_hosts_network_namespace_is_refused() {
+    if !can_run() {
+        return;
+    }
+    let knob = "/proc/sys/net/ipv4/tcp_keepalive_time";
+    let before = std::fs::read_to_string(knob).unwrap();
+    let value = if before.trim() == "7311" {
+        "7312"
+    } else {
+        "7311"
+    };
+    // Should the host's value change all the same, it is put back.
+    struct Restore<'a>(&'a str, String);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::write(self.0, &self.1);
+        }
+    }
+    let _restore = Restore(knob, before.clone());
+    let b = Bundle::new("hostnetsysctl", &["true"]);
+    let mut cfg = config(&["true"]);
+    let host_net = format!("/proc/{}/ns/net", std::process::id());
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+        {"type": "mount"}, {"type": "network", "path": host_net}]);
+    cfg["linux"]["sysctl"] = json!({"net.ipv4.tcp_keepalive_time": value});
+    b.write_config(&cfg);
+    let o = run_piped(&b, "hs1");
+    assert_eq!(std::fs::read_to_string(knob).unwrap(), before);
+    assert!(!o.status.success(), "accepted: {}", out(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "linux.sysctl: \"net.ipv4.tcp_keepalive_time\": {host_net} is the host's net namespace"
+        )),
+        "{}",
+        err(&o)
+    );
+}
