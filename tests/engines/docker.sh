@@ -110,6 +110,10 @@ EOF
 	check "docker -v DIR:/x:rshared (the container's mount reaches the host)" "fromctr" \
 		"$(awk -v p="$T/pv/c" '$5 == p {print $0}' /proc/self/mountinfo) $(cat "$T/err")"
 	umount -R -l "$T/pv"
+	# --network host joins the host's network namespace by path: a net.*
+	# sysctl would change the host's value; refused, as runc refuses it.
+	code "docker --network host --sysctl net.* (refused, as runc)" 125 \
+		dk run $R --rm --network host --sysctl net.ipv4.tcp_keepalive_time=7321 $I true
 
 	dk rm -f $(dk ps -aq) >/dev/null 2>&1
 	host_clean docker "$T/dk/exec/runtime-runc"
