@@ -112,8 +112,10 @@ EOF
 	umount -R -l "$T/pv"
 	# --network host joins the host's network namespace by path: a net.*
 	# sysctl would change the host's value; refused, as runc refuses it.
+	ka=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
 	code "docker --network host --sysctl net.* (refused, as runc)" 125 \
 		dk run $R --rm --network host --sysctl net.ipv4.tcp_keepalive_time=7321 $I true
+	echo "$ka" >/proc/sys/net/ipv4/tcp_keepalive_time
 
 	dk rm -f $(dk ps -aq) >/dev/null 2>&1
 	host_clean docker "$T/dk/exec/runtime-runc"
