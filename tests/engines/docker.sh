@@ -125,6 +125,9 @@ EOF
 	dk rmi -f $I >/dev/null 2>&1
 	kill $dk_pid
 	wait $dk_pid 2>/dev/null
+	# dockerd binds the host's network namespace there for --network host
+	# and leaves it when it stops.
+	umount "$T/dk/exec/netns/default" 2>/dev/null
 	CONTAINERS_CONF=/dev/null podman --root "$T/dk/podman" --runroot "$T/dk/podman-run" \
 		--storage-driver vfs system reset -f >/dev/null 2>&1
 }
