@@ -211,8 +211,14 @@ pub struct MountConfig {
     pub device_nodes: Vec<Device>,
     pub mount_label: Option<String>,
     /// Propagation of the container's `/` (`MS_PRIVATE | MS_REC`…); 0 is
-    /// nsinit's default (private, or slave with `no_pivot_root`).
+    /// the default: see `slave_by_default`.
     pub rootfs_propagation: u64,
+    /// Without `rootfs_propagation`, the container's mounts stay slaves of
+    /// the host's (runc's default, which the OCI front end asks for): a mount
+    /// the host makes below a volume's source reaches the container. When
+    /// false (the 2014 default) they are made private (slave with
+    /// `no_pivot_root`).
+    pub slave_by_default: bool,
 }
 
 /// One mount, in the container's mount order: a filesystem of `fstype`, or a

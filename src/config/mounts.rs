@@ -155,6 +155,7 @@ pub(crate) fn resolve_mount_config(m: MountConfigIn, d: &mut Diag) -> MountConfi
         device_nodes,
         mount_label,
         rootfs_propagation: 0,
+        slave_by_default: false,
     }
 }
 

@@ -46,15 +46,23 @@ pub fn check_kind(path: &Path, ns: Ns) -> std::result::Result<(), String> {
 /// set up (mounts, pivot_root) in a joined mount namespace, which must not
 /// be the host's.
 pub fn check_not_own_mount_ns(path: &Path) -> std::result::Result<(), String> {
-    let id = |p: &Path| rustix::fs::stat(p).map(|st| (st.st_dev, st.st_ino)).ok();
-    match (id(path), id(Path::new("/proc/self/ns/mnt"))) {
-        (Some(a), Some(b)) if a == b => Err(format!(
+    if is_own(path, Ns::Mnt) {
+        return Err(format!(
             "{} is the runtime's own mount namespace: the container's mounts and \
              pivot_root would change the host's",
             path.display()
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
+}
+
+/// Whether the namespace file `path` is the runtime's own namespace of kind
+/// `ns` (the host's, as runc's "host network namespace": Docker's `--network
+/// host` joins the host's by path).
+pub fn is_own(path: &Path, ns: Ns) -> bool {
+    let id = |p: &Path| rustix::fs::stat(p).map(|st| (st.st_dev, st.st_ino)).ok();
+    let own = format!("/proc/self/ns/{}", ns.proc_name());
+    matches!((id(path), id(Path::new(&own))), (Some(a), Some(b)) if a == b)
 }
 
 /// The caller's own pid namespace, to return to after the clone.

@@ -148,6 +148,8 @@ pub fn finalize(
     {
         install_seccomp(&prog, send_listener)?;
     }
+    // Why before the user switch: chown needs CAP_CHOWN.
+    give_stdio_to(user.uid);
     set_identity(&user, &spec.caps)?;
     let cwd = spec.cwd.as_deref().unwrap_or("/");
     rustix::process::chdir(cwd).ctx(|| format!("chdir {cwd}"))?;
@@ -194,6 +196,55 @@ fn write_oom_score_adj(adj: i32) -> Result<()> {
     rustix::io::write(&fd, adj.to_string().as_bytes())
         .ctx(|| format!("write /proc/self/oom_score_adj {adj}"))
         .map(|_| ())
+}
+
+/// Give the command's stdio to its user, as runc does: a pipe or socket of
+/// the engine's, or the container's own terminal, stays owned by root
+/// otherwise, and a non-root command cannot reopen it (`echo > /dev/stdout`,
+/// `/proc/self/fd/1`, a program opening `/dev/tty` or its tty by name).
+///
+/// Only what belongs to nobody else changes owner: an anonymous pipe, a
+/// socket, or a terminal of the container's devpts (the same filesystem as
+/// its `/dev/pts`). A host file or terminal the caller passed on keeps its
+/// owner (runc would give those away too); /dev/null is never touched. The
+/// group stays. As in runc, a descriptor whose owner is not mapped in a user
+/// namespace (EPERM, EINVAL) is left as it is.
+fn give_stdio_to(uid: u32) {
+    use rustix::fs::{FileType, fstat, fstatfs};
+    use rustix::stdio::{stderr, stdin, stdout};
+    let mut devpts = None;
+    for fd in [stdin(), stdout(), stderr()] {
+        let Ok(st) = fstat(fd) else { continue };
+        if st.st_uid == uid {
+            continue;
+        }
+        let ours = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Socket => true,
+            FileType::Fifo => fstatfs(fd).is_ok_and(|f| f.f_type as u32 == PIPEFS_MAGIC),
+            FileType::CharacterDevice => {
+                let pts = devpts.get_or_insert_with(container_devpts);
+                *pts == Some(st.st_dev)
+            }
+            _ => false,
+        };
+        if ours {
+            let _ = rustix::fs::fchown(fd, Some(Uid::from_raw(uid)), None);
+        }
+    }
+}
+
+const PIPEFS_MAGIC: u32 = linux_raw_sys::general::PIPEFS_MAGIC;
+
+/// The device of the container's devpts (its `/dev/pts`), if it has one.
+fn container_devpts() -> Option<u64> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::open("/dev/pts", flags, Mode::empty()).ok()?;
+    let fs = rustix::fs::fstatfs(&fd).ok()?;
+    if fs.f_type as u32 != linux_raw_sys::general::DEVPTS_SUPER_MAGIC {
+        return None;
+    }
+    rustix::fs::fstat(&fd).ok().map(|st| st.st_dev)
 }
 
 /// Leave the caller's session keyring for a new, anonymous one, so the

@@ -294,6 +294,8 @@ fn lower_root(top: &Map<String, Value>, dir: &Path, cfg: &mut Config, d: &mut Di
         None => {}
     }
     cfg.mount.readonly_fs = get::<bool>(root, "root", "readonly", d).unwrap_or(false);
+    // runc's default: `/` rslave before the rootfs is built.
+    cfg.mount.slave_by_default = true;
 }
 
 /// `mounts`: each with its options folded by the option table, and its

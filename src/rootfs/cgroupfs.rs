@@ -6,8 +6,14 @@
 //! like runc, the container gets a tmpfs holding a read-only bind of its own
 //! directory of each hierarchy (`memory`, `cpu,cpuacct`, `unified`, …), or on
 //! a v2-only host its own directory bound at the mount point itself.
+//!
+//! With a cgroup namespace on a host with v1 hierarchies, a single cgroup2
+//! mount would leave out every v1 controller (no `memory/memory.limit_in_bytes`
+//! to read): the container gets, as with runc, a tmpfs holding a fresh mount
+//! of each hierarchy, whose root the namespace makes the container's cgroup.
+//! Co-mounted controllers (`cpu,cpuacct`) get runc's links (`cpu`, `cpuacct`).
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
 
@@ -37,7 +43,9 @@ pub fn mount_own_cgroups(root: BorrowedFd<'_>, dst: &str, flags: u64) -> Result<
     mount_fs("tmpfs", &fd_path(&t), "tmpfs", FLAGS, "mode=755")
         .ctx(|| format!("mount tmpfs on {dst}"))?;
     let top = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
-    for h in layout.v1.iter().chain(&layout.unified) {
+    // /proc/self/cgroup lists the hierarchies last mounted first: shown in
+    // the host's mount order, as runc shows them.
+    for h in layout.v1.iter().rev().chain(&layout.unified) {
         let Some(name) = h.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -55,11 +63,127 @@ pub fn mount_own_cgroups(root: BorrowedFd<'_>, dst: &str, flags: u64) -> Result<
         bind(&own.to_string_lossy(), &fd_path(&sub), &shown)?;
         let sub = paths::open_in_root(root, &shown).ctx(|| format!("open {shown}"))?;
         remount_readonly(&fd_path(&sub), FLAGS).ctx(|| format!("remount {shown} read-only"))?;
+        link_controllers(&top, name, dst)?;
     }
+    finish_tmpfs(&top, dst, flags)
+}
+
+/// The cgroup view inside a cgroup namespace on a host with v1 hierarchies
+/// (see the module doc); `false` on a v2-only host, where the caller's
+/// cgroup2 mount is the whole view.
+pub fn mount_ns_cgroups(root: BorrowedFd<'_>, dst: &str, flags: u64) -> Result<bool> {
+    let mountinfo = crate::cgroup::layout::read_proc("/proc/self/mountinfo")?;
+    let own = crate::cgroup::layout::read_proc("/proc/self/cgroup")?;
+    let shown = hierarchies(&mountinfo, &own);
+    if !shown.iter().any(|h| h.fstype == "cgroup") {
+        return Ok(false);
+    }
+    let t = paths::create_target(root, dst, true)?;
+    mount_fs("tmpfs", &fd_path(&t), "tmpfs", FLAGS, "mode=755")
+        .ctx(|| format!("mount tmpfs on {dst}"))?;
+    let top = paths::open_in_root(root, dst).ctx(|| format!("open {dst}"))?;
+    for h in &shown {
+        let at = format!("{dst}/{}", h.name);
+        rustix::fs::mkdirat(&top, h.name.as_str(), Mode::from_raw_mode(0o755))
+            .ctx(|| format!("mkdir {at}"))?;
+        let sub = rustix::fs::openat(
+            &top,
+            h.name.as_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ctx(|| format!("open {at}"))?;
+        let source = h.data.strip_prefix("name=").unwrap_or(&h.fstype);
+        mount_fs(
+            source,
+            &fd_path(&sub),
+            &h.fstype,
+            FLAGS | (flags & MS_RDONLY),
+            &h.data,
+        )
+        .ctx(|| format!("mount {} {} on {at}", h.fstype, h.data))?;
+        link_controllers(&top, &h.name, dst)?;
+    }
+    finish_tmpfs(&top, dst, flags)?;
+    Ok(true)
+}
+
+/// One hierarchy as the container sees it: `name` under the mount point,
+/// mounted as `fstype` (`cgroup` or `cgroup2`) with `data` (its
+/// controllers, `name=systemd`; empty for cgroup2).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Shown {
+    pub name: String,
+    pub fstype: String,
+    pub data: String,
+}
+
+/// The hierarchies the caller belongs to (`/proc/self/cgroup`), each named
+/// after where the host mounts it (`memory`, `cpu,cpuacct`, `unified`), in
+/// the host's mount order.
+pub fn hierarchies(mountinfo: &str, proc_cgroup: &str) -> Vec<Shown> {
+    let mut lists: Vec<&str> = proc_cgroup
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .collect();
+    let mut shown = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut post = post.split(' ');
+        let (Some(fstype), Some(_), Some(opts)) = (post.next(), post.next(), post.next()) else {
+            continue;
+        };
+        let Some(point) = pre.split(' ').nth(4) else {
+            continue;
+        };
+        let Some(name) = point.rsplit('/').next().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let has = |list: &&str| match fstype {
+            "cgroup2" => list.is_empty(),
+            "cgroup" => {
+                !list.is_empty() && list.split(',').all(|c| opts.split(',').any(|o| o == c))
+            }
+            _ => false,
+        };
+        if let Some(i) = lists.iter().position(has) {
+            let list = lists.remove(i);
+            shown.push(Shown {
+                name: name.to_string(),
+                fstype: fstype.to_string(),
+                data: list.to_string(),
+            });
+        }
+    }
+    shown
+}
+
+/// runc's links for co-mounted controllers: `cpu` and `cpuacct` to
+/// `cpu,cpuacct`.
+fn link_controllers(top: &OwnedFd, name: &str, dst: &str) -> Result<()> {
+    if !name.contains(',') {
+        return Ok(());
+    }
+    for part in name
+        .split(',')
+        .filter(|p| !p.is_empty() && !p.contains('='))
+    {
+        match rustix::fs::symlinkat(name, top, part) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e).ctx(|| format!("symlink {dst}/{part} -> {name}")),
+        }
+    }
+    Ok(())
+}
+
+/// The tmpfs holding the view, read-only when the mount asks for it.
+fn finish_tmpfs(top: &OwnedFd, dst: &str, flags: u64) -> Result<()> {
     if flags & MS_RDONLY != 0 {
         crate::sys::mount(
             None,
-            &fd_path(&top),
+            &fd_path(top),
             None,
             MS_REMOUNT | MS_RDONLY | FLAGS,
             Some(c"mode=755"),
@@ -71,4 +195,47 @@ pub fn mount_own_cgroups(root: BorrowedFd<'_>, dst: &str, flags: u64) -> Result<
 
 fn bind(src: &str, target: &std::ffi::CStr, shown: &str) -> Result<()> {
     bind_mount(&cstr(src), target, false).ctx(|| format!("bind {src} on {shown}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[Shown]) -> Vec<(&str, &str, &str)> {
+        v.iter()
+            .map(|h| (h.name.as_str(), h.fstype.as_str(), h.data.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn hybrid_host_in_mount_order_with_comounted_and_named_hierarchies() {
+        let mountinfo = "\
+24 1 0:22 / /sys rw - sysfs sysfs rw
+30 24 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+31 30 0:27 /.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+32 30 0:28 /.. /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+35 30 0:31 /.. /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+36 30 0:32 /.. /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+90 1 0:32 /.. /elsewhere/memory rw - cgroup cgroup rw,memory
+";
+        let own = "4:memory:/\n3:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n";
+        assert_eq!(
+            names(&hierarchies(mountinfo, own)),
+            [
+                ("unified", "cgroup2", ""),
+                ("systemd", "cgroup", "name=systemd"),
+                ("cpu,cpuacct", "cgroup", "cpu,cpuacct"),
+                ("memory", "cgroup", "memory"),
+            ]
+        );
+    }
+
+    #[test]
+    fn v2_only_host_has_no_v1_hierarchy() {
+        let mountinfo = "30 24 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            names(&hierarchies(mountinfo, "0::/\n")),
+            [("cgroup", "cgroup2", "")]
+        );
+    }
 }

@@ -66,17 +66,25 @@ pub fn prepare_rootfs(
         return Ok(None);
     }
     // Why first, and recursive: mounts made below must not propagate back
-    // to the host, and pivot_root refuses a shared parent. A configured
-    // slave or shared root still receives the host's mounts (slave now);
-    // the configured propagation itself is applied after the root switch.
+    // to the host, and pivot_root refuses a shared parent. A slave root
+    // (runc's default, or configured) still receives the host's mounts. A
+    // shared one stays the host's peer, as in runc: a bind with `rshared`
+    // then propagates both ways (Kubernetes' Bidirectional), and only the
+    // mount holding the rootfs is made private. The configured propagation
+    // itself is applied after the root switch.
     let configured = cfg.mount.rootfs_propagation;
-    let receives = configured & (mount::MS_SLAVE | mount::MS_SHARED) != 0;
-    let propagation = if receives || (configured == 0 && cfg.mount.no_pivot_root) {
-        MS_SLAVE | MS_REC
-    } else {
-        MS_PRIVATE | MS_REC
+    let shared = configured & mount::MS_SHARED != 0;
+    let slave = configured & MS_SLAVE != 0
+        || (configured == 0 && (cfg.mount.slave_by_default || cfg.mount.no_pivot_root));
+    let propagation = match (shared, slave) {
+        (true, _) => configured,
+        (false, true) => MS_SLAVE | MS_REC,
+        (false, false) => MS_PRIVATE | MS_REC,
     };
     set_propagation(c"/", propagation).ctx(|| "set the propagation of /")?;
+    if shared {
+        make_parent_private(&rootfs)?;
+    }
     // pivot_root needs the new root to be a mount point.
     bind_mount(&rootfs, &rootfs, true)
         .ctx(|| format!("bind {} on itself", cfg.rootfs.display()))?;
@@ -100,6 +108,7 @@ pub fn prepare_rootfs(
     if cfg.mount.readonly_fs {
         remount_readonly(c"/", 0).ctx(|| "remount / read-only")?;
     }
+    reopen_dev_null(root);
     rustix::process::umask(Mode::from_raw_mode(0o022));
     Ok(pty)
 }
@@ -153,6 +162,28 @@ pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String]) -> Result
         }
     }
     Ok(())
+}
+
+/// Make the mount holding `rootfs` (the rootfs itself when it is a mount
+/// point) private in the container's namespace, as runc's
+/// `rootfsParentMountPrivate`: pivot_root refuses a shared parent, and the
+/// rootfs bound on itself there would show up on the host.
+fn make_parent_private(rootfs: &CStr) -> Result<()> {
+    let dir = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::open(rootfs, dir, Mode::empty())
+        .ctx(|| format!("open rootfs {}", rootfs.to_string_lossy()))?;
+    // Up through `..` to the root of its mount (or to `/`).
+    for _ in 0..4096 {
+        let up = rustix::fs::openat(&fd, c"..", dir | OFlags::NOFOLLOW, Mode::empty())
+            .ctx(|| "open the rootfs's parent")?;
+        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|st| (st.st_dev, st.st_ino));
+        if is_mount_root(&fd) || id(&fd).ok() == id(&up).ok() {
+            break;
+        }
+        fd = up;
+    }
+    set_propagation(&fd_path(&fd), MS_PRIVATE)
+        .ctx(|| format!("make the mount of {} private", rootfs.to_string_lossy()))
 }
 
 /// Whether `fd` is the root of a mount: its mount differs from that of `..`.
@@ -229,6 +260,8 @@ fn mount_all(
             // A fresh cgroup2 mount without a cgroup namespace shows the
             // host's whole tree (and a user namespace may not mount it).
             cgroupfs::mount_own_cgroups(root, dst, m.flags)?;
+        } else if m.fstype == "cgroup" && cgroupfs::mount_ns_cgroups(root, dst, m.flags)? {
+            // v1 hierarchies, each showing the namespace's root.
         } else {
             let what = format!("mount {}", m.fstype);
             // tmpcopyup: what the tmpfs covers, opened before it does.
@@ -343,10 +376,23 @@ fn switch_root(root: BorrowedFd<'_>, cfg: &Config) -> Result<()> {
         mount::move_mount(c".", c"/")?;
         rustix::process::chroot(c".").ctx(|| "chroot .")?;
     } else {
+        // The old root's mounts are the host's peers under a shared root:
+        // detaching them would unmount the host's own, so they become
+        // slaves first (as runc does), reached through the old "/".
+        let shared = cfg.mount.rootfs_propagation & mount::MS_SHARED != 0;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let old = shared
+            .then(|| rustix::fs::open(c"/", flags, Mode::empty()))
+            .transpose()
+            .ctx(|| "open the old root")?;
         // pivot_root(".", "."): the old root ends up stacked on "/" and is
         // detached at once, with no directory left behind in the rootfs.
         rustix::process::pivot_root(c".", c".")
             .ctx(|| format!("pivot_root {}", cfg.rootfs.display()))?;
+        if let Some(old) = old {
+            rustix::process::fchdir(&old).ctx(|| "chdir to the old root")?;
+            set_propagation(c".", MS_SLAVE | MS_REC).ctx(|| "make the old root a slave")?;
+        }
         detach(c".").ctx(|| "detach the old root")?;
     }
     rustix::process::chdir(c"/").ctx(|| "chdir /")
@@ -419,6 +465,42 @@ pub fn restrict_paths(cfg: &Config) -> Result<()> {
         r.ctx(|| format!("mask {path} (with /dev/null or an empty tmpfs)"))?;
     }
     Ok(())
+}
+
+/// Stdio on the host's /dev/null moves to the container's, opened
+/// read-write, as runc does (`reOpenDevNull`): an engine passes a read-only
+/// /dev/null as stdin, and a command that writes to (or reopens) its stdin
+/// behaves as under runc. Best effort, before anything of the container
+/// runs: only the 1:3 character device found in the root without links,
+/// reopened through the container's /proc checked to be procfs.
+fn reopen_dev_null(root: BorrowedFd<'_>) {
+    use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout, stderr, stdin, stdout};
+    let is_null = |fd: BorrowedFd<'_>| {
+        rustix::fs::fstat(fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && st.st_rdev == rustix::fs::makedev(1, 3)
+        })
+    };
+    let which = [stdin(), stdout(), stderr()].map(is_null);
+    if !which.contains(&true) {
+        return;
+    }
+    let proc_ok = paths::open_in_root(root, "/proc")
+        .and_then(|fd| rustix::fs::fstatfs(&fd))
+        .is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC);
+    let Some(null) = proc_ok.then(|| open_null(root).ok()).flatten() else {
+        return;
+    };
+    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let Ok(rw) = rustix::fs::open(fd_path(&null).as_c_str(), flags, Mode::empty()) else {
+        return;
+    };
+    let dup = [dup2_stdin, dup2_stdout, dup2_stderr];
+    for (null_now, dup) in which.into_iter().zip(dup) {
+        if null_now {
+            let _ = dup(&rw);
+        }
+    }
 }
 
 /// Resolve a restricted path inside the root (`None` when it does not exist)

@@ -98,6 +98,24 @@ EOF
 		"1000 h1 y CapEff:	0000000000000000 touch: /x: Read-only file system" \
 		"$(dk run $R --rm --read-only --user 1000:1000 --hostname h1 --cap-drop ALL -e X=y $I \
 			sh -c 'id -u | tr -d "\n"; echo " $(hostname) $X $(grep CapEff /proc/self/status) $(touch /x 2>&1)"' 2>&1)"
+	# Stdio as runc gives it: a non-root user can reopen /dev/stdout (the
+	# pipe is given to it), stdin is the container's /dev/null, read-write.
+	check "docker --user 1000 (reopens /dev/stdout; stdin /dev/null writable)" "out w" \
+		"$(dk run $R --rm --user 1000 $I sh -c 'echo out > /dev/stdout; echo x >&0 && echo w' 2>&1 | tr '\n' ' ')"
+	# -v DIR:/x:rshared (Kubernetes' Bidirectional): a mount the container
+	# makes below it reaches the host, as with runc.
+	mkdir -p "$T/pv/c" && mount --bind "$T/pv" "$T/pv" && mount --make-shared "$T/pv"
+	dk run $R --rm --cap-add SYS_ADMIN --security-opt seccomp=unconfined -v "$T/pv:/pv:rshared" $I \
+		mount -t tmpfs fromctr /pv/c >/dev/null 2>"$T/err"
+	check "docker -v DIR:/x:rshared (the container's mount reaches the host)" "fromctr" \
+		"$(awk -v p="$T/pv/c" '$5 == p {print $0}' /proc/self/mountinfo) $(cat "$T/err")"
+	umount -R -l "$T/pv"
+	# --network host joins the host's network namespace by path: a net.*
+	# sysctl would change the host's value; refused, as runc refuses it.
+	ka=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
+	code "docker --network host --sysctl net.* (refused, as runc)" 125 \
+		dk run $R --rm --network host --sysctl net.ipv4.tcp_keepalive_time=7321 $I true
+	echo "$ka" >/proc/sys/net/ipv4/tcp_keepalive_time
 
 	dk rm -f $(dk ps -aq) >/dev/null 2>&1
 	host_clean docker "$T/dk/exec/runtime-runc"
@@ -107,6 +125,9 @@ EOF
 	dk rmi -f $I >/dev/null 2>&1
 	kill $dk_pid
 	wait $dk_pid 2>/dev/null
+	# dockerd binds the host's network namespace there for --network host
+	# and leaves it when it stops.
+	umount "$T/dk/exec/netns/default" 2>/dev/null
 	CONTAINERS_CONF=/dev/null podman --root "$T/dk/podman" --runroot "$T/dk/podman-run" \
 		--storage-driver vfs system reset -f >/dev/null 2>&1
 }

@@ -72,6 +72,10 @@ podman_scenarios() {
 	tty_stop
 	check "podman run -it (a command that exits at once)" "tty-ok" \
 		"$(tty_run "$T/bin/pm run --rm -it $I sh -c 'test -t 0 && test -t 1 && echo tty-ok'")"
+	# The terminal belongs to a non-root user (as runc chowns it): it can
+	# open it by name (/dev/pts/0, /proc/self/fd/0).
+	check "podman run -it --user 1000 (opens its terminal by name)" "tty-open-ok" \
+		"$(tty_run "$T/bin/pm run --rm -it --user 1000 $I sh -c 'echo hi > \$(tty) && echo tty-open-ok'")"
 
 	# Detached lifecycle.
 	pm run -d --name nsd1 $I sh -c 'echo started; exec sleep 7001' >/dev/null 2>"$T/err" ||
@@ -126,6 +130,10 @@ podman_scenarios() {
 		"$(pm run --rm --pids-limit 50 $I sh -c 'cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null' 2>&1)"
 	check "podman --cpus (container view)" "50000" \
 		"$(pm run --rm --cpus 0.5 $I sh -c 'cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null' 2>&1)"
+	# A cgroup namespace on a v1 host shows every hierarchy, as runc (one
+	# cgroup2 mount had no memory controller); on v2, memory.max.
+	check "podman --cgroupns=private (container view: the memory limit)" "67108864" \
+		"$(pm run --rm --cgroupns=private --memory 64m $I sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null' 2>&1)"
 	check "podman --read-only" "Read-only file system" "$(pm run --rm --read-only $I touch /x 2>&1)"
 	check "podman --cap-drop ALL" "CapEff:	0000000000000000" "$(pm run --rm --cap-drop ALL $I grep CapEff /proc/self/status 2>&1)"
 	check "podman --user" "uid=1000" "$(pm run --rm --user 1000:1000 $I id 2>&1)"

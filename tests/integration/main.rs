@@ -10,6 +10,7 @@ mod cgroup_fields;
 mod cgroup_race;
 mod cgroup_v2;
 mod common;
+mod compat;
 mod exec;
 mod idmap;
 mod init;

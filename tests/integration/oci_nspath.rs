@@ -225,12 +225,18 @@ fn propagation_seen(mode: &str) -> String {
 }
 
 #[test]
-fn rootfs_propagation_slave_and_shared_receive_the_hosts_mounts() {
+fn rootfs_propagation_slave_receives_the_hosts_mounts_shared_as_runc() {
     if !can_run() {
         return;
     }
     assert_eq!(propagation_seen("rslave"), "seen bind-ok");
-    assert_eq!(propagation_seen("shared"), "seen bind-ok");
+    // A shared root stays the host's peer, but the mount holding the rootfs
+    // (here the rootfs itself) is made private first, as runc and crun do
+    // (pivot_root refuses a shared parent): what the host mounts below the
+    // rootfs stays out, as with runc 1.1 and crun 1.8 on this scenario.
+    // What a shared root is for, a bind with rshared propagating both ways:
+    // compat::a_shared_volume_propagates_the_containers_mounts_to_the_host.
+    assert_eq!(propagation_seen("shared"), "unseen bind-ok");
 }
 
 #[test]
