@@ -163,9 +163,6 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
     unsupported(l, P, &["intelRdt", "netDevices"], d);
 }
 
-/// `linux.memoryPolicy`: a mode, its flags and nodes, checked as the kernel
-/// would (nodes required by bind and the interleaves, refused by default
-/// and local).
 /// A namespaced sysctl in a namespace joined by path that is the runtime's
 /// own (Docker's `--network host` names the host's network namespace) would
 /// change the host's value: refused, as runc refuses it.
@@ -189,6 +186,9 @@ fn host_ns_sysctl(cfg: &Config, at: &str, d: &mut Diag) {
     }
 }
 
+/// `linux.memoryPolicy`: a mode, its flags and nodes, checked as the kernel
+/// would (nodes required by bind and the interleaves, refused by default
+/// and local).
 fn memory_policy(v: &Value, path: &str, d: &mut Diag) -> Option<MemoryPolicy> {
     let m = obj(v, path, d)?;
     known_keys(m, path, &["mode", "nodes", "flags"], d);
