@@ -95,6 +95,19 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The text of the file at `path` once `done` holds for it (a missing
+/// file reads as empty), polled as [`wait_until`] does for 10 s; panics
+/// naming `what`. A file a shell writes in steps is whole when it ends in
+/// a newline: `|t| t.ends_with('\n')`.
+pub fn wait_for_file(path: &std::path::Path, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    wait_until(Duration::from_secs(10), what, || {
+        text = std::fs::read_to_string(path).unwrap_or_default();
+        done(&text)
+    });
+    text
+}
+
 /// One line from `r` (without its newline), or a panic after `limit`: a
 /// process that never writes fails the test instead of hanging it. The
 /// reader moves to a thread and comes back with the line.

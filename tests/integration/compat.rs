@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{can_run, err, out, wait_until};
+use crate::common::{can_run, err, out, wait_for_file, wait_until};
 use crate::oci::{Bundle, config};
 
 /// Run `id` in the foreground with stdout and stderr on pipes (as the
@@ -175,10 +175,8 @@ fn the_terminal_of_a_non_root_command_is_its_own() {
     ]);
     let _master = receiver.join().unwrap();
     b.ok(&["start", "tt1"]);
-    let mut got = String::new();
-    wait_until(Duration::from_secs(10), "the report", || {
-        got = std::fs::read_to_string(&report).unwrap_or_default();
-        got.ends_with("opened\n") || got.contains("denied")
+    let got = wait_for_file(&report, "the report", |t| {
+        t.ends_with("opened\n") || t.contains("denied")
     });
     let owner = got.split_whitespace().nth(2).unwrap_or("");
     assert_eq!(owner, "1000", "{got}");
@@ -343,10 +341,8 @@ fn by_default_the_host_mounts_below_a_volume_reach_the_container() {
         .unwrap();
     assert!(st.success());
     std::fs::write(late.join("flag"), "").unwrap();
-    let mut result = String::new();
-    wait_until(Duration::from_secs(10), "the container's answer", || {
-        result = std::fs::read_to_string(rootfs.join("result")).unwrap_or_default();
-        result.ends_with('\n')
+    let result = wait_for_file(&rootfs.join("result"), "the container's answer", |t| {
+        t.ends_with('\n')
     });
     assert_eq!(result, "seen\n");
     b.ok(&["delete", "--force", "pd1"]);

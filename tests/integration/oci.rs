@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{self, bin, can_run, err, out, rootfs, wait_until};
+use crate::common::{self, bin, can_run, err, out, rootfs, wait_for_file, wait_until};
 
 /// A bundle (its own copy of the busybox rootfs, writable) and a private
 /// `--root`; everything is removed on drop, containers first.
@@ -378,10 +378,8 @@ fn console_socket_receives_the_pty_master() {
     assert!(rustix::pty::ptsname(&fds[0], Vec::new()).is_ok());
     b.ok(&["start", "tty1"]);
     // The shell creates the file, then writes it: wait for the whole line.
-    let mut name = String::new();
-    wait_until(Duration::from_secs(10), "the command to run", || {
-        name = std::fs::read_to_string(b.rootfs().join("tty-name")).unwrap_or_default();
-        name.ends_with('\n')
+    let name = wait_for_file(&b.rootfs().join("tty-name"), "the command to run", |t| {
+        t.ends_with('\n')
     });
     assert!(name.starts_with("/dev/"), "{name}");
     b.ok(&["delete", "--force", "tty1"]);
