@@ -342,6 +342,27 @@ pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag)
             );
         }
     }
+    // A UTS namespace joined by path that is the runtime's own is the
+    // host's: naming the container would rename the host (runc refuses it).
+    let host_uts = cfg.ns_paths.iter().find(|(k, p)| {
+        *k == Ns::Uts && d.check_host && crate::container::nspath::is_own(p, Ns::Uts)
+    });
+    if let Some((_, path)) = host_uts {
+        for (field, set) in [
+            (n.hostname, cfg.hostname.is_some()),
+            (n.domainname, cfg.domainname.is_some()),
+        ] {
+            if set {
+                d.error(
+                    field,
+                    format_args!(
+                        "{} is the host's uts namespace (it would rename the host)",
+                        path.display()
+                    ),
+                );
+            }
+        }
+    }
     if !has(Ns::Mnt) {
         let restrict_sys = cfg.restrict_sys;
         let idmapped = cfg.mount.mounts.iter().any(|m| m.idmap.is_some());

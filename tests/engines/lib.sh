@@ -204,10 +204,18 @@ tty_poll() {
 }
 tty_resize() { tmux -S "$tty_sock" resize-window -x "$1" -y "$2"; }
 tty_stop() { [ -z "${tty_sock:-}" ] || tmux -S "$tty_sock" kill-server 2>/dev/null; }
-# tty_run CMD: run CMD on a real terminal to its end; prints the pane.
+# tty_run CMD: run CMD on a real terminal to its end; prints the pane. A
+# tmux server that dies under the harness ("server exited unexpectedly",
+# an empty pane without "END rc=") is the harness's failure, not the
+# runtime's: CMD then runs once more on a new server.
 tty_run() {
-	tty_start "$1"
-	tty_wait "END rc=" || true
-	tty_screen
-	tty_stop
+	for try in 1 2; do
+		tty_start "$1"
+		tty_wait "END rc=" || true
+		screen=$(tty_screen)
+		tty_stop
+		case "$screen" in *"END rc="*) break ;; esac
+		[ -n "$screen" ] && break
+	done
+	printf '%s\n' "$screen"
 }

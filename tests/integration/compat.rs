@@ -434,3 +434,40 @@ fn a_net_sysctl_in_the_hosts_network_namespace_is_refused() {
         err(&o)
     );
 }
+
+/// `hostname` with the host's UTS namespace joined by path (what `--uts
+/// host` names): setting it would rename the host. Refused, as runc refuses
+/// it; the host's name stays.
+#[test]
+fn a_hostname_in_the_hosts_uts_namespace_is_refused() {
+    if !can_run() {
+        return;
+    }
+    let before = rustix::system::uname().nodename().to_owned();
+    // Should the host be renamed all the same, its name is put back.
+    struct Restore(std::ffi::CString);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = rustix::system::sethostname(self.0.as_bytes());
+        }
+    }
+    let _restore = Restore(before.clone());
+    let b = Bundle::new("hostuts", &["true"]);
+    let mut cfg = config(&["true"]);
+    let host_uts = format!("/proc/{}/ns/uts", std::process::id());
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "network"},
+        {"type": "mount"}, {"type": "uts", "path": host_uts}]);
+    cfg["hostname"] = json!("renamed-by-a-container");
+    b.write_config(&cfg);
+    let o = run_piped(&b, "hu1");
+    assert_eq!(rustix::system::uname().nodename(), before.as_c_str());
+    assert!(!o.status.success(), "accepted: {}", out(&o));
+    assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "config.json: hostname: {host_uts} is the host's uts namespace (it would rename the host)"
+        )),
+        "{}",
+        err(&o)
+    );
+}
