@@ -610,9 +610,12 @@ fn run_shim_helper() {
                 Err(e) => panic!("read: {e}"),
             }
         }
-        let running_at_eof = waitpid(Some(pid), WaitOptions::NOHANG).unwrap().is_none();
+        // A shim already gone is reaped here: its status is kept.
+        let at_eof = waitpid(Some(pid), WaitOptions::NOHANG).unwrap();
+        let running_at_eof = at_eof.is_none();
         drop(gate_w);
-        let (_, status) = waitpid(Some(pid), WaitOptions::empty()).unwrap().unwrap();
+        let (_, status) =
+            at_eof.unwrap_or_else(|| waitpid(Some(pid), WaitOptions::empty()).unwrap().unwrap());
         (got, running_at_eof, status.exit_status().unwrap_or(-1))
     };
 
