@@ -4,7 +4,12 @@
 
 pub mod alloc;
 pub mod bpf;
+mod mount;
+mod process;
 pub mod raw;
+mod sched;
+mod seccomp;
+mod signal;
 
 pub use raw::close_fds_except;
 pub use raw::{
