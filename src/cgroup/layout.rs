@@ -167,7 +167,7 @@ fn parse_mount_line(line: &str) -> Option<MountLine> {
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space, …).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -17,7 +17,7 @@
 //! the init shim and its forked child execs.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use linux_raw_sys::general as g;
@@ -236,6 +236,12 @@ fn start(
     let maps_by_user = rootless::rootless() && cfg.namespaces.contains(Ns::User);
     let self_maps = rootless::self_maps(cfg);
     let mut entry = cgroup.map(|c| c.prepare_entry()).transpose()?;
+    // Without a mount namespace: the mounts already under the rootfs, so the
+    // container's own are told apart once it is set up.
+    let mounts_before = match st.host_mounts.is_empty() {
+        true => None,
+        false => Some(rootfs::mounts_below(&cfg.rootfs)?),
+    };
     // Why the parent: a joined pid namespace holds only the children of the
     // process that joins it, so PID 1 is cloned into it.
     let pid_ns = super::nspath::enter_pid_for_children(cfg)?;
@@ -281,7 +287,17 @@ fn start(
     // EIO once the container's side is closed.
     let mut pty = pty.map(|p| Pty { slave: None, ..p });
     let cgroup = cgroup.zip(entry);
-    let started = parent_steps(cfg, req, cgroup, st, pid, &parent_sock, &park, &mut pty);
+    let started = parent_steps(
+        cfg,
+        req,
+        cgroup,
+        st,
+        pid,
+        &parent_sock,
+        &park,
+        &mut pty,
+        mounts_before.as_deref(),
+    );
     if let Err(e) = started {
         supervise::kill_and_wait(pid);
         // The child may have failed first (the parent then sees EPIPE or ESRCH):
@@ -303,6 +319,7 @@ fn parent_steps(
     sock: &OwnedFd,
     park: &Park,
     pty: &mut Option<Pty>,
+    mounts_before: Option<&[(u64, PathBuf)]>,
 ) -> Result<()> {
     let raw_pid = pid.as_raw_nonzero().get();
     if cfg.namespaces.contains(Ns::User) && !rootless::self_maps(cfg) {
@@ -370,11 +387,23 @@ fn parent_steps(
     // Why before "ready" when all is recorded and nothing of the parent's
     // can fail any more: the child finds the go waiting when it is ready,
     // instead of sleeping through a round trip between two CPUs.
-    let early_start = settled && matches!(park, Park::Channel);
+    // Not with mounts in the host's tree: their ids are read at "ready",
+    // before the command could move them.
+    let early_start = settled && matches!(park, Park::Channel) && mounts_before.is_none();
     if early_start {
         sync::send_start(sock)?; // SYNC 3
     }
     sync::wait_ready(sock)?; // SYNC 2
+    if let Some(before) = mounts_before {
+        st.host_mount_ids = rootfs::mounts_below(&cfg.rootfs)?
+            .into_iter()
+            .filter(|m| !before.contains(m))
+            .map(|(id, _)| id)
+            .collect();
+        if settled {
+            req.record.write_state(st)?;
+        }
+    }
     // Why before the start: the record and the marker are in place before
     // any code of the user's runs, and a failure to store them fails the
     // start cleanly.

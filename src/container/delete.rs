@@ -72,6 +72,7 @@ fn teardown_with(
     note(crate::rootfs::unmount_host_mounts(
         &st.rootfs,
         &st.host_mounts,
+        &st.host_mount_ids,
     ));
     // A marker the container replaced by something unremovable must not
     // keep the record (and so the next start) hostage: warn only.

@@ -91,6 +91,11 @@ pub struct State {
     /// `rootfs` (their destinations), unmounted at teardown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_mounts: Vec<String>,
+    /// The ids (as in mountinfo) of the mounts made there, read once the
+    /// container was set up and before any code of the user's ran: teardown
+    /// finds by id a mount the container moved away from its destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mount_ids: Vec<u64>,
     /// Seconds since the epoch.
     #[serde(default)]
     pub created: u64,

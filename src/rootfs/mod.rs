@@ -131,8 +131,8 @@ pub fn host_mounts(cfg: &Config) -> Vec<String> {
 /// without following a link (the container may have replaced anything it
 /// could write), and only a mount sitting on it is detached: a destination
 /// a failed start never mounted is a plain directory, left alone.
-pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String]) -> Result<()> {
-    if dests.is_empty() {
+pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String], ids: &[u64]) -> Result<()> {
+    if dests.is_empty() && ids.is_empty() {
         return Ok(());
     }
     let root = rustix::fs::open(
@@ -161,7 +161,87 @@ pub fn unmount_host_mounts(rootfs: &std::path::Path, dests: &[String]) -> Result
             detach(&fd_path(&fd)).ctx(|| format!("unmount {} in {}", dst, rootfs.display()))?;
         }
     }
-    Ok(())
+    unmount_moved(rootfs, &root, ids)
+}
+
+/// Detach the mounts of `ids` still under `rootfs`, wherever the container
+/// moved them (a directory above a mount renamed): their place is read from
+/// mountinfo, resolved inside the rootfs without following a link, and a
+/// mount is detached only when the id of what sits there is its own.
+fn unmount_moved(rootfs: &std::path::Path, root: &OwnedFd, ids: &[u64]) -> Result<()> {
+    let resolve = rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_SYMLINKS;
+    // Each pass detaches every mount on top (a lazy detach takes the mounts
+    // below it along); one it covered comes up in the next.
+    let mut passes = 0;
+    loop {
+        let left: Vec<_> = mounts_below(rootfs)?
+            .into_iter()
+            .filter(|(id, _)| ids.contains(id))
+            .collect();
+        let Some((_, first)) = left.first() else {
+            return Ok(());
+        };
+        let mut detached = false;
+        for (id, at) in &left {
+            let rel = at.strip_prefix(rootfs).unwrap_or(at);
+            let Ok(fd) = paths::openat2_retry(
+                root,
+                rel,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                resolve,
+            ) else {
+                continue;
+            };
+            if mount_id(&fd) == Some(*id) && is_mount_root(&fd) {
+                detach(&fd_path(&fd)).ctx(|| format!("unmount {} (mount {id})", at.display()))?;
+                detached = true;
+            }
+        }
+        passes += 1;
+        if !detached || passes == 16 {
+            return Err(Error::new(format!(
+                "{} mount(s) of the container left under {}, first {}: a link or another \
+                 mount sits on the path to them",
+                left.len(),
+                rootfs.display(),
+                first.display()
+            )));
+        }
+    }
+}
+
+/// The mounts strictly below `rootfs` in our mount namespace: (mount id,
+/// mount point), from `/proc/self/mountinfo`.
+pub fn mounts_below(rootfs: &std::path::Path) -> Result<Vec<(u64, std::path::PathBuf)>> {
+    let text = crate::cgroup::layout::read_proc("/proc/self/mountinfo")?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split(' ');
+            let id = f.next()?.parse().ok()?;
+            let at = std::path::PathBuf::from(crate::cgroup::layout::unescape(f.nth(3)?));
+            (at != rootfs && at.starts_with(rootfs)).then_some((id, at))
+        })
+        .collect())
+}
+
+/// The id (as in mountinfo) of the mount `fd` lies on.
+fn mount_id(fd: &OwnedFd) -> Option<u64> {
+    mount_id_at(fd, "")
+}
+
+/// The mount id of `path` under `fd` (`""`: `fd` itself), not following a link.
+fn mount_id_at(fd: &OwnedFd, path: &str) -> Option<u64> {
+    use rustix::fs::{AtFlags, StatxFlags, statx};
+    let flags = if path.is_empty() {
+        AtFlags::EMPTY_PATH
+    } else {
+        AtFlags::SYMLINK_NOFOLLOW
+    };
+    statx(fd, path, flags, StatxFlags::MNT_ID)
+        .ok()
+        .map(|s| s.stx_mnt_id)
 }
 
 /// Make the mount holding `rootfs` (the rootfs itself when it is a mount
@@ -188,13 +268,8 @@ fn make_parent_private(rootfs: &CStr) -> Result<()> {
 
 /// Whether `fd` is the root of a mount: its mount differs from that of `..`.
 fn is_mount_root(fd: &OwnedFd) -> bool {
-    use rustix::fs::{AtFlags, StatxFlags, statx};
-    let id = |path: &str, flags| statx(fd, path, flags, StatxFlags::MNT_ID).map(|s| s.stx_mnt_id);
-    match (
-        id("", AtFlags::EMPTY_PATH),
-        id("..", AtFlags::SYMLINK_NOFOLLOW),
-    ) {
-        (Ok(a), Ok(b)) => a != b,
+    match (mount_id_at(fd, ""), mount_id_at(fd, "..")) {
+        (Some(a), Some(b)) => a != b,
         _ => false,
     }
 }

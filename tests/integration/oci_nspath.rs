@@ -390,3 +390,57 @@ fn without_a_mount_namespace_mounts_go_in_the_callers_and_come_out_again() {
     assert_eq!(lines[4], "0", "{text}");
     assert!(!b.root.join("nm1").exists(), "no record left");
 }
+
+/// Attack, no mount namespace: the container renames the directory that
+/// holds one of its mounts (`/a` with a tmpfs on `/a/b` becomes `/c`, and
+/// `/a` a link to it), so the mount's recorded destination no longer leads
+/// to it without following a link. Teardown still
+/// finds that mount, by the id it had when the container was set up, and
+/// nothing is left under the rootfs. Run in a mount namespace of the test's
+/// own, as above.
+#[test]
+fn without_a_mount_namespace_a_mount_the_container_moved_still_comes_out() {
+    if !can_run() || !crate::common::require("unshare") {
+        return;
+    }
+    let b = Bundle::new("nomntmv", &["true"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "mv /a /c && ln -s /c /a && grep -c ' /c/b tmpfs ' /proc/self/mounts",
+    ]);
+    c["linux"]["namespaces"] = json!([{"type": "pid"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    for k in ["maskedPaths", "readonlyPaths"] {
+        c["linux"].as_object_mut().unwrap().remove(k);
+    }
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/a/b", "type": "tmpfs", "source": "tmpfs"}));
+    b.write_config(&c);
+    let root = b.rootfs().to_string_lossy().into_owned();
+    let script = format!(
+        "\"$0\" oci --root \"$1\" run --bundle \"$2\" nm2 || exit 9; \
+         grep -c ' {root}/' /proc/self/mountinfo; grep ' {root}/' /proc/self/mountinfo >&2"
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(crate::common::bin())
+        .arg(&b.root)
+        .arg(&b.dir)
+        .output()
+        .unwrap();
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    // The container moved its mount: it saw it at the new place ...
+    assert_eq!(lines.first(), Some(&"1"), "{text}{}", err(&o));
+    // ... and teardown took it away all the same.
+    assert_eq!(
+        lines.get(1),
+        Some(&"0"),
+        "left under the rootfs:\n{}",
+        err(&o)
+    );
+    assert!(!b.root.join("nm2").exists(), "no record left");
+}
