@@ -37,6 +37,10 @@ MANY_RUNS = int(os.environ.get("BENCH_MANY_RUNS", "5"))  # runs of the 100/10 ba
 RSS_RUNS = 5
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))  # runs after an idle pause
 COLD_IDLE = 0.1  # seconds: long enough for the kernel's cgroup attach fast path to lapse
+# start→exit is timed in this many rounds, each a batch of every command in
+# turn, so a machine whose speed drifts during the run weighs on every
+# command alike (one command's 200 runs after another's did not).
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 PEERS = ("runc", "crun")
 PARALLEL = 10
 SERIAL = 100
@@ -181,6 +185,42 @@ def measure(key, cmd, runs, warmup, env=None, idle=0.0):
     trial = run(cmd, env=env, stdin=subprocess.DEVNULL)
     if trial.returncode != 0:
         return {"failed": f"exit {trial.returncode}: {first_line(trial.stderr) or first_line(trial.stdout)}"}
+    times = timings(key, cmd, runs, warmup, env, idle)
+    return times if isinstance(times, dict) else stats(times)
+
+
+def measure_rounds(prefix, cmds, runs, warmup, idle=0.0):
+    """Time every command of CMDS (name → argv) in ROUNDS interleaved
+    batches of RUNS/ROUNDS runs, the order rotating each round, WARMUP runs
+    before the first batch of each and one before every later one. Returns
+    name → stats over all batches, or {"failed": why}."""
+    res, times = {}, {}
+    for name, cmd in cmds.items():
+        trial = run(cmd, stdin=subprocess.DEVNULL)
+        if trial.returncode != 0:
+            why = first_line(trial.stderr) or first_line(trial.stdout)
+            res[name] = {"failed": f"exit {trial.returncode}: {why}"}
+        else:
+            times[name] = []
+    rounds = max(1, min(ROUNDS, runs))
+    for r in range(rounds):
+        live = [n for n in cmds if n in times]
+        live = live[r % len(live):] + live[: r % len(live)] if live else []
+        for name in live:
+            per = runs // rounds + (1 if r < runs % rounds else 0)
+            t = timings(f"{prefix}-{name}-r{r}", cmds[name], per, warmup if r == 0 else 1, None, idle)
+            if isinstance(t, dict):
+                res[name] = t
+                del times[name]
+            else:
+                times[name].extend(t)
+    for name, t in times.items():
+        res[name] = stats(t)
+    return res
+
+
+def timings(key, cmd, runs, warmup, env, idle):
+    """The times of RUNS runs of CMD in seconds, or {"failed": why}."""
     if shutil.which("hyperfine"):
         out = os.path.join(RAW, key + ".json")
         prep = ["--prepare", f"sleep {idle}"] if idle else []
@@ -193,7 +233,7 @@ def measure(key, cmd, runs, warmup, env=None, idle=0.0):
             return {"failed": first_line(r.stderr) or "hyperfine failed"}
         with open(out) as f:
             res = json.load(f)["results"][0]
-        return stats(res["times"])
+        return res["times"]
     times = []
     for i in range(warmup + runs):
         time.sleep(idle)
@@ -203,7 +243,7 @@ def measure(key, cmd, runs, warmup, env=None, idle=0.0):
             return {"failed": f"exit {p.returncode} on run {i}"}
         if i >= warmup:
             times.append(time.perf_counter() - t)
-    return stats(times)
+    return times
 
 
 def peak_rss(cmd):
@@ -375,13 +415,10 @@ def start_exit(avail):
             cmds[rt] = peer_cmd(rt, "run", "-b", bundle, f"bench-{rt}-start")
     cmds["floor"] = ["unshare", "-fmpiun", "--mount-proc", "/bin/true"]
     cmds["floor+root"] = ["unshare", "-fmpiun", "--mount-proc", "--root", ROOTFS, "/bin/true"]
-    res, cold = {}, {}
-    for name, cmd in cmds.items():
-        log(f"start→exit: {name}")
-        res[name] = measure("start-" + name, cmd, RUNS, WARMUP)
-    for name, cmd in cmds.items():
-        log(f"start→exit after {COLD_IDLE * 1000:.0f} ms idle: {name}")
-        cold[name] = measure("cold-" + name, cmd, COLD_RUNS, 1, idle=COLD_IDLE)
+    log(f"start→exit: {', '.join(cmds)}, {ROUNDS} interleaved rounds")
+    res = measure_rounds("start", cmds, RUNS, WARMUP)
+    log(f"start→exit after {COLD_IDLE * 1000:.0f} ms idle, {ROUNDS} interleaved rounds")
+    cold = measure_rounds("cold", cmds, COLD_RUNS, 1, idle=COLD_IDLE)
     for rt in PEERS:
         if not avail[rt]:
             res[rt] = cold[rt] = {"skipped": f"{rt} not installed"}
@@ -518,7 +555,7 @@ def main():
     before = set(bench_cgroups())
     res = {"machine": machine()}
     res["params"] = {
-        "runs": RUNS, "warmup": WARMUP, "many_runs": MANY_RUNS, "rss_runs": RSS_RUNS,
+        "runs": RUNS, "warmup": WARMUP, "rounds": ROUNDS, "many_runs": MANY_RUNS, "rss_runs": RSS_RUNS,
         "cold_runs": COLD_RUNS, "cold_idle_s": COLD_IDLE, "serial": SERIAL, "parallel": PARALLEL,
     }
     res["versions"] = {

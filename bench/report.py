@@ -145,10 +145,11 @@ def report(res):
         "nsinit features seen: " + ", ".join(f"{k}={v}" for k, v in feat.items()) + ".",
         "",
     ]
-    lines += latency_table(f"start → exit of /bin/true ({p['runs']} runs, {p['warmup']} warmup)", res["start"],
-                            ("nsinit", "floor"))
+    rounds = f"in {p.get('rounds', 1)} interleaved rounds"
+    lines += latency_table(f"start → exit of /bin/true ({p['runs']} runs {rounds}, {p['warmup']} warmup)",
+                           res["start"], ("nsinit", "floor"))
     lines += [""] + latency_table(
-        f"start → exit after {p['cold_idle_s'] * 1000:.0f} ms idle ({p['cold_runs']} runs; a lone start, "
+        f"start → exit after {p['cold_idle_s'] * 1000:.0f} ms idle ({p['cold_runs']} runs {rounds}; a lone start, "
         "which pays the kernel's slow path for the first cgroup attach)", res["start_cold"], ("nsinit", "floor"))
     lines += [""] + latency_table(f"join: run /bin/true in a running container ({p['runs']} runs)", res["join"],
                                     ("nsinit", "nsenter"))
