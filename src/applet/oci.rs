@@ -313,7 +313,8 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
     let bundle = o
         .value("bundle")
         .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let bundle = std::fs::canonicalize(&bundle).ctx(|| format!("bundle {}", bundle.display()))?;
+    let bundle =
+        crate::rootfs::paths::canonical(&bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let b = oci::load(&bundle)?;
     for w in &b.warnings {
         log::warn(w);

@@ -518,7 +518,7 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
     } else {
         path
     };
-    path.canonicalize()
+    crate::rootfs::paths::canonical(path)
         .or_else(|_| std::path::absolute(path))
         .unwrap_or_else(|_| path.to_path_buf())
 }

@@ -455,7 +455,7 @@ fn record_started(cfg: &Config, req: &CreateRequest<'_>, st: &mut State, pid: i3
 /// container could rename a parent away and put another container.json in
 /// its place) and a rootfs without a mount namespace (nothing to bind in).
 fn config_in_rootfs(cfg: &Config, dir: &Path) -> Result<Option<String>> {
-    let Ok(root) = std::fs::canonicalize(&cfg.rootfs) else {
+    let Ok(root) = rootfs::paths::canonical(&cfg.rootfs) else {
         return Ok(None);
     };
     if !dir.starts_with(&root) {

@@ -33,8 +33,7 @@ pub fn resolve_dir(root: Option<PathBuf>) -> Result<PathBuf> {
             None => (PathBuf::from("."), "the current directory"),
         },
     };
-    let real = dir
-        .canonicalize()
+    let real = crate::rootfs::paths::canonical(&dir)
         .ctx(|| format!("container directory {} ({from})", dir.display()))?;
     if !real.is_dir() {
         return Err(Error::new(format!(

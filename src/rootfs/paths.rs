@@ -56,6 +56,24 @@ pub fn fd_path(fd: impl AsFd) -> CString {
         .expect("a formatted path has no NUL")
 }
 
+/// The canonical absolute path of the existing `path`, as `realpath`:
+/// opened (following links) and named back by the kernel through
+/// `/proc/self/fd`. Two calls, where `std::fs::canonicalize` reads a link
+/// per component and has musl allocate the result (an mmap and a munmap on
+/// every start). Without a usable /proc, std's.
+pub fn canonical(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+    match rustix::fs::readlink(fd_path(&fd).as_c_str(), Vec::new()) {
+        Ok(name)
+            if name.as_bytes().starts_with(b"/") && !name.as_bytes().ends_with(b" (deleted)") =>
+        {
+            Ok(std::ffi::OsString::from_vec(name.into_bytes()).into())
+        }
+        _ => std::fs::canonicalize(path),
+    }
+}
+
 /// Split `/a/b/c` into (`/a/b`, `c`).
 pub fn split_parent(path: &str) -> (&str, &str) {
     let path = path.trim_end_matches('/');
@@ -146,6 +164,22 @@ mod tests {
         assert_eq!(split_parent("/dev/null"), ("/dev", "null"));
         assert_eq!(split_parent("/tmp"), ("/", "tmp"));
         assert_eq!(split_parent("/a/b/c/"), ("/a/b", "c"));
+    }
+
+    /// The kernel's name for an opened path is realpath's: links, `.` and
+    /// `..` resolved; a missing path is an error, as with std.
+    #[test]
+    fn canonical_names_a_path_as_realpath_does() {
+        let dir = std::env::temp_dir().join(format!("nsinit-canon-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::os::unix::fs::symlink("a/b", dir.join("link")).unwrap();
+        let odd = dir.join("link/../b/./");
+        assert_eq!(canonical(&odd).unwrap(), std::fs::canonicalize(&odd).unwrap());
+        assert_eq!(canonical(&odd).unwrap(), std::fs::canonicalize(&dir).unwrap().join("a/b"));
+        let missing = canonical(&dir.join("nope")).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
