@@ -175,8 +175,14 @@ mod tests {
         std::fs::create_dir_all(dir.join("a/b")).unwrap();
         std::os::unix::fs::symlink("a/b", dir.join("link")).unwrap();
         let odd = dir.join("link/../b/./");
-        assert_eq!(canonical(&odd).unwrap(), std::fs::canonicalize(&odd).unwrap());
-        assert_eq!(canonical(&odd).unwrap(), std::fs::canonicalize(&dir).unwrap().join("a/b"));
+        assert_eq!(
+            canonical(&odd).unwrap(),
+            std::fs::canonicalize(&odd).unwrap()
+        );
+        assert_eq!(
+            canonical(&odd).unwrap(),
+            std::fs::canonicalize(&dir).unwrap().join("a/b")
+        );
         let missing = canonical(&dir.join("nope")).unwrap_err();
         assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
         std::fs::remove_dir_all(&dir).unwrap();

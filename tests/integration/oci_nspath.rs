@@ -344,41 +344,62 @@ fn a_bind_mounted_network_namespace_is_joined() {
     );
 }
 
-/// No mount namespace (runtime-spec: the container inherits the runtime's):
-/// the configured mounts go into that namespace under the rootfs, as runc
-/// and crun make them, and teardown takes them away again (runc and crun
-/// leave them). Run inside a mount namespace of the test's own, so a leak
-/// could not reach the host's; what is asserted is seen from there.
-#[test]
-fn without_a_mount_namespace_mounts_go_in_the_callers_and_come_out_again() {
-    if !can_run() || !crate::common::require("unshare") {
-        return;
-    }
-    let b = Bundle::new("nomntns", &["true"]);
-    let mut c = config(&[
-        "sh",
-        "-c",
-        "readlink /proc/self/ns/mnt; grep -c ' /proc proc ' /proc/self/mounts; \
-         grep -c ' /dev/shm tmpfs ' /proc/self/mounts",
-    ]);
+/// A bundle whose container has no mount namespace (only a PID namespace,
+/// no hostname, masked or read-only paths) and runs `script`, with `more`
+/// mounts after the defaults.
+fn no_mount_ns_bundle(name: &str, script: &str, more: &[Value]) -> Bundle {
+    let b = Bundle::new(name, &["true"]);
+    let mut c = config(&["sh", "-c", script]);
     c["linux"]["namespaces"] = json!([{"type": "pid"}]);
     c.as_object_mut().unwrap().remove("hostname");
     for k in ["maskedPaths", "readonlyPaths"] {
         c["linux"].as_object_mut().unwrap().remove(k);
     }
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .extend(more.iter().cloned());
     b.write_config(&c);
-    let root = b.rootfs().to_string_lossy().into_owned();
-    let script = format!(
-        "readlink /proc/self/ns/mnt; \"$0\" oci --root \"$1\" run --bundle \"$2\" nm1 || exit 9; \
-         grep -c ' {root}/' /proc/self/mountinfo"
-    );
-    let o = std::process::Command::new("unshare")
+    b
+}
+
+/// `nsinit-oci run` of `b` as `id`, in a mount namespace of the test's own
+/// (so a leak could not reach the host's), after `before` and followed by
+/// `after`, shell lines in which `$ROOT` is the rootfs.
+fn run_in_own_mount_ns(b: &Bundle, id: &str, before: &str, after: &str) -> std::process::Output {
+    let script =
+        format!("{before} \"$0\" oci --root \"$1\" run --bundle \"$2\" {id} || exit 9; {after}");
+    std::process::Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", &script])
         .arg(crate::common::bin())
         .arg(&b.root)
         .arg(&b.dir)
+        .env("ROOT", b.rootfs())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// No mount namespace (runtime-spec: the container inherits the runtime's):
+/// the configured mounts go into that namespace under the rootfs, as runc
+/// and crun make them, and teardown takes them away again (runc and crun
+/// leave them). What is asserted is seen from the caller's namespace.
+#[test]
+fn without_a_mount_namespace_mounts_go_in_the_callers_and_come_out_again() {
+    if !can_run() || !crate::common::require("unshare") {
+        return;
+    }
+    let b = no_mount_ns_bundle(
+        "nomntns",
+        "readlink /proc/self/ns/mnt; grep -c ' /proc proc ' /proc/self/mounts; \
+         grep -c ' /dev/shm tmpfs ' /proc/self/mounts",
+        &[],
+    );
+    let o = run_in_own_mount_ns(
+        &b,
+        "nm1",
+        "readlink /proc/self/ns/mnt;",
+        "grep -c \" $ROOT/\" /proc/self/mountinfo",
+    );
     let text = out(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}{}", err(&o));
@@ -394,43 +415,25 @@ fn without_a_mount_namespace_mounts_go_in_the_callers_and_come_out_again() {
 /// Attack, no mount namespace: the container renames the directory that
 /// holds one of its mounts (`/a` with a tmpfs on `/a/b` becomes `/c`, and
 /// `/a` a link to it), so the mount's recorded destination no longer leads
-/// to it without following a link. Teardown still
-/// finds that mount, by the id it had when the container was set up, and
-/// nothing is left under the rootfs. Run in a mount namespace of the test's
-/// own, as above.
+/// to it without following a link. Teardown still finds that mount, by the
+/// id it had when the container was set up, and nothing is left under the
+/// rootfs.
 #[test]
 fn without_a_mount_namespace_a_mount_the_container_moved_still_comes_out() {
     if !can_run() || !crate::common::require("unshare") {
         return;
     }
-    let b = Bundle::new("nomntmv", &["true"]);
-    let mut c = config(&[
-        "sh",
-        "-c",
+    let b = no_mount_ns_bundle(
+        "nomntmv",
         "mv /a /c && ln -s /c /a && grep -c ' /c/b tmpfs ' /proc/self/mounts",
-    ]);
-    c["linux"]["namespaces"] = json!([{"type": "pid"}]);
-    c.as_object_mut().unwrap().remove("hostname");
-    for k in ["maskedPaths", "readonlyPaths"] {
-        c["linux"].as_object_mut().unwrap().remove(k);
-    }
-    c["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"destination": "/a/b", "type": "tmpfs", "source": "tmpfs"}));
-    b.write_config(&c);
-    let root = b.rootfs().to_string_lossy().into_owned();
-    let script = format!(
-        "\"$0\" oci --root \"$1\" run --bundle \"$2\" nm2 || exit 9; \
-         grep -c ' {root}/' /proc/self/mountinfo; grep ' {root}/' /proc/self/mountinfo >&2"
+        &[json!({"destination": "/a/b", "type": "tmpfs", "source": "tmpfs"})],
     );
-    let o = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(crate::common::bin())
-        .arg(&b.root)
-        .arg(&b.dir)
-        .output()
-        .unwrap();
+    let o = run_in_own_mount_ns(
+        &b,
+        "nm2",
+        "",
+        "grep -c \" $ROOT/\" /proc/self/mountinfo; grep \" $ROOT/\" /proc/self/mountinfo >&2",
+    );
     let text = out(&o);
     let lines: Vec<&str> = text.lines().collect();
     // The container moved its mount: it saw it at the new place ...
