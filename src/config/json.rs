@@ -7,7 +7,6 @@
 //! input structs are declared with [`json_object!`], which generates the struct
 //! and a [`FromJson`] impl from one field list.
 
-use std::collections::HashSet;
 use std::fmt::Display;
 
 use serde_json::{Map, Value};
@@ -392,7 +391,42 @@ pub(crate) use json_object;
 /// recorded in [`Diag::literals`] as written. `text` must be valid JSON.
 pub fn scan(text: &str, d: &mut Diag) {
     let mut s = Scanner { text, pos: 0, d };
-    s.value("");
+    s.value(&At::Top);
+}
+
+/// Where the scanner is: a key path (`mounts[3].type`, as [`join`] and
+/// [`index`] write it) built only for a message that needs it, not for
+/// each of the hundreds of values of a config.
+enum At<'p> {
+    Top,
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            At::Top => {}
+            At::Key(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            At::Index(parent, i) => {
+                parent.write(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
 }
 
 struct Scanner<'t, 'd> {
@@ -401,7 +435,7 @@ struct Scanner<'t, 'd> {
     d: &'d mut Diag,
 }
 
-impl Scanner<'_, '_> {
+impl<'t> Scanner<'t, '_> {
     fn peek(&self) -> u8 {
         self.text.as_bytes().get(self.pos).copied().unwrap_or(0)
     }
@@ -413,7 +447,7 @@ impl Scanner<'_, '_> {
     }
 
     /// Step over a string literal and return it as written (with quotes).
-    fn string(&mut self) -> &str {
+    fn string(&mut self) -> &'t str {
         let start = self.pos;
         self.pos += 1;
         let bytes = self.text.as_bytes();
@@ -430,10 +464,10 @@ impl Scanner<'_, '_> {
         &self.text[start..self.pos.min(bytes.len())]
     }
 
-    fn value(&mut self, path: &str) {
+    fn value(&mut self, at: &At<'_>) {
         self.skip_ws();
         match self.peek() {
-            b'{' => self.object(path),
+            b'{' => self.object(at),
             b'[' => {
                 self.pos += 1;
                 let mut i = 0;
@@ -443,7 +477,7 @@ impl Scanner<'_, '_> {
                         b']' | 0 => break,
                         b',' => self.pos += 1,
                         _ => {
-                            self.value(&index(path, i));
+                            self.value(&At::Index(at, i));
                             i += 1;
                         }
                     }
@@ -464,38 +498,45 @@ impl Scanner<'_, '_> {
                 let lit = &self.text[start..self.pos];
                 let is_number = lit.starts_with(|c: char| c == '-' || c.is_ascii_digit());
                 if is_number && lit.parse::<i64>().is_err() && lit.parse::<u64>().is_err() {
-                    self.d.literals.push((path.to_string(), lit.to_string()));
+                    self.d.literals.push((at.render(), lit.to_string()));
                 }
             }
         }
     }
 
-    fn object(&mut self, path: &str) {
+    fn object(&mut self, at: &At<'_>) {
         self.pos += 1;
-        let mut keys = HashSet::new();
+        // Objects in a config have a handful of keys: a list beats a hash set.
+        let mut keys: Vec<std::borrow::Cow<'t, str>> = Vec::new();
         loop {
             self.skip_ws();
             match self.peek() {
                 b'}' | 0 => break,
                 b',' => self.pos += 1,
                 _ => {
-                    let at = self.pos;
+                    let start = self.pos;
                     let raw = self.string();
-                    // The parser the file went through decodes escapes (`\u0061`).
-                    let key = match serde_json::from_str::<Value>(raw) {
-                        Ok(Value::String(k)) => k,
-                        _ => raw.to_string(),
+                    // The parser the file went through decodes escapes
+                    // (`\u0061`); a key without one is its text.
+                    let key = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                        Some(plain) if !plain.contains('\\') => std::borrow::Cow::Borrowed(plain),
+                        _ => match serde_json::from_str::<Value>(raw) {
+                            Ok(Value::String(k)) => std::borrow::Cow::Owned(k),
+                            _ => std::borrow::Cow::Borrowed(raw),
+                        },
                     };
-                    let sub = join(path, &key);
                     self.skip_ws();
                     self.pos += 1; // ':'
+                    let sub = At::Key(at, &key);
                     self.value(&sub);
-                    if !keys.insert(key) {
-                        let line = self.text[..at].matches('\n').count() + 1;
+                    if keys.contains(&key) {
+                        let line = self.text[..start].matches('\n').count() + 1;
                         self.d.error(
-                            &sub,
+                            &sub.render(),
                             format_args!("duplicate key at line {line} (each key may appear once)"),
                         );
+                    } else {
+                        keys.push(key);
                     }
                 }
             }
@@ -521,6 +562,34 @@ mod tests {
         let mut d = Diag::default();
         let p = Probe::from_json(&v, "probe", &mut d);
         (p, d)
+    }
+
+    /// Key paths are those `join` and `index` write, built only for a
+    /// message; an escaped key is the key it decodes to.
+    #[test]
+    fn scan_names_duplicates_and_literals_by_their_path() {
+        let text = "{\"a\": [{\"b\": 1,\n \"b\": 2}], \"\\u0063\": 1, \"c\": 2,\n\
+                    \"n\": [1, 18446744073709551616, {\"x\": 1e3}], \"\": {\"\": [0.5]}}";
+        let mut d = Diag::default();
+        scan(text, &mut d);
+        assert_eq!(
+            d.errors,
+            [
+                "container.json: a[0].b: duplicate key at line 2 (each key may appear once)",
+                "container.json: c: duplicate key at line 2 (each key may appear once)",
+            ]
+        );
+        let lits: Vec<(&str, &str)> = d.literals.iter().map(|(p, l)| (&p[..], &l[..])).collect();
+        assert_eq!(
+            lits,
+            [
+                ("n[1]", "18446744073709551616"),
+                ("n[2].x", "1e3"),
+                ("[0]", "0.5")
+            ]
+        );
+        assert_eq!(join(&join(&join("", "a"), "b"), "c"), "a.b.c");
+        assert_eq!(index(&join(&join("", ""), ""), 0), "[0]");
     }
 
     #[test]
