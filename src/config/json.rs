@@ -125,15 +125,36 @@ fn line(file: &str, path: &str, msg: impl Display) -> String {
 /// `parent.key`, or `key` at the top level.
 pub fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
+        return key.to_string();
     }
+    // Why not format!: paths are built for every field of a config, and
+    // the formatting machinery cost more than the copying.
+    let mut out = String::with_capacity(parent.len() + 1 + key.len());
+    out.push_str(parent);
+    out.push('.');
+    out.push_str(key);
+    out
 }
 
 /// `path[i]`.
 pub fn index(path: &str, i: usize) -> String {
-    format!("{path}[{i}]")
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 2 + digits.len() - at);
+    out.push_str(path);
+    out.push('[');
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push(']');
+    out
 }
 
 /// A short rendering of a JSON value for "got …": scalars as JSON, containers
@@ -590,6 +611,9 @@ mod tests {
         );
         assert_eq!(join(&join(&join("", "a"), "b"), "c"), "a.b.c");
         assert_eq!(index(&join(&join("", ""), ""), 0), "[0]");
+        assert_eq!(index("mounts", 10), "mounts[10]");
+        assert_eq!(index("a.b", 907), "a.b[907]");
+        assert_eq!(index("", usize::MAX), format!("[{}]", usize::MAX));
     }
 
     #[test]
