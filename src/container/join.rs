@@ -361,7 +361,7 @@ fn joined_main(plan: &JoinPlan<'_>, sock: &OwnedFd, mask: SigSet) -> ! {
             // devpts (a host pty is not a tty by its name in there); the
             // master goes to nsinit, as runc's console socket does.
             let pty = crate::console::open_pty(c"/dev/ptmx")?;
-            super::create::hand_over_console(sock, pty)?; // SYNC 1c
+            super::child::hand_over_console(sock, pty)?; // SYNC 1c
             // Why wait: the parent sets the window size before the command
             // can ask for it.
             sync::wait_start(sock)?; // SYNC 1d

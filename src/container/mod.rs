@@ -1,6 +1,7 @@
 //! The container lifecycle: create (the parent and child step lists), join,
 //! state.json, supervision of the running container, and teardown.
 
+mod child;
 pub mod create;
 pub mod delete;
 pub mod hooks;
