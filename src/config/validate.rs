@@ -305,6 +305,16 @@ pub const CONTAINER_JSON: Names = Names {
 pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag) {
     let joined = |ns| cfg.ns_paths.iter().any(|(k, _)| *k == ns);
     let has = |ns| cfg.namespaces.contains(ns) || joined(ns);
+    // A namespace joined by path that is the runtime's own is the host's
+    // (Docker's `--network host`, `--uts host`): what the config sets in it
+    // would change the host's, and runc refuses it.
+    let check_host = d.check_host;
+    let host_ns = |ns| {
+        cfg.ns_paths
+            .iter()
+            .find(|(k, p)| *k == ns && check_host && crate::container::nspath::is_own(p, ns))
+            .map(|(_, p)| p)
+    };
     if let Some(h) = &cfg.hostname {
         if !has(Ns::Uts) {
             d.error(
@@ -342,12 +352,7 @@ pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag)
             );
         }
     }
-    // A UTS namespace joined by path that is the runtime's own is the
-    // host's: naming the container would rename the host (runc refuses it).
-    let host_uts = cfg.ns_paths.iter().find(|(k, p)| {
-        *k == Ns::Uts && d.check_host && crate::container::nspath::is_own(p, Ns::Uts)
-    });
-    if let Some((_, path)) = host_uts {
+    if let Some(path) = host_ns(Ns::Uts) {
         for (field, set) in [
             (n.hostname, cfg.hostname.is_some()),
             (n.domainname, cfg.domainname.is_some()),
@@ -433,7 +438,18 @@ pub fn validate(cfg: &Config, n: &Names, configured_mounts: usize, d: &mut Diag)
                     (n.namespace)(ns)
                 ),
             ),
-            Some(_) => {}
+            Some(ns) => {
+                if let Some(path) = host_ns(ns) {
+                    d.error(
+                        n.sysctl,
+                        format_args!(
+                            "{key:?}: {} is the host's {} namespace (it would change the host's)",
+                            path.display(),
+                            ns.proc_name()
+                        ),
+                    );
+                }
+            }
         }
     }
     if !cfg.time_offsets.is_empty() && !cfg.namespaces.contains(Ns::Time) {

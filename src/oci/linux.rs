@@ -117,9 +117,6 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
                 cfg.sysctl.push((k, v));
             }
         }
-        if d.check_host {
-            host_ns_sysctl(cfg, &at("sysctl"), d);
-        }
     }
     cfg.mask_paths = container_paths(strings(l, P, "maskedPaths", d), &at("maskedPaths"), d);
     cfg.readonly_paths =
@@ -161,29 +158,6 @@ pub fn lower(v: &Value, dir: &Path, cfg: &mut Config, d: &mut Diag) {
         cfg.memory_policy = memory_policy(m, &at("memoryPolicy"), d);
     }
     unsupported(l, P, &["intelRdt", "netDevices"], d);
-}
-
-/// A namespaced sysctl in a namespace joined by path that is the runtime's
-/// own (Docker's `--network host` names the host's network namespace) would
-/// change the host's value: refused, as runc refuses it.
-fn host_ns_sysctl(cfg: &Config, at: &str, d: &mut Diag) {
-    use crate::container::nspath;
-    for (key, _) in &cfg.sysctl {
-        let Some(ns) = crate::config::validate::sysctl_namespace(key) else {
-            continue;
-        };
-        let joined = cfg.ns_paths.iter().find(|(n, _)| *n == ns);
-        if let Some((_, path)) = joined.filter(|(_, p)| nspath::is_own(p, ns)) {
-            d.error(
-                at,
-                format_args!(
-                    "{key:?}: {} is the host's {} namespace (it would change the host's)",
-                    path.display(),
-                    ns.proc_name()
-                ),
-            );
-        }
-    }
 }
 
 /// `linux.memoryPolicy`: a mode, its flags and nodes, checked as the kernel
