@@ -144,21 +144,24 @@ pub fn cgroup_mounts(mountinfo: &str) -> Vec<PathBuf> {
 }
 
 /// The fields of a mountinfo line nsinit uses.
-struct MountLine {
-    root: String,
-    mount_point: PathBuf,
-    fstype: String,
+pub(crate) struct MountLine {
+    /// The mount id (as statx's `STATX_MNT_ID` gives it).
+    pub id: u64,
+    pub root: String,
+    pub mount_point: PathBuf,
+    pub fstype: String,
     /// Superblock options (for cgroup v1: the controllers, `name=…`).
-    options: Vec<String>,
+    pub options: Vec<String>,
 }
 
 /// `36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
-fn parse_mount_line(line: &str) -> Option<MountLine> {
+pub(crate) fn parse_mount_line(line: &str) -> Option<MountLine> {
     let (pre, post) = line.split_once(" - ")?;
     let pre: Vec<&str> = pre.split(' ').collect();
     let mut post = post.split(' ');
     let (fstype, _source, options) = (post.next()?, post.next()?, post.next()?);
     Some(MountLine {
+        id: pre.first()?.parse().ok()?,
         root: unescape(pre.get(3)?),
         mount_point: PathBuf::from(unescape(pre.get(4)?)),
         fstype: fstype.to_string(),
@@ -167,7 +170,7 @@ fn parse_mount_line(line: &str) -> Option<MountLine> {
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space, …).
-pub(crate) fn unescape(s: &str) -> String {
+fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -23,6 +23,7 @@ use super::mount::{
 };
 use super::paths::{self, fd_path};
 use crate::cgroup::Layout;
+use crate::cgroup::layout::parse_mount_line;
 use crate::error::{Context, Result};
 
 const FLAGS: u64 = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -127,24 +128,14 @@ pub fn hierarchies(mountinfo: &str, proc_cgroup: &str) -> Vec<Shown> {
         .filter_map(|l| l.split(':').nth(1))
         .collect();
     let mut shown = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
+    for m in mountinfo.lines().filter_map(parse_mount_line) {
+        let Some(name) = m.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let mut post = post.split(' ');
-        let (Some(fstype), Some(_), Some(opts)) = (post.next(), post.next(), post.next()) else {
-            continue;
-        };
-        let Some(point) = pre.split(' ').nth(4) else {
-            continue;
-        };
-        let Some(name) = point.rsplit('/').next().filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        let has = |list: &&str| match fstype {
+        let has = |list: &&str| match m.fstype.as_str() {
             "cgroup2" => list.is_empty(),
             "cgroup" => {
-                !list.is_empty() && list.split(',').all(|c| opts.split(',').any(|o| o == c))
+                !list.is_empty() && list.split(',').all(|c| m.options.iter().any(|o| o == c))
             }
             _ => false,
         };
@@ -152,7 +143,7 @@ pub fn hierarchies(mountinfo: &str, proc_cgroup: &str) -> Vec<Shown> {
             let list = lists.remove(i);
             shown.push(Shown {
                 name: name.to_string(),
-                fstype: fstype.to_string(),
+                fstype: m.fstype.clone(),
                 data: list.to_string(),
             });
         }

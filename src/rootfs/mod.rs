@@ -214,15 +214,12 @@ fn unmount_moved(rootfs: &std::path::Path, root: &OwnedFd, ids: &[u64]) -> Resul
 /// The mounts strictly below `rootfs` in our mount namespace: (mount id,
 /// mount point), from `/proc/self/mountinfo`.
 pub fn mounts_below(rootfs: &std::path::Path) -> Result<Vec<(u64, std::path::PathBuf)>> {
-    let text = crate::cgroup::layout::read_proc("/proc/self/mountinfo")?;
-    Ok(text
+    use crate::cgroup::layout::{parse_mount_line, read_proc};
+    Ok(read_proc("/proc/self/mountinfo")?
         .lines()
-        .filter_map(|line| {
-            let mut f = line.split(' ');
-            let id = f.next()?.parse().ok()?;
-            let at = std::path::PathBuf::from(crate::cgroup::layout::unescape(f.nth(3)?));
-            (at != rootfs && at.starts_with(rootfs)).then_some((id, at))
-        })
+        .filter_map(parse_mount_line)
+        .filter(|m| m.mount_point != rootfs && m.mount_point.starts_with(rootfs))
+        .map(|m| (m.id, m.mount_point))
         .collect())
 }
 
