@@ -193,7 +193,7 @@ fn unmount_moved(rootfs: &std::path::Path, root: &OwnedFd, ids: &[u64]) -> Resul
             ) else {
                 continue;
             };
-            if mount_id(&fd) == Some(*id) && is_mount_root(&fd) {
+            if mount_id_at(&fd, "") == Some(*id) && is_mount_root(&fd) {
                 detach(&fd_path(&fd)).ctx(|| format!("unmount {} (mount {id})", at.display()))?;
                 detached = true;
             }
@@ -223,12 +223,8 @@ pub fn mounts_below(rootfs: &std::path::Path) -> Result<Vec<(u64, std::path::Pat
         .collect())
 }
 
-/// The id (as in mountinfo) of the mount `fd` lies on.
-fn mount_id(fd: &OwnedFd) -> Option<u64> {
-    mount_id_at(fd, "")
-}
-
-/// The mount id of `path` under `fd` (`""`: `fd` itself), not following a link.
+/// The mount id (as in mountinfo) of `path` under `fd` (`""`: `fd` itself),
+/// not following a link.
 fn mount_id_at(fd: &OwnedFd, path: &str) -> Option<u64> {
     use rustix::fs::{AtFlags, StatxFlags, statx};
     let flags = if path.is_empty() {
