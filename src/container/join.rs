@@ -9,7 +9,8 @@
 //! Middle child: non-dumpable, close every descriptor it does not carry in →
 //! setns into every namespace → close the namespace descriptors →
 //! clone(CLONE_PARENT) so the new process is nsinit's child inside the PID
-//! namespace → report its PID → exit.
+//! namespace → report its PID, then let the joined process speak (a pipe:
+//! they share the sync socket) → exit.
 //! Joined process: setsid → root of a container without a mount namespace →
 //! console (a pty of the container's devpts) → process settings → close all
 //! but the sync socket → exec.
@@ -310,10 +311,24 @@ fn middle_main(plan: &JoinPlan<'_>, sock: OwnedFd, mask: SigSet) -> ! {
         // `plan`, which this process never drops: it ends in exit_now.
         sys::close_fds_except(&carried_fds(plan, &sock))
             .ctx(|| "close the namespace descriptors")?;
+        // Why a pipe: the joined process shares the sync socket, and its
+        // first message (the console, an error) must not reach nsinit
+        // before its PID does; it waits until the PID is sent (or we die).
+        let (after_pid, pid_sent) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .ctx(|| "pipe for the joined process")?;
         // CLONE_PARENT: the joined process becomes nsinit's child, inside the PID namespace.
         match sys::clone_process(u64::from(g::CLONE_PARENT)).ctx(|| "fork into the container")? {
-            None => joined_main(plan, &sock, mask),
-            Some(pid) => sync::send_pid(&sock, pid.as_raw_nonzero().get()), // SYNC 1b
+            None => {
+                drop(pid_sent);
+                while rustix::io::read(&after_pid, &mut [0u8; 1]) == Err(rustix::io::Errno::INTR) {}
+                drop(after_pid);
+                joined_main(plan, &sock, mask)
+            }
+            Some(pid) => {
+                sync::send_pid(&sock, pid.as_raw_nonzero().get())?; // SYNC 1b
+                rustix::io::write(&pid_sent, b"1").ctx(|| "release the joined process")?;
+                Ok(())
+            }
         }
     })();
     match r {

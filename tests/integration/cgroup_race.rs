@@ -126,15 +126,7 @@ fn issue_18_the_first_command_is_in_every_cgroup() {
 /// `tasks`), and it is cloned into the v2 cgroup — before any mount or mknod.
 #[test]
 fn issue_18_the_child_moves_itself_before_any_setup() {
-    if !common::can_run() {
-        return;
-    }
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP issue_18_the_child_moves_itself_before_any_setup: strace is not installed");
+    if !common::can_run() || !common::require("strace") {
         return;
     }
     let name = unique("strace");

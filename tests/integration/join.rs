@@ -202,3 +202,33 @@ fn nsenter_form_enters_a_container_started_by_unshare() {
         .status();
     let _ = sleeper.wait();
 }
+
+/// A joined process with a terminal sends its pty master on the sync socket
+/// it shares with the middle child, which reports the joined PID there. The
+/// joined process waits until that report is sent: with the middle child's
+/// fork slowed down (strace delays the return of its clone), the console
+/// reached nsinit first and the join failed with "sync: malformed message
+/// (1 bytes)" (seen once in the cgroup-v2 VM).
+#[test]
+fn a_joined_terminal_waits_until_its_pid_is_reported() {
+    if !can_run() || !require_all(&["strace", "script"]) {
+        return;
+    }
+    let c = Container::new("jointty", &base_config());
+    let mut child = c.spawn(&["sleep", "1000"]);
+    let pid = c.init_pid();
+    let cmd = format!(
+        "strace -f -o /dev/null -e inject=clone,clone3:delay_exit=300000 {} --root {} exec -t echo joined-ok",
+        bin().display(),
+        c.dir.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    assert!(text.contains("joined-ok"), "{text}{}", err(&o));
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = child.wait();
+}
