@@ -232,7 +232,7 @@ fn exec(dir: &Path, mut p: lexopt::Parser) -> Result<ExitCode> {
             Init::Gone(why) => {
                 log::warn(&format!("removing what a stopped container left: {why}"));
                 delete::teardown(&record, &st, true).ctx(|| "stale container")?;
-                // The record directory is gone: lock a fresh one.
+                // The record is gone: lock a fresh one.
             }
         }
     };

@@ -403,26 +403,34 @@ fn build(g: &Global, o: &Opts, id: &str, detach: bool) -> Result<(create::Built,
 
 fn make_fifo(record: &Record) -> Result<OwnedFd> {
     let dir = record.dir_fd();
-    let _ = rustix::fs::unlinkat(dir, "exec.fifo", rustix::fs::AtFlags::empty());
-    rustix::fs::mknodat(dir, "exec.fifo", FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
-        .ctx(|| format!("mkfifo {}/exec.fifo", record.path().display()))?;
+    let name = record.file_name(record::FIFO);
+    let shown = || record.file_path(record::FIFO).display().to_string();
+    let _ = rustix::fs::unlinkat(dir, name.as_str(), rustix::fs::AtFlags::empty());
+    rustix::fs::mknodat(
+        dir,
+        name.as_str(),
+        FileType::Fifo,
+        Mode::RUSR | Mode::WUSR,
+        0,
+    )
+    .ctx(|| format!("mkfifo {}", shown()))?;
     // Writable by all, as runc's: PID 1 opens it after switching to
-    // process.user. Only the record directory (0700) leads to it, and PID 1
+    // process.user. Only the record store (0700) leads to it, and PID 1
     // is non-dumpable, so its descriptor is not reachable through /proc.
     rustix::fs::chmodat(
         dir,
-        "exec.fifo",
+        name.as_str(),
         Mode::from_raw_mode(0o622),
         AtFlags::empty(),
     )
-    .ctx(|| format!("chmod {}/exec.fifo", record.path().display()))?;
+    .ctx(|| format!("chmod {}", shown()))?;
     rustix::fs::openat(
         dir,
-        "exec.fifo",
+        name.as_str(),
         OFlags::PATH | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .ctx(|| format!("open {}/exec.fifo", record.path().display()))
+    .ctx(|| format!("open {}", shown()))
 }
 
 /// Undo a created container after a later step failed.
@@ -485,13 +493,14 @@ fn start(g: &Global, id: &str) -> Result<()> {
 /// Open the exec fifo's read end (without blocking: the init may have died)
 /// and wait for the init's byte, or its death.
 fn release_fifo(record: &Record, pidfd: &OwnedFd) -> Result<()> {
+    let name = record.file_name(record::FIFO);
     let fifo = rustix::fs::openat(
         record.dir_fd(),
-        "exec.fifo",
+        name.as_str(),
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .ctx(|| format!("open {}/exec.fifo", record.path().display()))?;
+    .ctx(|| format!("open {}", record.file_path(record::FIFO).display()))?;
     let st = rustix::fs::fstat(&fifo).ctx(|| "stat exec.fifo")?;
     if FileType::from_raw_mode(st.st_mode) != FileType::Fifo {
         return Err(Error::new("exec.fifo is not a fifo"));
@@ -531,7 +540,7 @@ fn release_fifo(record: &Record, pidfd: &OwnedFd) -> Result<()> {
             ));
         }
     }
-    let _ = rustix::fs::unlinkat(record.dir_fd(), "exec.fifo", rustix::fs::AtFlags::empty());
+    let _ = rustix::fs::unlinkat(record.dir_fd(), name.as_str(), rustix::fs::AtFlags::empty());
     Ok(())
 }
 

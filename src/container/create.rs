@@ -62,7 +62,7 @@ pub struct CreateRequest<'a> {
 pub enum Park {
     /// On the sync channel: the parent sends SYNC 3 at once and supervises.
     Channel,
-    /// On the exec fifo (an `O_PATH` descriptor of `<record>/exec.fifo`):
+    /// On the exec fifo (an `O_PATH` descriptor of the record's `<key>:exec.fifo`):
     /// the parent returns at "ready" and `start`, a later process, opens the
     /// fifo's read end. The child stops depending on its parent.
     Fifo(OwnedFd),

@@ -1,16 +1,24 @@
 //! The container record: what the host side knows about a container, kept
-//! out of the container's reach in a root-only directory, one subdirectory
-//! per container directory: `/run/nsinit/<key>/{state.json,container.json}`.
+//! out of the container's reach in a root-only store directory, as flat
+//! files named after the container directory's key (or the OCI id):
+//! `/run/nsinit/<key>` (empty: the lock), `/run/nsinit/<key>:state.json`,
+//! `/run/nsinit/<key>:container.json` (and `<key>:exec.fifo` of a created
+//! OCI container).
 //!
 //! The container directory is often the rootfs itself, the container's own
-//! `/`: nothing nsinit acts on is read back from there. The record directory
-//! is 0700 and root's; every file in it is opened relative to its descriptor
+//! `/`: nothing nsinit acts on is read back from there. The store is 0700
+//! and root's; every file in it is opened relative to its descriptor
 //! without following links, must be a regular file, and is read with a size
 //! cap. Writes are atomic: a temp file created exclusively, then renamed or
 //! swapped into place; a state change to a state file of at most a page is
 //! one write of a page in place (readers hold the lock; see
 //! [`rewrite_in_place`]).
-//! The record directory is also the container's lock (flock on it).
+//! Why files, not a directory per record: on a disk-backed `/run` (ext4,
+//! as on some hosts and this project's CI machines) a directory gets a block
+//! at mkdir, and its rmdir discards it synchronously, 0.1 to 0.4 ms of a
+//! start; small files written and removed within seconds never get one.
+//! `:` cannot occur in a key (see [`check_name`]), so no record's file name
+//! is another record's.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -31,13 +39,20 @@ pub fn store() -> Result<PathBuf> {
 }
 const STATE: &str = "state.json";
 const CONFIG: &str = "container.json";
+/// A created OCI container's exec fifo (see `nsinit-oci create`).
+pub const FIFO: &str = "exec.fifo";
+/// Every file a record may have besides its lock.
+const FILES: [&str; 3] = [STATE, CONFIG, FIFO];
 /// The largest record or config file nsinit reads.
 pub const MAX_FILE: u64 = 16 << 20;
 
-/// A locked record directory (created if missing). The lock is released
-/// when this is dropped.
+/// A locked record (its lock file created if missing). The lock is
+/// released when this is dropped.
 pub struct Record {
-    fd: OwnedFd,
+    /// `<store>/<key>`, flocked: the record's identity.
+    lock: OwnedFd,
+    /// The store, which holds the record's files.
+    dir: OwnedFd,
     store: PathBuf,
     pub key: String,
 }
@@ -103,16 +118,6 @@ pub fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn open_dir_nofollow(at: impl AsFd, name: &str) -> Result<OwnedFd> {
-    rustix::fs::openat(
-        at,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| format!("open directory {name}"))
-}
-
 impl Record {
     /// Lock the record of the container directory `dir` (canonical),
     /// creating an empty one when there is none.
@@ -143,22 +148,39 @@ impl Record {
         check_name(key)?;
         let dir = open_store(store)?;
         let shown = || store.join(key).display().to_string();
+        let mut flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        if create {
+            flags |= OFlags::CREATE;
+        }
         loop {
-            if create {
-                match rustix::fs::mkdirat(&dir, key, Mode::RWXU) {
-                    Ok(()) | Err(Errno::EXIST) => {}
-                    Err(e) => return Err(e).ctx(|| format!("mkdir {}", shown())),
+            let lock = match rustix::fs::openat(&dir, key, flags, Mode::RUSR | Mode::WUSR) {
+                Err(Errno::ISDIR) => {
+                    return Err(Error::new(format!(
+                        "{} is a directory, not a container record of this nsinit (a \
+                         record of an older one, whose container must be stopped with \
+                         it): remove it by hand",
+                        shown()
+                    )));
                 }
+                r => r.ctx(|| format!("open {}", shown()))?,
+            };
+            let st = rustix::fs::fstat(&lock).ctx(|| format!("stat {}", shown()))?;
+            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                return Err(Error::new(format!(
+                    "{} is not a regular file: not a container record",
+                    shown()
+                )));
             }
-            let fd = open_dir_nofollow(&dir, key).ctx(|| store.display().to_string())?;
-            rustix::fs::flock(&fd, FlockOperation::LockExclusive)
+            rustix::fs::flock(&lock, FlockOperation::LockExclusive)
                 .ctx(|| format!("lock {}", shown()))?;
-            // Whoever held the lock may have removed the directory: retry
-            // on a fresh one then.
-            let st = rustix::fs::fstat(&fd).ctx(|| format!("stat {}", shown()))?;
+            // Whoever held the lock may have removed the record: retry on
+            // a fresh lock file then.
+            let st = rustix::fs::fstat(&lock).ctx(|| format!("stat {}", shown()))?;
             if st.st_nlink > 0 {
                 return Ok(Record {
-                    fd,
+                    lock,
+                    dir,
                     store: store.to_path_buf(),
                     key: key.to_string(),
                 });
@@ -170,30 +192,42 @@ impl Record {
         &self.store
     }
 
+    /// The record's lock file, which names it in messages.
     pub fn path(&self) -> PathBuf {
         self.store.join(&self.key)
     }
 
-    /// The record directory, for files that live beside the state (the
-    /// exec fifo of a created container).
+    /// The name, in [`Record::dir_fd`], of the record's file `name`.
+    pub fn file_name(&self, name: &str) -> String {
+        format!("{}:{name}", self.key)
+    }
+
+    /// The path of the record's file `name`, for messages.
+    pub fn file_path(&self, name: &str) -> PathBuf {
+        self.store.join(self.file_name(name))
+    }
+
+    /// The store directory, which holds the record's files (see
+    /// [`Record::file_name`]).
     pub fn dir_fd(&self) -> &OwnedFd {
-        &self.fd
+        &self.dir
     }
 
     /// The recorded state, `None` when there is none. A state that cannot be
     /// read or parsed is an error, never "no container".
     pub fn state(&self) -> Result<Option<State>> {
-        let Some(bytes) = read_file_at(&self.fd, STATE)
-            .ctx(|| format!("container record {}", self.path().display()))?
+        let name = self.file_name(STATE);
+        let Some(bytes) = read_file_at(&self.dir, &name)
+            .ctx(|| format!("container record {}", self.store.display()))?
         else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             Error::new(format!(
-                "container record {}/{STATE} is corrupt: {e} (nothing was changed; \
+                "container record {} is corrupt: {e} (nothing was changed; \
                  `nsinit destroy --force` removes the record, and a running \
                  container's supervisor removes the rest when it exits)",
-                self.path().display()
+                self.file_path(STATE).display()
             ))
         })
     }
@@ -202,18 +236,19 @@ impl Record {
         let mut text =
             serde_json::to_vec_pretty(st).map_err(|e| Error::new(format!("encode state: {e}")))?;
         text.push(b'\n');
-        let done = match rewrite_in_place(&self.fd, STATE, &text) {
+        let name = self.file_name(STATE);
+        let done = match rewrite_in_place(&self.dir, &name, &text) {
             Ok(true) => Ok(()),
-            Ok(false) => write_file_at(&self.fd, STATE, &text),
+            Ok(false) => write_file_at(&self.dir, &name, &text),
             Err(e) => Err(e),
         };
-        done.ctx(|| format!("container record {}", self.path().display()))
+        done.ctx(|| format!("container record {}", self.store.display()))
     }
 
     /// The container.json text the container was created from.
     pub fn config(&self) -> Result<String> {
-        let bytes = read_file_at(&self.fd, CONFIG)
-            .ctx(|| format!("container record {}", self.path().display()))?
+        let bytes = read_file_at(&self.dir, &self.file_name(CONFIG))
+            .ctx(|| format!("container record {}", self.store.display()))?
             .ok_or_else(|| {
                 Error::new(format!(
                     "container record {} has no {CONFIG}",
@@ -221,28 +256,41 @@ impl Record {
                 ))
             })?;
         String::from_utf8(bytes)
-            .map_err(|_| Error::new(format!("{}/{CONFIG}: not UTF-8", self.path().display())))
+            .map_err(|_| Error::new(format!("{}: not UTF-8", self.file_path(CONFIG).display())))
     }
 
     pub fn save_config(&self, text: &str) -> Result<()> {
-        write_file_at(&self.fd, CONFIG, text.as_bytes())
-            .ctx(|| format!("container record {}", self.path().display()))
+        write_file_at(&self.dir, &self.file_name(CONFIG), text.as_bytes())
+            .ctx(|| format!("container record {}", self.store.display()))
     }
 
-    /// Remove the record's files and directory (the lock stays held until
-    /// drop, so a waiter sees the directory gone and starts afresh).
+    /// Remove the record's files, then its lock file (the lock stays held
+    /// until drop, so a waiter sees the lock file gone and starts afresh).
     pub fn remove(&self) -> Result<()> {
-        for name in [STATE, CONFIG] {
-            unlink_at(&self.fd, name)?;
+        for file in FILES {
+            let name = self.file_name(file);
+            unlink_at(&self.dir, &name)?;
             // A temp file a killed nsinit left mid-write.
-            unlink_at(&self.fd, &format!(".{name}.tmp"))?;
+            unlink_at(&self.dir, &format!(".{name}.tmp"))?;
         }
-        // A created container's exec fifo.
-        unlink_at(&self.fd, "exec.fifo")?;
-        let store = open_store(&self.store)?;
-        match rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR) {
+        self.unlink_lock()
+            .ctx(|| format!("remove {}", self.path().display()))
+    }
+
+    /// Unlink the lock file if it is still this record's (always, for a
+    /// holder of the lock: only holders remove it).
+    fn unlink_lock(&self) -> std::result::Result<(), Errno> {
+        let st = rustix::fs::fstat(&self.lock)?;
+        if st.st_nlink == 0 {
+            return Ok(());
+        }
+        let here = rustix::fs::statat(&self.dir, self.key.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+        if (here.st_ino, here.st_dev) != (st.st_ino, st.st_dev) {
+            return Ok(());
+        }
+        match rustix::fs::unlinkat(&self.dir, self.key.as_str(), AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
-            Err(e) => Err(e).ctx(|| format!("remove {}", self.path().display())),
+            Err(e) => Err(e),
         }
     }
 }
@@ -250,26 +298,23 @@ impl Record {
 impl Drop for Record {
     /// A record left empty (a start that failed before writing anything, a
     /// supervisor that found its record destroyed) is removed, still under
-    /// the lock: `rmdir` fails on a directory with files, and only a lock
-    /// holder removes or replaces the directory at this name.
+    /// the lock, which only a holder removes or replaces.
     fn drop(&mut self) {
-        let Ok(st) = rustix::fs::fstat(&self.fd) else {
-            return;
-        };
-        if st.st_nlink == 0 {
-            return;
-        }
-        let Ok(store) = open_store(&self.store) else {
-            return;
-        };
-        let here = rustix::fs::statat(&store, self.key.as_str(), AtFlags::SYMLINK_NOFOLLOW);
-        if here.is_ok_and(|h| h.st_ino == st.st_ino && h.st_dev == st.st_dev) {
-            let _ = rustix::fs::unlinkat(&store, self.key.as_str(), AtFlags::REMOVEDIR);
+        let empty = FILES.iter().all(|f| {
+            let name = self.file_name(f);
+            matches!(
+                rustix::fs::statat(&self.dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW),
+                Err(Errno::NOENT)
+            )
+        });
+        if empty {
+            let _ = self.unlink_lock();
         }
     }
 }
 
-/// Every record name in `store`.
+/// Every record name in `store`: its lock files (a name with `:` or a
+/// leading `.` is a record's file, a temp file or nothing of ours).
 pub fn keys(store: &Path) -> Result<Vec<String>> {
     let shown = store.display();
     let fd = match rustix::fs::open(
@@ -285,7 +330,7 @@ pub fn keys(store: &Path) -> Result<Vec<String>> {
     while let Some(entry) = dir.read() {
         let entry = entry.ctx(|| format!("read {shown}"))?;
         let name = entry.file_name().to_string_lossy();
-        if check_name(&name).is_ok() {
+        if check_name(&name).is_ok() && entry.file_type() != FileType::Directory {
             keys.push(name.into_owned());
         }
     }
@@ -451,7 +496,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nsinit-rec-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let fd = open_dir_nofollow(rustix::fs::CWD, dir.to_str().unwrap()).unwrap();
+        let fd = open_store(&dir).unwrap();
         (dir, fd)
     }
 
@@ -522,7 +567,7 @@ mod tests {
     fn a_state_change_is_written_in_place_and_reads_back_whole() {
         let (store, _fd) = tempdir("inplace");
         let r = Record::open_in(&store, "k", true).unwrap();
-        let path = store.join("k").join(STATE);
+        let path = store.join(format!("k:{STATE}"));
         let mut st = State {
             rootfs: "/a/long/rootfs/path/to/make/the/first/state/longer".into(),
             ..State::default()
@@ -564,11 +609,39 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_flat_files_and_leaves_nothing_when_removed() {
+        let (store, _fd) = tempdir("flat");
+        let r = Record::open_in(&store, "a.b", true).unwrap();
+        r.write_state(&State::default()).unwrap();
+        r.save_config("{}").unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&store)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.b", "a.b:container.json", "a.b:state.json"]);
+        // Only lock files are records; a directory at a key (an older
+        // nsinit's record) is named in the error, never used.
+        std::fs::create_dir(store.join("old")).unwrap();
+        assert_eq!(keys(&store).unwrap(), ["a.b"]);
+        let e = Record::open_in(&store, "old", true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("old is a directory"), "{e}");
+        std::fs::remove_dir(store.join("old")).unwrap();
+        r.remove().unwrap();
+        drop(r);
+        assert_eq!(std::fs::read_dir(&store).unwrap().count(), 0);
+        std::fs::remove_dir_all(&store).unwrap();
+    }
+
+    #[test]
     fn an_empty_record_goes_with_its_lock_and_a_corrupt_one_stays() {
         let (store, _fd) = tempdir("store");
         let key = "00ff";
         let path = store.join(key);
-        // Nothing written: the directory goes when the lock is dropped.
+        // Nothing written: the lock file goes when the lock is dropped.
         drop(Record::open_in(&store, key, true).unwrap());
         assert!(!path.exists(), "an empty record was left");
         // A record with a state stays; a corrupt state is an error naming
@@ -576,19 +649,17 @@ mod tests {
         let r = Record::open_in(&store, key, true).unwrap();
         r.write_state(&State::default()).unwrap();
         drop(r);
-        std::fs::write(path.join(STATE), "{\"status\": ").unwrap();
+        let state = store.join(format!("{key}:{STATE}"));
+        std::fs::write(&state, "{\"status\": ").unwrap();
         let r = Record::find_in(&store, key).unwrap().expect("the record");
         let e = r.state().unwrap_err().to_string();
         assert!(
-            e.contains(&format!("{}/{STATE} is corrupt", path.display())),
+            e.contains(&format!("{} is corrupt", state.display())),
             "{e}"
         );
         drop(r);
-        assert_eq!(
-            std::fs::read_to_string(path.join(STATE)).unwrap(),
-            "{\"status\": "
-        );
-        // Removed under the lock: a waiter retries on a fresh directory.
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"status\": ");
+        // Removed under the lock: a waiter retries on a fresh lock file.
         let r = Record::find_in(&store, key).unwrap().unwrap();
         r.remove().unwrap();
         drop(r);

@@ -95,9 +95,10 @@ fn update_changes_memory_and_pids_of_a_running_container() {
     assert!(child.wait().unwrap().success());
     assert_eq!(read(&pids), "50");
     // The record keeps config.json's text (under the record's name for it).
-    let recorded: Value =
-        serde_json::from_slice(&std::fs::read(b.root.join(id).join("container.json")).unwrap())
-            .unwrap();
+    let recorded: Value = serde_json::from_slice(
+        &std::fs::read(b.root.join(format!("{id}:container.json"))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(recorded["linux"]["resources"]["memory"]["limit"], 64 << 20);
     assert_eq!(recorded["linux"]["resources"]["pids"]["limit"], 50);
     assert_eq!(read(&mem), (64u64 << 20).to_string());

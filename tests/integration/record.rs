@@ -92,9 +92,14 @@ impl Layout {
         Running::start(self.cmd(&[&["exec"], args].concat()))
     }
 
-    /// The record directory (/run/nsinit/<key>).
+    /// The record's lock file (/run/nsinit/<key>).
     pub fn record(&self) -> PathBuf {
         record_of(&self.dir)
+    }
+
+    /// The record's file `name` (/run/nsinit/<key>:<name>).
+    pub fn record_file(&self, name: &str) -> PathBuf {
+        record_file(&record_of(&self.dir), name)
     }
 
     pub fn marker(&self) -> PathBuf {
@@ -126,7 +131,14 @@ pub fn nsinit_in(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// The record directory of the container directory `dir`.
+/// The record file `name` beside the lock file `rec`.
+pub fn record_file(rec: &Path, name: &str) -> PathBuf {
+    let mut p = rec.as_os_str().to_owned();
+    p.push(format!(":{name}"));
+    PathBuf::from(p)
+}
+
+/// The record lock file of the container directory `dir`.
 pub fn record_of(dir: &Path) -> PathBuf {
     let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     Path::new(STORE).join(key_of(&real))
@@ -140,8 +152,14 @@ pub fn leftovers(dir: &Path, tag: &str) -> Vec<String> {
         .map(|d| format!("cgroup {}", d.display()))
         .collect();
     let rec = record_of(dir);
-    if rec.exists() {
-        left.push(format!("record {}", rec.display()));
+    for p in [
+        rec.clone(),
+        record_file(&rec, "state.json"),
+        record_file(&rec, "container.json"),
+    ] {
+        if p.symlink_metadata().is_ok() {
+            left.push(format!("record {}", p.display()));
+        }
     }
     if dir.join("state.json").symlink_metadata().is_ok() {
         left.push(format!("marker {}/state.json", dir.display()));

@@ -473,7 +473,9 @@ fn rootless_oci_run_exec_and_delete() {
         .status()
         .unwrap();
     assert!(st.success());
-    assert!(rl.xdg.0.join("nsinit-oci").join(&id).is_dir());
+    let store = rl.xdg.0.join("nsinit-oci");
+    assert!(store.join(&id).is_file(), "the record's lock file");
+    assert!(store.join(format!("{id}:state.json")).is_file());
     let o = rl
         .nsinit(&[
             "oci",

@@ -174,8 +174,9 @@ fn issue_11_1a_a_forged_state_never_reaches_the_host() {
         .to_string();
     let script = "trap 'echo usr1 >> /got-usr1' USR1
         printf %s \"$FORGED\" > /state.json.new && mv /state.json.new /state.json
-        mkdir -p /run/nsinit/$KEY && printf %s \"$FORGED\" > /run/nsinit/$KEY/state.json
-        cp /container.json /run/nsinit/$KEY/container.json
+        mkdir -p /run/nsinit && : > /run/nsinit/$KEY
+        printf %s \"$FORGED\" > /run/nsinit/$KEY:state.json
+        cp /container.json /run/nsinit/$KEY:container.json
         echo ready
         while :; do sleep 0.05; done";
     let fenv = format!("FORGED={forged}");
@@ -249,8 +250,8 @@ fn issue_11_1a_a_forged_state_never_reaches_the_host() {
     // The stale path: the forged marker and record-shaped file are left for
     // the next start (as a process outliving the container would).
     std::fs::write(l.marker(), &forged).unwrap();
-    let fake = l.dir.join("run/nsinit").join(&key);
-    std::fs::write(fake.join("state.json"), &forged).unwrap();
+    let fake = l.dir.join("run/nsinit").join(format!("{key}:state.json"));
+    std::fs::write(&fake, &forged).unwrap();
     let o = run_within(l.cmd(&["exec", "true"]), std::time::Duration::from_secs(20));
     common::ok(&o);
     assert_eq!(common::err(&o), "", "the next start read the forgery");

@@ -22,7 +22,7 @@ fn issue_12_6_a_corrupt_record_is_an_error_and_deletes_nothing() {
     let l = Layout::new("corrupt", |_| {});
     let mut r = l.start(&["sh", "-c", "echo ready; exec sleep 1000", &l.tag]);
     let init = r.init();
-    let state = l.record().join("state.json");
+    let state = l.record_file("state.json");
     let saved = std::fs::read(&state).unwrap();
     assert!(!saved.is_empty());
     std::fs::write(&state, &saved[..saved.len() / 2]).unwrap();
@@ -91,7 +91,7 @@ fn issue_12_6_the_supervisor_cleans_up_behind_a_corrupt_record() {
     }
     let l = Layout::new("corruptexit", |_| {});
     let mut r = l.start(&["sh", "-c", "echo ready; read x; exit 3", &l.tag]);
-    std::fs::write(l.record().join("state.json"), "{\"status\": ").unwrap();
+    std::fs::write(l.record_file("state.json"), "{\"status\": ").unwrap();
     drop(r.child.stdin.take());
     assert_eq!(r.wait(), Some(3));
     assert_eq!(l.leftovers(), Vec::<String>::new());
