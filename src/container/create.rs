@@ -105,8 +105,11 @@ pub fn supervise_built(built: Built) -> Result<u8> {
     drop(record);
     let code = supervise::supervise(pid, &sigfd, pty.as_ref().map(|p| &p.master));
     drop(raw);
+    // Only a PID 1 killed by SIGKILL can have been killed by the OOM killer;
+    // a container whose PID 1 exited on its own was not (even when a process
+    // of its own was), and its exit reads no cgroup file.
     if let Some(cg) = &cgroup
-        && code.is_ok()
+        && code.as_ref().is_ok_and(|c| *c == 128 + 9)
         && cg.oom_killed()
     {
         crate::log::error(
