@@ -403,6 +403,59 @@ def version(cmd):
     return first_line(r.stdout.splitlines()[0] if r.stdout else r.stderr) if r.returncode == 0 else None
 
 
+# Capability names in number order (linux/capability.h), for floor+work's mask.
+CAP_NAMES = (
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE "
+    "NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO "
+    "SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME "
+    "SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP"
+).split()
+
+
+def cgroup_parents():
+    """This process's directory in each cgroup v1 hierarchy (from mountinfo
+    and /proc/self/cgroup), where nsinit makes its cgroups for minimal.json."""
+    own = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if ctrls:
+                own[ctrls] = path
+    dirs = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.split(" - ", 1)
+            fields, (fstype, _, opts) = pre.split(), post.split()[:3]
+            if fstype != "cgroup":
+                continue
+            root, mnt = fields[3], fields[4]
+            for ctrls, path in own.items():
+                if ctrls not in dirs and set(ctrls.split(",")) <= set(opts.split(",")):
+                    rel = path[len(root):] if root != "/" and path.startswith(root) else path
+                    dirs[ctrls] = mnt + (rel.rstrip("/") if rel != "/" else "")
+    return list(dirs.values())
+
+
+def floor_work_cmd():
+    """floor+work: bench/floor-work.c built static, with minimal.json's
+    capabilities and device rules and this machine's cgroup hierarchies;
+    None (the row is left out, and said why) without a static gcc."""
+    out = os.path.join(OUT, "floor-work")
+    src = os.path.join(REPO, "bench/floor-work.c")
+    r = run(["gcc", "-O2", "-static", "-o", out, src]) if shutil.which("gcc") else None
+    if r is None or r.returncode != 0:
+        log("floor+work skipped: " + (r.stderr.strip() if r else "no gcc"))
+        return None
+    with open(os.path.join(REPO, "sample_configs/minimal.json")) as f:
+        cfg = json.load(f)
+    mask = sum(1 << CAP_NAMES.index(c) for c in cfg["capabilities"])
+    rules = []
+    for d in cfg["cgroups"]["allowed_devices"]:
+        num = ["*" if d.get(k, 0) == -1 else str(d.get(k, 0)) for k in ("major_number", "minor_number")]
+        rules.append(f"{chr(d['type'])} {num[0]}:{num[1]} {d['cgroup_permissions']}")
+    return [out, ROOTFS, "bench-floorwork", f"{mask:x}", *cgroup_parents(), "--", *rules]
+
+
 def start_exit(avail):
     cmds = {"nsinit": [BIN, "--root", nsinit_dir("bench-start"), "exec", "/bin/true"]}
     bundle = oci_bundle("bundle-true", ["/bin/true"])
@@ -415,6 +468,9 @@ def start_exit(avail):
             cmds[rt] = peer_cmd(rt, "run", "-b", bundle, f"bench-{rt}-start")
     cmds["floor"] = ["unshare", "-fmpiun", "--mount-proc", "/bin/true"]
     cmds["floor+root"] = ["unshare", "-fmpiun", "--mount-proc", "--root", ROOTFS, "/bin/true"]
+    work = floor_work_cmd()
+    if work:
+        cmds["floor+work"] = work
     log(f"start→exit: {', '.join(cmds)}, {ROUNDS} interleaved rounds")
     res = measure_rounds("start", cmds, RUNS, WARMUP)
     log(f"start→exit after {COLD_IDLE * 1000:.0f} ms idle, {ROUNDS} interleaved rounds")
@@ -499,7 +555,7 @@ def batches(avail):
 def peak_rss_all(cmds):
     out = {}
     for name, cmd in cmds.items():
-        if name in ("floor+root",):
+        if name in ("floor+root", "floor+work"):
             continue
         log(f"peak RSS: {name}")
         out[name] = peak_rss(cmd)
@@ -574,7 +630,8 @@ def main():
     finally:
         clean_peers()
         shutil.rmtree(STATE, ignore_errors=True)
-    res["targets"] = report.targets(res["start"], res["join"], res["peak_rss_kib"], res["size"], res["nsinit_features"])
+    res["targets"] = report.targets(res["start"], res["join"], res["peak_rss_kib"], res["size"],
+                                    res["nsinit_features"], res["start_cold"])
     left = sorted(set(bench_cgroups()) - before)
     for d in reversed(left):
         try:

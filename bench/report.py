@@ -91,7 +91,7 @@ def med(r):
     return r["median"] if r and "median" in r else None
 
 
-def targets(start, join, rss, sz, feat):
+def targets(start, join, rss, sz, feat, cold=None):
     n = med(start.get("nsinit"))
     out = []
     missing = [w for w, k in (("cgroup placement", "cgroup_placement"), ("loopback", "loopback_up")) if not feat.get(k)]
@@ -108,6 +108,16 @@ def targets(start, join, rss, sz, feat):
         n / f <= 1.25 if n and f else None, True)
     add("≥ 2.5× faster than crun", f"{c / n:.2f}× faster" if n and c else "n/a", c / n >= 2.5 if n and c else None, True)
     add("≥ 7× faster than runc", f"{rc / n:.2f}× faster" if n and rc else "n/a", rc / n >= 7 if n and rc else None, True)
+    # Issue 14: back to back and lone.
+    add("start→exit ≤ 1.4× floor (back to back)", f"{n / f:.2f}× floor" if n and f else "n/a",
+        n / f <= 1.4 if n and f else None, True)
+    cold = cold or {}
+    ln, lf, lc, lr = (med(cold.get(k)) for k in ("nsinit", "floor", "crun", "runc"))
+    add("lone start ≤ 1.5× floor", f"{ln / lf:.2f}× floor" if ln and lf else "n/a",
+        ln / lf <= 1.5 if ln and lf else None, True)
+    for peer, p in (("crun", lc), ("runc", lr)):
+        add(f"lone start ≥ 5× faster than {peer}", f"{p / ln:.2f}× faster" if ln and p else "n/a",
+            p / ln >= 5 if ln and p else None, True)
     o = med(start.get("nsinit-oci"))
     add("nsinit-oci run ≥ 2× faster than crun run", f"{c / o:.2f}× faster" if o and c else "n/a",
         c / o >= 2 if o and c else None)
