@@ -458,13 +458,14 @@ fn record_started(cfg: &Config, req: &CreateRequest<'_>, st: &mut State, pid: i3
 /// container could rename a parent away and put another container.json in
 /// its place) and a rootfs without a mount namespace (nothing to bind in).
 fn config_in_rootfs(cfg: &Config, dir: &Path) -> Result<Option<String>> {
-    let Ok(root) = rootfs::paths::canonical(&cfg.rootfs) else {
-        return Ok(None);
-    };
-    if !dir.starts_with(&root) {
+    // Both are canonical already: the directory from `resolve_dir`, the
+    // rootfs from the config's lowering (a rootfs it could not resolve
+    // failed the config check).
+    let root = &cfg.rootfs;
+    if !dir.starts_with(root) {
         return Ok(None);
     }
-    let why = if dir != root {
+    let why = if dir != root.as_path() {
         "the container directory lies inside the rootfs, below its root: the container could \
          swap it and rewrite the container.json of its next start; use the rootfs itself or a \
          directory outside it"
