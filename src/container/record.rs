@@ -300,6 +300,10 @@ impl Drop for Record {
     /// supervisor that found its record destroyed) is removed, still under
     /// the lock, which only a holder removes or replaces.
     fn drop(&mut self) {
+        // Removed already (by `remove`, or by another holder before us).
+        if rustix::fs::fstat(&self.lock).is_ok_and(|st| st.st_nlink == 0) {
+            return;
+        }
         let empty = FILES.iter().all(|f| {
             let name = self.file_name(f);
             matches!(
