@@ -131,6 +131,25 @@ pub fn open_namespaces(pid: i32, kinds: impl Iterator<Item = Ns>) -> Result<Vec<
     Ok(out)
 }
 
+/// The namespaces of the first child of `init`, checked to be its child
+/// still once they are open (a PID reused meanwhile is refused).
+fn shim_child_namespaces(init: i32, kinds: crate::config::NsSet) -> Result<Vec<(Ns, OwnedFd)>> {
+    let path = format!("/proc/{init}/task/{init}/children");
+    let list = std::fs::read_to_string(&path).ctx(|| format!("read {path}"))?;
+    let child = list
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse::<i32>().ok())
+        .ok_or_else(|| Error::new(format!("init {init} has no child to join through")))?;
+    let namespaces = open_namespaces(child, kinds.iter())?;
+    if state::parent_pid(child) != Some(init) {
+        return Err(Error::new(format!(
+            "process {child} left init {init} while joining"
+        )));
+    }
+    Ok(namespaces)
+}
+
 /// Join the container recorded in `st` with the process `spec`; returns its
 /// exit status.
 pub fn join_container(cfg: &Config, st: &State, spec: ProcessSpec) -> Result<u8> {
@@ -153,7 +172,15 @@ pub fn join_container_as(
             kinds.insert(ns);
         }
     }
-    let namespaces = open_namespaces(st.init_pid, kinds.iter())?;
+    let namespaces = match open_namespaces(st.init_pid, kinds.iter()) {
+        // A rootless caller and an init that never exec'd (nsinit's shim,
+        // kept non-dumpable, so closed to the user): the same namespaces
+        // through the command the shim forked in them.
+        Err(e) if e.errno() == Some(rustix::io::Errno::ACCESS) => {
+            shim_child_namespaces(st.init_pid, kinds).map_err(|_| e)?
+        }
+        r => r?,
+    };
     // Without a mount namespace the init only chrooted into the rootfs: the
     // joined process must too, or it runs on the host's `/`.
     let root = if namespaces.iter().any(|(ns, _)| *ns == Ns::Mnt) {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
+use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +115,16 @@ fn is_empty_path(p: &std::path::Path) -> bool {
     p.as_os_str().is_empty()
 }
 
+/// The parent of `pid` (from `/proc/PID/stat`), `None` when it is gone.
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    let bytes =
+        super::record::read_file_at(rustix::fs::CWD, &format!("/proc/{pid}/stat")).ok()??;
+    // Fields resume after the last ')' (comm is the process's to set).
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(bytes.get(close + 2..)?).ok()?;
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
 /// Read field 22 (starttime) of /proc/PID/stat; `None` if the process is
 /// gone or a zombie (its namespaces are gone then).
 pub fn start_time(pid: i32) -> Option<String> {
@@ -200,12 +211,20 @@ impl State {
             let Some(ns) = Ns::from_key(key) else {
                 return Init::Gone(format!("unknown namespace {key:?} in the record"));
             };
-            if ns_inode(self.init_pid, ns.proc_name()) != Some(*ino) {
-                return Init::Gone(format!(
-                    "init {} is not in the recorded {} namespace",
-                    self.init_pid,
-                    ns.proc_name()
-                ));
+            let path = format!("/proc/{}/ns/{}", self.init_pid, ns.proc_name());
+            match rustix::fs::stat(path.as_str()) {
+                Ok(st) if st.st_ino == *ino => {}
+                // Closed to us, not another process: a rootless caller and
+                // an init that never exec'd (nsinit's shim stays
+                // non-dumpable). The pidfd and the start time identify it.
+                Err(Errno::ACCESS | Errno::PERM) => {}
+                _ => {
+                    return Init::Gone(format!(
+                        "init {} is not in the recorded {} namespace",
+                        self.init_pid,
+                        ns.proc_name()
+                    ));
+                }
             }
         }
         Init::Alive(fd)

@@ -378,6 +378,41 @@ fn rootless_join_enters_the_user_namespace_first() {
     rl.assert_clean();
 }
 
+/// With `--init` PID 1 is nsinit's own shim, which never execs: it must not
+/// stay closed to the user who runs the container (non-dumpable). Before,
+/// `state` read a live container as stopped whenever its namespaces had been
+/// recorded, and a second `exec` then tore it down and started another; when
+/// they had not, the join failed on `/proc/PID/ns/user` (EACCES).
+#[test]
+fn rootless_init_shim_is_running_and_joined_not_replaced() {
+    let Some(rl) = Rootless::new("shim") else {
+        return;
+    };
+    rl.write_config(&rootless_config());
+    let tag = format!("32{}", std::process::id() % 100_000);
+    let mut child = spawn(&rl, &["--init", "sleep", &tag]);
+    let state = rl.nsinit(&["state"]).output().unwrap();
+    let joined = rl.exec(&["sh", "-c", "ps -o comm | grep -c sleep; id -u"]);
+    let alive = child.try_wait().unwrap().is_none();
+    // Stop it whatever the checks say (a failed run leaves nothing behind).
+    let _ = rl.nsinit(&["kill", "KILL"]).output();
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-f", &format!("sleep {tag}")])
+        .status();
+    let status = wait_child(&mut child, Duration::from_secs(10));
+    let st: Value = serde_json::from_str(&ok(&state)).unwrap();
+    assert_eq!(st["status"], json!("running"), "{st}");
+    assert_eq!(
+        map_lines(&ok(&joined)),
+        ["1", "0"],
+        "joined the running container"
+    );
+    assert!(alive, "the container was torn down by the join");
+    assert!(!status.success());
+    assert!(processes_running(&format!("sleep {tag}")).is_empty());
+    rl.assert_clean();
+}
+
 #[test]
 fn rootless_tty_shows_a_prompt() {
     let Some(rl) = Rootless::new("tty") else {
