@@ -366,28 +366,3 @@ fn symlinks_in_the_rootfs_cannot_redirect_mounts_or_mknod_to_the_host() {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
     assert!(!mounts.contains(&marker));
 }
-
-/// The exit path reports the OOM killer when, and only when, it killed PID 1:
-/// a container whose own child was OOM-killed and whose PID 1 then exited on
-/// its own was not killed.
-#[test]
-fn the_oom_message_is_for_an_oom_killed_pid_1_only() {
-    if !can_run() {
-        return;
-    }
-    let mut cfg = base_config();
-    cfg["cgroups"]["memory"] = json!(32 << 20);
-    let c = Container::new("oom", &cfg);
-    let hog = "x=$(head -c 67108864 /dev/zero | tr '\\0' a)";
-    let o = c.exec(&["sh", "-c", &format!("{hog}; echo survived")]);
-    assert_eq!(o.status.code(), Some(137), "{o:?}");
-    assert_eq!(out(&o), "");
-    assert!(
-        err(&o).contains("killed by the kernel's OOM killer"),
-        "{o:?}"
-    );
-
-    let o = c.exec(&["sh", "-c", &format!("({hog}); echo alive")]);
-    assert_eq!(ok(&o), "alive\n");
-    assert!(!err(&o).contains("OOM"), "{o:?}");
-}

@@ -45,6 +45,15 @@ fn memory_32m_container_allocating_64m_is_oom_killed_and_reported() {
         cgroup_dirs_named(&needle(&c)),
         Vec::<std::path::PathBuf>::new()
     );
+    // Only PID 1's death is the container's: a child of it killed by the OOM
+    // killer, and PID 1 exiting on its own, is no OOM kill of the container.
+    let o = c.exec(&[
+        "sh",
+        "-c",
+        "(x=$(head -c 67108864 /dev/zero | tr '\\0' a)); echo alive",
+    ]);
+    assert_eq!(ok(&o), "alive\n");
+    assert!(!err(&o).contains("OOM"), "{}", err(&o));
 }
 
 #[test]
