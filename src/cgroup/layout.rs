@@ -80,7 +80,15 @@ impl Layout {
 
     /// Build the layout from the two files' contents.
     pub fn parse(mountinfo: &str, proc_cgroup: &str) -> Result<Layout> {
-        let mounts: Vec<MountLine> = mountinfo.lines().filter_map(parse_mount_line).collect();
+        // Only cgroup mounts matter: the others are not parsed at all.
+        let mounts: Vec<MountLine> = mountinfo
+            .lines()
+            .filter(|l| {
+                l.split_once(" - ")
+                    .is_some_and(|(_, t)| t.starts_with("cgroup"))
+            })
+            .filter_map(parse_mount_line)
+            .collect();
         let mut layout = Layout::default();
         for line in proc_cgroup.lines().filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ':');
