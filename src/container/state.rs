@@ -115,19 +115,9 @@ fn is_empty_path(p: &std::path::Path) -> bool {
     p.as_os_str().is_empty()
 }
 
-/// The parent of `pid` (from `/proc/PID/stat`), `None` when it is gone.
-pub fn parent_pid(pid: i32) -> Option<i32> {
-    let bytes =
-        super::record::read_file_at(rustix::fs::CWD, &format!("/proc/{pid}/stat")).ok()??;
-    // Fields resume after the last ')' (comm is the process's to set).
-    let close = bytes.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(bytes.get(close + 2..)?).ok()?;
-    rest.split(' ').nth(1)?.parse().ok()
-}
-
-/// Read field 22 (starttime) of /proc/PID/stat; `None` if the process is
-/// gone or a zombie (its namespaces are gone then).
-pub fn start_time(pid: i32) -> Option<String> {
+/// The fields of `/proc/PID/stat` after the command name, from the state
+/// on; `None` if the process is gone.
+fn stat_fields(pid: i32) -> Option<String> {
     if pid <= 0 {
         return None;
     }
@@ -138,7 +128,18 @@ pub fn start_time(pid: i32) -> Option<String> {
     // comm may contain spaces, parentheses and bytes that are not UTF-8 (the
     // process sets it): fields resume after the last ')', and are ASCII.
     let close = bytes.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(bytes.get(close + 2..)?).ok()?;
+    String::from_utf8(bytes.get(close + 2..)?.to_vec()).ok()
+}
+
+/// The parent of `pid` (field 4 of /proc/PID/stat), `None` when it is gone.
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.split(' ').nth(1)?.parse().ok()
+}
+
+/// Read field 22 (starttime) of /proc/PID/stat; `None` if the process is
+/// gone or a zombie (its namespaces are gone then).
+pub fn start_time(pid: i32) -> Option<String> {
+    let rest = stat_fields(pid)?;
     let mut fields = rest.split(' ');
     if matches!(fields.next(), Some("Z" | "X" | "x")) {
         return None;
