@@ -80,15 +80,7 @@ impl Layout {
 
     /// Build the layout from the two files' contents.
     pub fn parse(mountinfo: &str, proc_cgroup: &str) -> Result<Layout> {
-        // Only cgroup mounts matter: the others are not parsed at all.
-        let mounts: Vec<MountLine> = mountinfo
-            .lines()
-            .filter(|l| {
-                l.split_once(" - ")
-                    .is_some_and(|(_, t)| t.starts_with("cgroup"))
-            })
-            .filter_map(parse_mount_line)
-            .collect();
+        let mounts: Vec<MountLine> = cgroup_mount_lines(mountinfo).collect();
         let mut layout = Layout::default();
         for line in proc_cgroup.lines().filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ':');
@@ -143,12 +135,22 @@ impl Layout {
 
 /// The mount points of every cgroup (v1) and cgroup2 mount in `mountinfo`.
 pub fn cgroup_mounts(mountinfo: &str) -> Vec<PathBuf> {
-    mountinfo
-        .lines()
-        .filter_map(parse_mount_line)
-        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
+    cgroup_mount_lines(mountinfo)
         .map(|m| m.mount_point)
         .collect()
+}
+
+/// The cgroup (v1) and cgroup2 mounts of `mountinfo`, parsed; the other
+/// lines are skipped on their file system type, unparsed.
+fn cgroup_mount_lines(mountinfo: &str) -> impl Iterator<Item = MountLine> + '_ {
+    mountinfo
+        .lines()
+        .filter(|l| {
+            l.split_once(" - ")
+                .and_then(|(_, post)| post.split(' ').next())
+                .is_some_and(|t| t == "cgroup" || t == "cgroup2")
+        })
+        .filter_map(parse_mount_line)
 }
 
 /// The fields of a mountinfo line nsinit uses.
