@@ -165,6 +165,8 @@ impl Record {
                 }
                 r => r.ctx(|| format!("open {}", shown()))?,
             };
+            rustix::fs::flock(&lock, FlockOperation::LockExclusive)
+                .ctx(|| format!("lock {}", shown()))?;
             let st = rustix::fs::fstat(&lock).ctx(|| format!("stat {}", shown()))?;
             if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
                 return Err(Error::new(format!(
@@ -172,11 +174,8 @@ impl Record {
                     shown()
                 )));
             }
-            rustix::fs::flock(&lock, FlockOperation::LockExclusive)
-                .ctx(|| format!("lock {}", shown()))?;
             // Whoever held the lock may have removed the record: retry on
             // a fresh lock file then.
-            let st = rustix::fs::fstat(&lock).ctx(|| format!("stat {}", shown()))?;
             if st.st_nlink > 0 {
                 return Ok(Record {
                     lock,
@@ -277,15 +276,11 @@ impl Record {
             .ctx(|| format!("remove {}", self.path().display()))
     }
 
-    /// Unlink the lock file if it is still this record's (always, for a
-    /// holder of the lock: only holders remove it).
+    /// Unlink the lock file unless it is gone already. While it is linked,
+    /// the name is ours: only holders of the lock remove it, and nothing
+    /// renames it.
     fn unlink_lock(&self) -> std::result::Result<(), Errno> {
-        let st = rustix::fs::fstat(&self.lock)?;
-        if st.st_nlink == 0 {
-            return Ok(());
-        }
-        let here = rustix::fs::statat(&self.dir, self.key.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-        if (here.st_ino, here.st_dev) != (st.st_ino, st.st_dev) {
+        if rustix::fs::fstat(&self.lock)?.st_nlink == 0 {
             return Ok(());
         }
         match rustix::fs::unlinkat(&self.dir, self.key.as_str(), AtFlags::empty()) {
