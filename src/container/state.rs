@@ -148,10 +148,8 @@ pub fn start_time(pid: i32) -> Option<String> {
 }
 
 /// The inode of `/proc/PID/ns/NAME`.
-pub fn ns_inode(pid: i32, name: &str) -> Option<u64> {
-    rustix::fs::stat(format!("/proc/{pid}/ns/{name}").as_str())
-        .ok()
-        .map(|st| st.st_ino)
+pub fn ns_inode(pid: i32, name: &str) -> Result<u64, Errno> {
+    rustix::fs::stat(format!("/proc/{pid}/ns/{name}").as_str()).map(|st| st.st_ino)
 }
 
 /// The namespaces the container owns (and a joined netns or ipc ns).
@@ -174,7 +172,7 @@ pub fn container_namespaces(cfg: &Config) -> Vec<Ns> {
 pub fn namespace_inodes(kinds: &[Ns], pid: i32) -> BTreeMap<String, u64> {
     kinds
         .iter()
-        .filter_map(|ns| Some((ns.key().to_string(), ns_inode(pid, ns.proc_name())?)))
+        .filter_map(|ns| Some((ns.key().to_string(), ns_inode(pid, ns.proc_name()).ok()?)))
         .collect()
 }
 
@@ -212,9 +210,8 @@ impl State {
             let Some(ns) = Ns::from_key(key) else {
                 return Init::Gone(format!("unknown namespace {key:?} in the record"));
             };
-            let path = format!("/proc/{}/ns/{}", self.init_pid, ns.proc_name());
-            match rustix::fs::stat(path.as_str()) {
-                Ok(st) if st.st_ino == *ino => {}
+            match ns_inode(self.init_pid, ns.proc_name()) {
+                Ok(found) if found == *ino => {}
                 // Closed to us, not another process: a rootless caller and
                 // an init that never exec'd (nsinit's shim stays
                 // non-dumpable). The pidfd and the start time identify it.
