@@ -138,22 +138,10 @@ pub fn join(parent: &str, key: &str) -> String {
 
 /// `path[i]`.
 pub fn index(path: &str, i: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut n = i;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(path.len() + 2 + digits.len() - at);
+    use std::fmt::Write;
+    let mut out = String::with_capacity(path.len() + 8);
     out.push_str(path);
-    out.push('[');
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-    out.push(']');
+    let _ = write!(out, "[{i}]");
     out
 }
 
